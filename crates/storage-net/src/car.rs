@@ -153,7 +153,7 @@ impl<W: Write> BlockSink for CarWriter<W> {
 /// root the header needs, once for the blocks). Returns the root.
 pub fn write_car_for_file<R, W>(mut file: R, writer: W) -> Result<Cid, crate::unixfs::ImportError>
 where
-    R: io::Read + io::Seek,
+    R: io::Read + io::Seek + Send,
     W: Write,
 {
     use crate::unixfs::{ImportError, compute_cid, import};

@@ -221,6 +221,22 @@ pub fn encode_segment(
     params: &ErasureParams,
     segment: &[u8],
 ) -> Result<EncodedSegment, ErasureError> {
+    let mut encoded = EncodedSegment {
+        segment_len: 0,
+        piece_size: 0,
+        pieces: Vec::new(),
+    };
+    encode_segment_into(params, segment, &mut encoded)?;
+    Ok(encoded)
+}
+
+/// [`encode_segment`] into the buffers of an earlier result, so a stream of segments allocates
+/// (and page-faults) its pieces once.
+pub fn encode_segment_into(
+    params: &ErasureParams,
+    segment: &[u8],
+    encoded: &mut EncodedSegment,
+) -> Result<(), ErasureError> {
     params.validate()?;
     let segment_len = segment.len() as u64;
     if segment_len > params.segment_size {
@@ -233,11 +249,17 @@ pub fn encode_segment(
     let parity = usize::from(params.parity_pieces());
     let piece_size = params.piece_size(segment_len);
 
-    let mut pieces: Vec<Vec<u8>> = (0..k + parity).map(|_| vec![0u8; piece_size]).collect();
+    let pieces = &mut encoded.pieces;
+    pieces.resize_with(k + parity, Vec::new);
+    for piece in pieces.iter_mut() {
+        // Parity is overwritten whole; data pieces are overwritten and their padding zeroed below.
+        piece.resize(piece_size, 0);
+    }
     for (index, piece) in pieces.iter_mut().take(k).enumerate() {
         let start = (index * piece_size).min(segment.len());
         let end = ((index + 1) * piece_size).min(segment.len());
         piece[..end - start].copy_from_slice(&segment[start..end]);
+        piece[end - start..].fill(0);
     }
 
     let stripes = stripe_ranges(piece_size);
@@ -268,11 +290,9 @@ pub fn encode_segment(
         },
     )?;
 
-    Ok(EncodedSegment {
-        segment_len,
-        piece_size,
-        pieces,
-    })
+    encoded.segment_len = segment_len;
+    encoded.piece_size = piece_size;
+    Ok(())
 }
 
 /// Rebuilds a segment of `segment_len` bytes from any `k` of its pieces, given as
@@ -282,6 +302,18 @@ pub fn decode_segment(
     segment_len: u64,
     pieces: &[(u16, &[u8])],
 ) -> Result<Vec<u8>, ErasureError> {
+    let mut segment = Vec::new();
+    decode_segment_into(params, segment_len, pieces, &mut segment)?;
+    Ok(segment)
+}
+
+/// [`decode_segment`] into `segment` (cleared first), reusing its allocation.
+pub fn decode_segment_into(
+    params: &ErasureParams,
+    segment_len: u64,
+    pieces: &[(u16, &[u8])],
+    segment: &mut Vec<u8>,
+) -> Result<(), ErasureError> {
     params.validate()?;
     if segment_len > params.segment_size {
         return Err(ErasureError::SegmentTooLarge {
@@ -320,7 +352,8 @@ pub fn decode_segment(
         return Err(ErasureError::TooFewPieces { have, need: k });
     }
 
-    let mut segment = vec![0u8; k * piece_size];
+    segment.clear();
+    segment.resize(k * piece_size, 0);
     let mut missing = Vec::new();
     for (index, piece) in by_index.iter().take(k).enumerate() {
         match piece {
@@ -385,7 +418,7 @@ pub fn decode_segment(
     }
 
     segment.truncate(usize::try_from(segment_len).unwrap_or(usize::MAX));
-    Ok(segment)
+    Ok(())
 }
 
 /// Probability that a segment is lost when each of its `n` pieces is lost independently with
@@ -521,6 +554,23 @@ mod tests {
                 max: 10
             })
         ));
+    }
+
+    #[test]
+    fn reused_buffers_give_the_same_pieces_and_bytes_as_fresh_ones() {
+        let params = small(4, 6);
+        let big = sample(100_000, 5);
+        let little = sample(3_000, 9);
+        let mut reused = encode_segment(&params, &big).unwrap();
+        encode_segment_into(&params, &little, &mut reused).unwrap();
+        assert_eq!(reused, encode_segment(&params, &little).unwrap());
+
+        let mut out = big.clone();
+        let pieces: Vec<(u16, &[u8])> = (2..6)
+            .map(|i| (i, reused.pieces[usize::from(i)].as_slice()))
+            .collect();
+        decode_segment_into(&params, 3_000, &pieces, &mut out).unwrap();
+        assert!(out == little);
     }
 
     #[test]

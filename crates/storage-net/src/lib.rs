@@ -58,6 +58,9 @@ pub use car::{CarError, CarReader, CarWriter};
 pub use challenge::{Challenge, ChallengeError, derive_challenges};
 pub use cid::{Cid, CidError, Codec};
 pub use commitment::{ChunkProof, PieceTree, ProofRejection, piece_root, verify_chunk_proof};
-pub use erasure::{EncodedSegment, ErasureError, ErasureParams, decode_segment, encode_segment};
+pub use erasure::{
+    EncodedSegment, ErasureError, ErasureParams, decode_segment, decode_segment_into,
+    encode_segment, encode_segment_into,
+};
 pub use reputation::{AuditReputation, ReputationParams};
 pub use unixfs::{BlockSink, ImportError, ImportedFile, compute_cid, import};

@@ -28,8 +28,9 @@
 //!
 //! # Streaming
 //!
-//! [`import`] reads the file once, a batch of chunks at a time (hashed in parallel), and keeps
-//! only the pending links of each level of the tree: memory is a few MiB whatever the file size.
+//! [`import`] reads the file once, 8 MiB at a time (the next batch is read while this one's
+//! chunks are hashed in parallel), and keeps only the pending links of each level of the tree:
+//! memory is about 16 MiB whatever the file size.
 //! Every block is handed to a [`BlockSink`] as soon as it exists — children before their parent,
 //! the root last — so a store or a CAR writer can keep them; [`compute_cid`] drops them.
 //! [`export`] walks a DAG back into the file's bytes, checking every block against its CID.
@@ -245,22 +246,37 @@ fn fill(reader: &mut impl Read, buffer: &mut [u8]) -> io::Result<usize> {
 }
 
 /// Imports a file: reads it once, hands every block to `sink`, and returns the root CID.
-pub fn import(reader: impl Read, sink: &mut dyn BlockSink) -> Result<ImportedFile, ImportError> {
+pub fn import(
+    reader: impl Read + Send,
+    sink: &mut dyn BlockSink,
+) -> Result<ImportedFile, ImportError> {
     let mut reader = reader;
     let mut tree = TreeBuilder::new();
-    let mut buffer = vec![0u8; CHUNK_SIZE * CHUNKS_PER_BATCH];
+    // Two batch buffers: the next batch is read while the current one is hashed.
+    let mut current = vec![0u8; CHUNK_SIZE * CHUNKS_PER_BATCH];
+    let mut next = vec![0u8; CHUNK_SIZE * CHUNKS_PER_BATCH];
     let mut digests: Vec<[u8; 32]> = Vec::with_capacity(CHUNKS_PER_BATCH);
     let mut file_size: u64 = 0;
-    let mut dag_size: u64 = 0;
     let mut leaf_count: u64 = 0;
+    let mut filled = fill(&mut reader, &mut current).map_err(ImportError::Read)?;
     loop {
-        let filled = fill(&mut reader, &mut buffer).map_err(ImportError::Read)?;
-        let batch = &buffer[..filled];
-        digests.clear();
-        batch
-            .par_chunks(CHUNK_SIZE)
-            .map(|chunk| Sha256::digest(chunk).into())
-            .collect_into_vec(&mut digests);
+        let last = filled < current.len();
+        let batch = &current[..filled];
+        let ((), next_filled) = rayon::join(
+            || {
+                batch
+                    .par_chunks(CHUNK_SIZE)
+                    .map(|chunk| Sha256::digest(chunk).into())
+                    .collect_into_vec(&mut digests)
+            },
+            || {
+                if last {
+                    Ok(0)
+                } else {
+                    fill(&mut reader, &mut next)
+                }
+            },
+        );
         for (chunk, digest) in batch.chunks(CHUNK_SIZE).zip(&digests) {
             let cid = Cid::from_digest(Codec::Raw, *digest);
             sink.put_block(&cid, chunk).map_err(ImportError::Store)?;
@@ -274,9 +290,11 @@ pub fn import(reader: impl Read, sink: &mut dyn BlockSink) -> Result<ImportedFil
             };
             tree.push(0, leaf, sink).map_err(ImportError::Store)?;
         }
-        if filled < buffer.len() {
+        if last {
             break;
         }
+        filled = next_filled.map_err(ImportError::Read)?;
+        std::mem::swap(&mut current, &mut next);
     }
     if leaf_count == 0 {
         // The empty file is one empty chunk, as in the reference chunker.
@@ -291,17 +309,16 @@ pub fn import(reader: impl Read, sink: &mut dyn BlockSink) -> Result<ImportedFil
         tree.push(0, leaf, sink).map_err(ImportError::Store)?;
     }
     let root = tree.finish(sink).map_err(ImportError::Store)?;
-    dag_size += root.tree_size;
     Ok(ImportedFile {
         root: root.cid,
         file_size,
-        dag_size,
+        dag_size: root.tree_size,
         block_count: leaf_count + tree.block_count,
     })
 }
 
 /// The CID of a file, without keeping its blocks.
-pub fn compute_cid(reader: impl Read) -> Result<Cid, ImportError> {
+pub fn compute_cid(reader: impl Read + Send) -> Result<Cid, ImportError> {
     Ok(import(reader, &mut DiscardBlocks)?.root)
 }
 

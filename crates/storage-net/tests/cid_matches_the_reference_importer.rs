@@ -4,6 +4,9 @@
 //! Needs Node 20+ and the pinned packages: `npm ci --prefix crates/storage-net/tests/js`.
 //! Without them the test fails (it does not skip), saying so.
 
+// Test helpers fail the test loudly; clippy's test exemption covers only `#[test]` bodies.
+#![allow(clippy::unwrap_used, clippy::panic)]
+
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
