@@ -1,0 +1,502 @@
+//! The redb-backed store: state, tree nodes and blocks in one file, committed a block at a time.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use groundwork_primitives::Hash;
+use jmt::JellyfishMerkleTree;
+use jmt::storage::{LeafNode, Node, NodeKey, TreeReader};
+use redb::{
+    Database, Durability, ReadOnlyTable, ReadTransaction, ReadableDatabase, ReadableTable,
+    TableDefinition,
+};
+
+use crate::tree::{AccountProof, TreeHasher, TreeUpdate, encode_proof, key_hash, root_hash};
+use crate::{ChangeSet, StateError, StateRead, StateResult};
+
+const STATE: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("state");
+const TREE_NODES: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("tree_nodes");
+const TREE_PREIMAGES: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("tree_preimages");
+const BLOCKS: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("blocks");
+const RESULTS: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("results");
+const BLOCK_HASHES: TableDefinition<'_, &[u8], u64> = TableDefinition::new("block_hashes");
+const TX_INDEX: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("tx_index");
+const META: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("meta");
+
+const TIP_KEY: &str = "tip";
+
+/// The last committed block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tip {
+    /// Its height (0 after genesis, before any block).
+    pub height: u64,
+    /// Its block hash ([`Hash::ZERO`] at genesis).
+    pub block_hash: Hash,
+    /// The state root after it.
+    pub app_hash: Hash,
+    /// Its time, milliseconds since the Unix epoch (the genesis time at height 0).
+    pub time_ms: u64,
+}
+
+impl Tip {
+    fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(80);
+        out.extend_from_slice(&self.height.to_be_bytes());
+        out.extend_from_slice(&self.block_hash.0);
+        out.extend_from_slice(&self.app_hash.0);
+        out.extend_from_slice(&self.time_ms.to_be_bytes());
+        out
+    }
+
+    fn decode(bytes: &[u8]) -> StateResult<Tip> {
+        let corrupt = || StateError::Corrupt { table: "meta", reason: "tip is not 80 bytes".into() };
+        if bytes.len() != 80 {
+            return Err(corrupt());
+        }
+        let height = u64::from_be_bytes(bytes[0..8].try_into().map_err(|_| corrupt())?);
+        let block_hash = Hash::from_slice(&bytes[8..40]).map_err(|_| corrupt())?;
+        let app_hash = Hash::from_slice(&bytes[40..72]).map_err(|_| corrupt())?;
+        let time_ms = u64::from_be_bytes(bytes[72..80].try_into().map_err(|_| corrupt())?);
+        Ok(Tip { height, block_hash, app_hash, time_ms })
+    }
+}
+
+/// Where a transaction is: its block height and its index in the block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TxLocation {
+    /// Block height.
+    pub height: u64,
+    /// Position in the block, from 0.
+    pub index: u32,
+}
+
+/// Everything one block writes, committed atomically by [`Store::commit_block`].
+#[derive(Debug, Default)]
+pub struct BlockCommit {
+    /// The block's height; must be the stored tip's height + 1 (or 0 for genesis on an empty store).
+    pub height: u64,
+    /// The block hash ([`Hash::ZERO`] for genesis).
+    pub block_hash: Hash,
+    /// The state root after the block, from [`Store::compute_root`].
+    pub app_hash: Hash,
+    /// The block's time in milliseconds since the Unix epoch.
+    pub time_ms: u64,
+    /// The encoded block (empty for genesis, which stores no block).
+    pub block: Vec<u8>,
+    /// The encoded block results.
+    pub results: Vec<u8>,
+    /// The hashes of the block's transactions, in order.
+    pub tx_hashes: Vec<Hash>,
+    /// The state changes.
+    pub changes: ChangeSet,
+    /// The tree nodes, from [`Store::compute_root`] over the same changes.
+    pub tree: TreeUpdate,
+}
+
+/// The node's store. Cheap to clone; readers never block the writer (redb is MVCC).
+#[derive(Clone)]
+pub struct Store {
+    db: Arc<Database>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Store")
+    }
+}
+
+impl Store {
+    /// Opens (or creates) the store file at `path`. A file left by a crash is recovered to its
+    /// last committed block by redb.
+    pub fn open(path: &Path) -> StateResult<Store> {
+        let db = Database::create(path)?;
+        let txn = db.begin_write()?;
+        {
+            txn.open_table(STATE)?;
+            txn.open_table(TREE_NODES)?;
+            txn.open_table(TREE_PREIMAGES)?;
+            txn.open_table(BLOCKS)?;
+            txn.open_table(RESULTS)?;
+            txn.open_table(BLOCK_HASHES)?;
+            txn.open_table(TX_INDEX)?;
+            txn.open_table(META)?;
+        }
+        txn.commit()?;
+        Ok(Store { db: Arc::new(db) })
+    }
+
+    /// A consistent read-only view of the last committed state.
+    pub fn snapshot(&self) -> StateResult<Snapshot> {
+        let txn = self.db.begin_read()?;
+        let state = txn.open_table(STATE)?;
+        let tip = {
+            let meta = txn.open_table(META)?;
+            let tip = meta.get(TIP_KEY)?;
+            match tip {
+                Some(bytes) => Some(Tip::decode(bytes.value())?),
+                None => None,
+            }
+        };
+        Ok(Snapshot { txn, state, tip })
+    }
+
+    /// The last committed block, or `None` before genesis.
+    pub fn tip(&self) -> StateResult<Option<Tip>> {
+        Ok(self.snapshot()?.tip)
+    }
+
+    /// Computes the state root after applying `changes` on top of `base` as tree version
+    /// `version` (the block height), without writing anything.
+    pub fn compute_root(
+        &self,
+        base: &Snapshot,
+        changes: &ChangeSet,
+        version: u64,
+    ) -> StateResult<(Hash, TreeUpdate)> {
+        let reader = base.tree_reader()?;
+        let tree = JellyfishMerkleTree::<_, TreeHasher>::new(&reader);
+        let value_set: Vec<(jmt::KeyHash, Option<Vec<u8>>)> =
+            changes.iter().map(|(k, v)| (jmt::KeyHash(key_hash(k)), v.clone())).collect();
+        let (root, batch) =
+            tree.put_value_set(value_set, version).map_err(|e| StateError::Tree(e.to_string()))?;
+        let preimages = changes
+            .iter()
+            .filter(|(_, v)| v.is_some())
+            .map(|(k, _)| (key_hash(k), k.clone()))
+            .collect();
+        Ok((root_hash(root), TreeUpdate { batch, preimages }))
+    }
+
+    /// Writes a block and everything it changed in one durable transaction.
+    pub fn commit_block(&self, commit: BlockCommit) -> StateResult<()> {
+        let mut txn = self.db.begin_write()?;
+        txn.set_durability(Durability::Immediate)?;
+        {
+            let mut meta = txn.open_table(META)?;
+            let tip = match meta.get(TIP_KEY)? {
+                Some(bytes) => Some(Tip::decode(bytes.value())?),
+                None => None,
+            };
+            match tip {
+                Some(tip) if tip.height + 1 != commit.height => {
+                    return Err(StateError::OutOfOrder { tip: tip.height, got: commit.height });
+                }
+                None if commit.height != 0 => {
+                    return Err(StateError::OutOfOrder { tip: 0, got: commit.height });
+                }
+                _ => {}
+            }
+
+            let mut state = txn.open_table(STATE)?;
+            for (key, change) in &commit.changes {
+                match change {
+                    Some(value) => state.insert(key.as_slice(), value.as_slice())?,
+                    None => state.remove(key.as_slice())?,
+                };
+            }
+
+            let mut nodes = txn.open_table(TREE_NODES)?;
+            // Retire first: a key is never both stale and new in one version, but be safe.
+            for stale in &commit.tree.batch.stale_node_index_batch {
+                nodes.remove(encode_node_key(&stale.node_key)?.as_slice())?;
+            }
+            for (key, node) in commit.tree.batch.node_batch.nodes() {
+                let node = borsh::to_vec(node).map_err(|e| StateError::Tree(e.to_string()))?;
+                nodes.insert(encode_node_key(key)?.as_slice(), node.as_slice())?;
+            }
+            let mut preimages = txn.open_table(TREE_PREIMAGES)?;
+            for (hash, key) in &commit.tree.preimages {
+                if preimages.get(hash.as_slice())?.is_none() {
+                    preimages.insert(hash.as_slice(), key.as_slice())?;
+                }
+            }
+
+            if commit.height > 0 {
+                txn.open_table(BLOCKS)?.insert(commit.height, commit.block.as_slice())?;
+                txn.open_table(RESULTS)?.insert(commit.height, commit.results.as_slice())?;
+                txn.open_table(BLOCK_HASHES)?
+                    .insert(commit.block_hash.0.as_slice(), commit.height)?;
+                let mut index = txn.open_table(TX_INDEX)?;
+                for (i, hash) in commit.tx_hashes.iter().enumerate() {
+                    let mut location = [0u8; 12];
+                    location[..8].copy_from_slice(&commit.height.to_be_bytes());
+                    location[8..].copy_from_slice(&(i as u32).to_be_bytes());
+                    index.insert(hash.0.as_slice(), location.as_slice())?;
+                }
+            }
+
+            let tip = Tip {
+                height: commit.height,
+                block_hash: commit.block_hash,
+                app_hash: commit.app_hash,
+                time_ms: commit.time_ms,
+            };
+            meta.insert(TIP_KEY, tip.encode().as_slice())?;
+        }
+        txn.commit()?;
+        Ok(())
+    }
+
+    /// The encoded block at `height`.
+    pub fn block(&self, height: u64) -> StateResult<Option<Vec<u8>>> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(BLOCKS)?;
+        Ok(table.get(height)?.map(|v| v.value().to_vec()))
+    }
+
+    /// The encoded results of the block at `height`.
+    pub fn results(&self, height: u64) -> StateResult<Option<Vec<u8>>> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(RESULTS)?;
+        Ok(table.get(height)?.map(|v| v.value().to_vec()))
+    }
+
+    /// The height of the block with this hash.
+    pub fn height_of_block(&self, hash: &Hash) -> StateResult<Option<u64>> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(BLOCK_HASHES)?;
+        Ok(table.get(hash.0.as_slice())?.map(|v| v.value()))
+    }
+
+    /// Where the transaction with this hash was committed.
+    pub fn tx_location(&self, hash: &Hash) -> StateResult<Option<TxLocation>> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(TX_INDEX)?;
+        let Some(bytes) = table.get(hash.0.as_slice())? else {
+            return Ok(None);
+        };
+        let bytes = bytes.value();
+        let corrupt =
+            || StateError::Corrupt { table: "tx_index", reason: "entry is not 12 bytes".into() };
+        let height = u64::from_be_bytes(bytes.get(..8).ok_or_else(corrupt)?.try_into().map_err(|_| corrupt())?);
+        let index = u32::from_be_bytes(bytes.get(8..12).ok_or_else(corrupt)?.try_into().map_err(|_| corrupt())?);
+        Ok(Some(TxLocation { height, index }))
+    }
+
+    /// The value under `key` with a Merkle proof against the latest app hash.
+    pub fn prove(&self, key: &[u8]) -> StateResult<AccountProof> {
+        let snapshot = self.snapshot()?;
+        let tip = snapshot.tip.ok_or_else(|| StateError::Tree("no state yet: run genesis".into()))?;
+        let reader = snapshot.tree_reader()?;
+        let tree = JellyfishMerkleTree::<_, TreeHasher>::new(&reader);
+        let (value, proof) = tree
+            .get_with_proof(jmt::KeyHash(key_hash(key)), tip.height)
+            .map_err(|e| StateError::Tree(e.to_string()))?;
+        let proof = encode_proof(&proof).map_err(StateError::Tree)?;
+        Ok(AccountProof {
+            key: hex::encode(key),
+            value: value.map(hex::encode),
+            root: tip.app_hash,
+            height: tip.height,
+            key_hash: hex::encode(key_hash(key)),
+            proof: hex::encode(proof),
+        })
+    }
+}
+
+fn encode_node_key(key: &NodeKey) -> StateResult<Vec<u8>> {
+    borsh::to_vec(key).map_err(|e| StateError::Tree(e.to_string()))
+}
+
+/// A read-only view of the state as of the last commit when it was taken.
+pub struct Snapshot {
+    txn: ReadTransaction,
+    state: ReadOnlyTable<&'static [u8], &'static [u8]>,
+    tip: Option<Tip>,
+}
+
+impl std::fmt::Debug for Snapshot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Snapshot({:?})", self.tip)
+    }
+}
+
+impl Snapshot {
+    /// The block this snapshot reflects, or `None` before genesis.
+    pub fn tip(&self) -> Option<Tip> {
+        self.tip
+    }
+
+    fn tree_reader(&self) -> StateResult<TreeView<'_>> {
+        Ok(TreeView {
+            nodes: self.txn.open_table(TREE_NODES)?,
+            preimages: self.txn.open_table(TREE_PREIMAGES)?,
+            state: &self.state,
+        })
+    }
+}
+
+impl StateRead for Snapshot {
+    fn get(&self, key: &[u8]) -> StateResult<Option<Vec<u8>>> {
+        Ok(self.state.get(key)?.map(|v| v.value().to_vec()))
+    }
+
+    fn scan_prefix(
+        &self,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> StateResult<Vec<(Vec<u8>, Vec<u8>)>> {
+        let mut out = Vec::new();
+        let start: &[u8] = after.unwrap_or(prefix);
+        for entry in self.state.range(start..)? {
+            if out.len() >= limit {
+                break;
+            }
+            let (key, value) = entry?;
+            let key = key.value();
+            if !key.starts_with(prefix) {
+                break;
+            }
+            if after == Some(key) {
+                continue;
+            }
+            out.push((key.to_vec(), value.value().to_vec()));
+        }
+        Ok(out)
+    }
+}
+
+/// The tree's view of a snapshot. Values are served at the snapshot's version only, which is all
+/// [`Store::prove`] asks for.
+struct TreeView<'a> {
+    nodes: ReadOnlyTable<&'static [u8], &'static [u8]>,
+    preimages: ReadOnlyTable<&'static [u8], &'static [u8]>,
+    state: &'a ReadOnlyTable<&'static [u8], &'static [u8]>,
+}
+
+impl TreeReader for TreeView<'_> {
+    fn get_node_option(&self, node_key: &NodeKey) -> anyhow::Result<Option<Node>> {
+        let key = borsh::to_vec(node_key)?;
+        match self.nodes.get(key.as_slice())? {
+            Some(bytes) => Ok(Some(borsh::from_slice(bytes.value())?)),
+            None => Ok(None),
+        }
+    }
+
+    fn get_value_option(
+        &self,
+        _max_version: jmt::Version,
+        key_hash: jmt::KeyHash,
+    ) -> anyhow::Result<Option<jmt::OwnedValue>> {
+        let Some(key) = self.preimages.get(key_hash.0.as_slice())? else {
+            return Ok(None);
+        };
+        Ok(self.state.get(key.value())?.map(|v| v.value().to_vec()))
+    }
+
+    fn get_rightmost_leaf(&self) -> anyhow::Result<Option<(NodeKey, LeafNode)>> {
+        anyhow::bail!("tree restore is not supported by this store")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Overlay, StateWrite, verify_proof};
+
+    fn commit(store: &Store, height: u64, changes: ChangeSet) -> Hash {
+        let snapshot = store.snapshot().unwrap();
+        let (root, tree) = store.compute_root(&snapshot, &changes, height).unwrap();
+        store
+            .commit_block(BlockCommit {
+                height,
+                block_hash: Hash([height as u8; 32]),
+                app_hash: root,
+                time_ms: height * 1000,
+                block: vec![1, 2, 3],
+                results: vec![4],
+                tx_hashes: vec![Hash([0xaa; 32])],
+                changes,
+                tree,
+            })
+            .unwrap();
+        root
+    }
+
+    fn set(pairs: &[(&[u8], &[u8])]) -> ChangeSet {
+        pairs.iter().map(|(k, v)| (k.to_vec(), Some(v.to_vec()))).collect()
+    }
+
+    #[test]
+    fn committed_state_survives_reopening_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.redb");
+        let root = {
+            let store = Store::open(&path).unwrap();
+            commit(&store, 0, set(&[(b"a", b"1")]));
+            commit(&store, 1, set(&[(b"b", b"2")]))
+        };
+        let store = Store::open(&path).unwrap();
+        let snapshot = store.snapshot().unwrap();
+        assert_eq!(snapshot.get(b"a").unwrap(), Some(b"1".to_vec()));
+        assert_eq!(snapshot.get(b"b").unwrap(), Some(b"2".to_vec()));
+        assert_eq!(snapshot.tip().unwrap().app_hash, root);
+        assert_eq!(store.block(1).unwrap(), Some(vec![1, 2, 3]));
+        assert_eq!(store.height_of_block(&Hash([1; 32])).unwrap(), Some(1));
+        assert_eq!(
+            store.tx_location(&Hash([0xaa; 32])).unwrap(),
+            Some(TxLocation { height: 1, index: 0 })
+        );
+    }
+
+    #[test]
+    fn the_root_depends_on_content_not_on_write_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let one = Store::open(&dir.path().join("one")).unwrap();
+        let two = Store::open(&dir.path().join("two")).unwrap();
+        commit(&one, 0, set(&[(b"x", b"1"), (b"y", b"2")]));
+        commit(&two, 0, set(&[(b"x", b"1")]));
+        let a = commit(&one, 1, set(&[(b"z", b"3")]));
+        let b = commit(&two, 1, set(&[(b"y", b"2"), (b"z", b"3")]));
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn a_block_out_of_order_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("s")).unwrap();
+        commit(&store, 0, set(&[(b"a", b"1")]));
+        let snapshot = store.snapshot().unwrap();
+        let changes = set(&[(b"a", b"2")]);
+        let (root, tree) = store.compute_root(&snapshot, &changes, 5).unwrap();
+        let err = store
+            .commit_block(BlockCommit { height: 5, app_hash: root, changes, tree, ..Default::default() })
+            .unwrap_err();
+        assert!(matches!(err, StateError::OutOfOrder { tip: 0, got: 5 }));
+    }
+
+    #[test]
+    fn proofs_verify_for_present_and_absent_keys_and_fail_for_wrong_values() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("s")).unwrap();
+        commit(&store, 0, set(&[(b"alice", b"100"), (b"bob", b"7")]));
+        let mut overlay = Overlay::new(store.snapshot().unwrap());
+        overlay.put(b"alice".to_vec(), b"90".to_vec());
+        overlay.delete(b"bob".to_vec());
+        let changes = overlay.into_changes();
+        let root = commit(&store, 1, changes);
+
+        let proof = store.prove(b"alice").unwrap();
+        assert_eq!(proof.root, root);
+        let bytes = hex::decode(&proof.proof).unwrap();
+        verify_proof(&root, b"alice", Some(b"90"), &bytes).unwrap();
+        assert!(verify_proof(&root, b"alice", Some(b"100"), &bytes).is_err());
+
+        let absent = store.prove(b"bob").unwrap();
+        assert_eq!(absent.value, None);
+        verify_proof(&root, b"bob", None, &hex::decode(&absent.proof).unwrap()).unwrap();
+        assert!(verify_proof(&root, b"x", None, &[1, 2, 3]).is_err());
+    }
+
+    #[test]
+    fn scanning_the_snapshot_respects_prefix_cursor_and_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("s")).unwrap();
+        commit(&store, 0, set(&[(b"a/1", b""), (b"a/2", b""), (b"a/3", b""), (b"b/1", b"")]));
+        let snapshot = store.snapshot().unwrap();
+        let keys = |v: Vec<(Vec<u8>, Vec<u8>)>| v.into_iter().map(|(k, _)| k).collect::<Vec<_>>();
+        assert_eq!(keys(snapshot.scan_prefix(b"a/", None, 2).unwrap()), vec![b"a/1".to_vec(), b"a/2".to_vec()]);
+        assert_eq!(keys(snapshot.scan_prefix(b"a/", Some(b"a/2"), 5).unwrap()), vec![b"a/3".to_vec()]);
+    }
+}
