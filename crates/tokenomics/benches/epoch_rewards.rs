@@ -142,6 +142,18 @@ fn main() {
             rewards.is_balanced()
         );
     }
+    // Where the time goes: density scaling (HIP-17 over every coverage device) on its own.
+    let locations: Vec<_> = devices.iter().map(|d| d.location).collect();
+    let density_start = Instant::now();
+    let scaled = params
+        .density
+        .scales(&locations)
+        .map(|s| s.len())
+        .unwrap_or(0);
+    println!(
+        "of which HIP-17 density scaling of {scaled} devices alone: {:.3?}",
+        density_start.elapsed()
+    );
     timings.sort();
     println!(
         "epoch_rewards: median of {RUNS} runs for {DEVICES} devices: {:.3?} (min {:.3?}, max {:.3?}) on {} threads",

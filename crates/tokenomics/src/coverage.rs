@@ -10,7 +10,8 @@
 //! * the beaconer earns `W / N` units when `W < N`, otherwise `2 − r^(W−N)`, growing from one unit
 //!   at `N` witnesses toward two.
 //!
-//! All arithmetic is [`Fixed`] (18 decimals), rounded down.
+//! All arithmetic is [`Fixed`] (18 decimals), rounded down. (Helium's later oracles reuse the
+//! beaconer formula for each witness; this module keeps HIP-15's original split.)
 
 use serde::{Deserialize, Serialize};
 

@@ -129,79 +129,89 @@ impl DensityParams {
                 .map(|l| if l.is_some() { Fixed::ONE } else { Fixed::ZERO })
                 .collect());
         };
-        let device_cells: Vec<Option<CellIndex>> = locations
+        // (cell at the finest resolution, device position), sorted by cell.
+        let mut placed: Vec<(CellIndex, usize)> = locations
             .par_iter()
-            .map(|location| location.and_then(|cell| cell.parent(finest)))
+            .enumerate()
+            .filter_map(|(position, location)| {
+                location
+                    .and_then(|cell| cell.parent(finest))
+                    .map(|cell| (cell, position))
+            })
             .collect();
+        placed.par_sort_unstable_by_key(|(cell, position)| (u64::from(*cell), *position));
 
-        // Bottom-up: actual and clipped counts per cell, per level.
-        let mut finest_cells: Vec<CellIndex> = device_cells.iter().flatten().copied().collect();
-        finest_cells.par_sort_unstable_by_key(|cell| u64::from(*cell));
-        let mut current = run_lengths(finest_cells.iter().map(|cell| (*cell, 1)));
+        // Bottom-up: actual and clipped counts per cell, level by level. `parent_of[i][j]` is the
+        // position in level i+1 of the parent of cell j of level i.
+        let (mut current, _) = run_lengths(placed.iter().map(|(cell, _)| (*cell, 1)));
         let mut counted: Vec<Vec<CellCount>> = Vec::with_capacity(levels.len());
+        let mut parent_of: Vec<Vec<usize>> = Vec::with_capacity(levels.len());
         for (index, &(_, params)) in levels.iter().enumerate() {
             clip(&mut current, &params);
-            let next = match levels.get(index + 1) {
-                Some(&(coarser, _)) => {
-                    let mut parents: Vec<(CellIndex, u64)> = current
-                        .par_iter()
-                        .filter_map(|c| c.cell.parent(coarser).map(|parent| (parent, c.clipped)))
-                        .collect();
-                    parents.par_sort_unstable_by_key(|(cell, _)| u64::from(*cell));
-                    run_lengths(parents.into_iter())
-                }
-                None => Vec::new(),
+            let (next, parents) = match levels.get(index + 1) {
+                Some(&(coarser, _)) => coarser_level(&current, coarser),
+                None => (Vec::new(), Vec::new()),
             };
+            parent_of.push(parents);
             counted.push(std::mem::replace(&mut current, next));
         }
 
-        // Top-down: each cell's scale is its parent's times clipped/actual.
-        let mut parent_scales: Option<(Resolution, Vec<Fixed>)> = None;
-        let mut level_scales: Vec<Fixed> = Vec::new();
-        for (index, &(resolution, _)) in levels.iter().enumerate().rev() {
-            let cells = &counted[index];
-            let coarser_cells = counted.get(index + 1);
-            level_scales = cells
+        // Top-down: each cell's scale is its parent's times its own clipped/actual.
+        let mut inherited: Vec<Fixed> = Vec::new();
+        for index in (0..levels.len()).rev() {
+            let parents = &parent_of[index];
+            let coarsest = index + 1 == levels.len();
+            inherited = counted[index]
                 .par_iter()
-                .map(|c| {
+                .enumerate()
+                .map(|(position, c)| {
                     let own = if c.actual == 0 {
                         Fixed::ZERO
                     } else {
                         Fixed::from_ratio(u128::from(c.clipped), u128::from(c.actual))
                             .unwrap_or(Fixed::ZERO)
                     };
-                    let inherited = match (&parent_scales, coarser_cells) {
-                        (Some((coarser, scales)), Some(coarser_cells)) => c
-                            .cell
-                            .parent(*coarser)
-                            .and_then(|parent| find(coarser_cells, parent))
-                            .map_or(Fixed::ZERO, |i| scales[i]),
-                        _ => Fixed::ONE,
+                    let from_parent = if coarsest {
+                        Fixed::ONE
+                    } else {
+                        parents
+                            .get(position)
+                            .and_then(|p| inherited.get(*p))
+                            .copied()
+                            .unwrap_or(Fixed::ZERO)
                     };
-                    own.checked_mul(inherited)
+                    own.checked_mul(from_parent)
                         .unwrap_or(Fixed::ZERO)
                         .min(Fixed::ONE)
                 })
                 .collect();
-            parent_scales = Some((resolution, std::mem::take(&mut level_scales)));
         }
-        if let Some((_, scales)) = parent_scales {
-            level_scales = scales;
+
+        // Devices: walk the sorted placements alongside the finest level's cells.
+        let mut scales = vec![Fixed::ZERO; locations.len()];
+        let finest_cells = &counted[0];
+        let mut cell_position = 0usize;
+        for (cell, device) in &placed {
+            let key = u64::from(*cell);
+            while finest_cells
+                .get(cell_position)
+                .is_some_and(|c| c.key != key)
+            {
+                cell_position += 1;
+            }
+            if let Some(scale) = inherited.get(cell_position) {
+                scales[*device] = *scale;
+            }
         }
-        let finest_counts = &counted[0];
-        Ok(device_cells
-            .par_iter()
-            .map(|cell| {
-                cell.and_then(|cell| find(finest_counts, cell))
-                    .map_or(Fixed::ZERO, |i| level_scales[i])
-            })
-            .collect())
+        Ok(scales)
     }
 }
 
-/// Sum counts of equal consecutive cells (input sorted by cell key).
-fn run_lengths(cells: impl Iterator<Item = (CellIndex, u64)>) -> Vec<CellCount> {
+/// Sum counts of equal consecutive cells (input sorted by cell key); also returns, for each
+/// input item, the position of its run.
+fn run_lengths(cells: impl Iterator<Item = (CellIndex, u64)>) -> (Vec<CellCount>, Vec<usize>) {
     let mut out: Vec<CellCount> = Vec::new();
+    let mut positions = Vec::new();
     for (cell, count) in cells {
         let key = u64::from(cell);
         match out.last_mut() {
@@ -213,8 +223,36 @@ fn run_lengths(cells: impl Iterator<Item = (CellIndex, u64)>) -> Vec<CellCount> 
                 clipped: 0,
             }),
         }
+        positions.push(out.len() - 1);
     }
-    out
+    (out, positions)
+}
+
+/// The next coarser level: parents with the sum of their children's clipped counts, and each
+/// child's parent position.
+///
+/// An H3 index orders cells of one resolution by base cell then digit by digit, so children
+/// sorted by index have their parents in sorted order too: no second sort is needed. Should
+/// that ever not hold, the parents are sorted and looked up instead.
+fn coarser_level(cells: &[CellCount], coarser: Resolution) -> (Vec<CellCount>, Vec<usize>) {
+    let parents: Vec<(CellIndex, u64)> = cells
+        .par_iter()
+        .map(|c| (c.cell.parent(coarser).unwrap_or(c.cell), c.clipped))
+        .collect();
+    if parents
+        .windows(2)
+        .all(|pair| u64::from(pair[0].0) <= u64::from(pair[1].0))
+    {
+        return run_lengths(parents.into_iter());
+    }
+    let mut sorted = parents.clone();
+    sorted.par_sort_unstable_by_key(|(cell, _)| u64::from(*cell));
+    let (level, _) = run_lengths(sorted.into_iter());
+    let positions = parents
+        .iter()
+        .map(|(cell, _)| find(&level, *cell).unwrap_or(0))
+        .collect();
+    (level, positions)
 }
 
 /// Index of a cell in a level sorted by key.
@@ -351,6 +389,81 @@ mod tests {
         backward.reverse();
         assert_eq!(forward, backward);
         assert!(forward.iter().all(|s| *s <= Fixed::ONE));
+    }
+
+    /// A slow, obviously-correct reading of HIP-17 with maps, to check the streaming version.
+    fn reference_scales(params: &DensityParams, locations: &[Option<CellIndex>]) -> Vec<Fixed> {
+        use std::collections::BTreeMap;
+        let mut levels = params.resolutions.clone();
+        levels.sort_by_key(|l| std::cmp::Reverse(l.resolution));
+        let res = |r: u8| Resolution::try_from(r).unwrap();
+        // actual and clipped counts per level, keyed by cell.
+        let mut counts: Vec<BTreeMap<CellIndex, (u64, u64)>> = Vec::new();
+        let mut actual: BTreeMap<CellIndex, u64> = BTreeMap::new();
+        for cell in locations
+            .iter()
+            .flatten()
+            .filter_map(|c| c.parent(res(levels[0].resolution)))
+        {
+            *actual.entry(cell).or_default() += 1;
+        }
+        for (i, level) in levels.iter().enumerate() {
+            let mut clipped = BTreeMap::new();
+            for (cell, count) in &actual {
+                let occupied = cell
+                    .grid_disk::<Vec<_>>(1)
+                    .iter()
+                    .filter(|n| actual.get(n).is_some_and(|c| *c >= level.target))
+                    .count() as u64;
+                clipped.insert(*cell, (*count, (*count).min(level.limit(occupied))));
+            }
+            let mut next: BTreeMap<CellIndex, u64> = BTreeMap::new();
+            if let Some(coarser) = levels.get(i + 1) {
+                for (cell, (_, c)) in &clipped {
+                    *next
+                        .entry(cell.parent(res(coarser.resolution)).unwrap())
+                        .or_default() += c;
+                }
+            }
+            counts.push(clipped);
+            actual = next;
+        }
+        locations
+            .iter()
+            .map(|location| {
+                let Some(cell) = location.and_then(|c| c.parent(res(levels[0].resolution))) else {
+                    return Fixed::ZERO;
+                };
+                let mut scale = Fixed::ONE;
+                for (i, level) in levels.iter().enumerate().rev() {
+                    let (a, c) = counts[i][&cell.parent(res(level.resolution)).unwrap()];
+                    scale = Fixed::from_ratio(u128::from(c), u128::from(a))
+                        .unwrap()
+                        .checked_mul(scale)
+                        .unwrap();
+                }
+                scale.min(Fixed::ONE)
+            })
+            .collect()
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(32))]
+        #[test]
+        fn streaming_density_scaling_matches_the_reference_reading(
+            points in proptest::collection::vec((0u32..40, 0u32..40, 0u8..4), 1..400),
+        ) {
+            // Tight clusters so that every resolution clips; a low res-7 target so the
+            // neighbour ring matters.
+            let mut params = DensityParams::default();
+            params.resolutions[3] = DensityResolution { resolution: 7, neighbors: 2, target: 2, max: 6 };
+            let locations: Vec<Option<CellIndex>> = points
+                .iter()
+                .map(|(a, b, hole)| (*hole > 0).then(|| cell_at(45.0 + f64::from(*a) * 0.002, 7.0 + f64::from(*b) * 0.003)))
+                .collect();
+            let fast = params.scales(&locations).unwrap();
+            proptest::prop_assert_eq!(fast, reference_scales(&params, &locations));
+        }
     }
 
     #[test]

@@ -446,8 +446,9 @@ impl EmissionSchedule {
 /// epoch, so that burn-and-mint does not shrink the rewards budget abruptly.
 ///
 /// Smoothing: `s_t = ⌊6·s_{t−1}/7⌋ + ⌊burn_t/7⌋` (an exponential moving average with weight 1/7,
-/// i.e. about a week of daily epochs); re-minted: `min(s_t, cap)`. Source: Helium's net-emissions
-/// proposal (HIP-20 amendment, implemented in `helium-program-library`'s `helium-sub-daos`).
+/// i.e. about a week of daily epochs); re-minted: `min(s_t, cap)`. Source: Helium's net
+/// emissions as implemented in `helium-program-library` (the cap is a governance parameter there
+/// too, so it has no default here).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NetEmissions {
     /// The most base units re-minted in one epoch.
