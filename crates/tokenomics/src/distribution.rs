@@ -231,52 +231,47 @@ impl<K: Ord> Distribution<K> {
 
 /// Share `pool` among `contributions` in proportion to their weights.
 ///
-/// Contributions may come in any order (already sorted input is not re-sorted); each device may
+/// Contributions may come in any order (sorted input is not re-sorted); each device may
 /// appear only once. Every payout rounds down; `Σ payouts + remainder == pool` exactly. When
 /// no device has any weight, nobody is paid and the whole pool is the remainder.
 pub fn distribute<K>(pool: u128, contributions: &[Contribution<K>]) -> Result<Distribution<K>>
 where
     K: Ord + Clone + Send + Sync,
 {
+    distribute_owned(pool, contributions.to_vec())
+}
+
+/// [`distribute`] taking ownership of the contributions, so device keys are moved into the
+/// payouts instead of cloned (what [`crate::compute_epoch_rewards`] uses for large epochs).
+pub fn distribute_owned<K>(
+    pool: u128,
+    mut contributions: Vec<Contribution<K>>,
+) -> Result<Distribution<K>>
+where
+    K: Ord + Send + Sync,
+{
     let sorted = contributions
         .windows(2)
         .all(|pair| pair[0].device < pair[1].device);
-    if sorted {
-        return distribute_sorted(pool, contributions);
+    if !sorted {
+        contributions.par_sort_by(|a, b| a.device.cmp(&b.device));
+        if let Some(index) = contributions
+            .windows(2)
+            .position(|pair| pair[0].device == pair[1].device)
+        {
+            return Err(TokenomicsError::DuplicateDevice { index: index + 1 });
+        }
     }
-    let mut owned: Vec<&Contribution<K>> = contributions.iter().collect();
-    owned.par_sort_by(|a, b| a.device.cmp(&b.device));
-    if let Some(index) = owned
-        .windows(2)
-        .position(|pair| pair[0].device == pair[1].device)
-    {
-        return Err(TokenomicsError::DuplicateDevice { index: index + 1 });
-    }
-    distribute_refs(pool, &owned)
-}
-
-/// [`distribute`] for input already sorted by device with no duplicates (checked by the caller).
-fn distribute_sorted<K>(pool: u128, contributions: &[Contribution<K>]) -> Result<Distribution<K>>
-where
-    K: Ord + Clone + Send + Sync,
-{
-    let refs: Vec<&Contribution<K>> = contributions.iter().collect();
-    distribute_refs(pool, &refs)
-}
-
-fn distribute_refs<K>(pool: u128, contributions: &[&Contribution<K>]) -> Result<Distribution<K>>
-where
-    K: Ord + Clone + Send + Sync,
-{
-    let weights: Vec<u128> = if contributions.len() >= PARALLEL_THRESHOLD {
+    let parallel = contributions.len() >= PARALLEL_THRESHOLD;
+    let weights: Vec<u128> = if parallel {
         contributions
             .par_iter()
-            .map(|c| c.weight())
+            .map(Contribution::weight)
             .collect::<Result<_>>()?
     } else {
         contributions
             .iter()
-            .map(|c| c.weight())
+            .map(Contribution::weight)
             .collect::<Result<_>>()?
     };
     let total_weight = weights
@@ -284,33 +279,33 @@ where
         .try_fold(0u128, |sum, w| sum.checked_add(*w))
         .ok_or(TokenomicsError::Overflow("the total weight of a pool"))?;
 
-    let payout_of = |(contribution, weight): (&&Contribution<K>, &u128)| -> Payout<K> {
+    let payout_of = |(contribution, weight): (Contribution<K>, u128)| -> Payout<K> {
         let amount = if total_weight == 0 {
             0
         } else {
             // weight ≤ total_weight, so the quotient ≤ pool and always fits.
-            mul_div_floor(pool, *weight, total_weight).unwrap_or(0)
+            mul_div_floor(pool, weight, total_weight).unwrap_or(0)
         };
         Payout {
-            device: contribution.device.clone(),
+            device: contribution.device,
             amount,
             units: contribution.units,
             density_scale: contribution.density_scale,
             reputation: contribution.reputation,
-            weight: *weight,
+            weight,
             ineligible: contribution.ineligible,
         }
     };
-    let payouts: Vec<Payout<K>> = if contributions.len() >= PARALLEL_THRESHOLD {
+    let payouts: Vec<Payout<K>> = if parallel {
         contributions
-            .par_iter()
-            .zip(weights.par_iter())
+            .into_par_iter()
+            .zip(weights.into_par_iter())
             .map(payout_of)
             .collect()
     } else {
         contributions
-            .iter()
-            .zip(weights.iter())
+            .into_iter()
+            .zip(weights)
             .map(payout_of)
             .collect()
     };

@@ -18,7 +18,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::amount_serde;
 use crate::coverage::BeaconUnits;
-use crate::distribution::{Contribution, Distribution, Explanation, Ineligibility, distribute};
+use crate::distribution::{
+    Contribution, Distribution, Explanation, Ineligibility, distribute_owned,
+};
 use crate::error::{Result, TokenomicsError};
 use crate::fixed::Fixed;
 use crate::params::TokenomicsParams;
@@ -232,7 +234,7 @@ where
         let amount = pool_amounts.pools.get(&spec.kind).copied().unwrap_or(0);
         let contributions =
             contributions_for(params, spec, devices, &density_scales, &beacon_table)?;
-        let distribution = distribute(amount, &contributions)?;
+        let distribution = distribute_owned(amount, contributions)?;
         if distribution.total_weight == 0 {
             unclaimed += distribution.remainder;
             settlement.route(params.pools.unclaimed, distribution.remainder);

@@ -53,7 +53,7 @@ pub use coverage::{BeaconUnits, CoverageParams};
 pub use density::{DensityParams, DensityResolution};
 pub use distribution::{
     AppliedMultiplier, Contribution, Distribution, Explanation, Ineligibility, MultiplierKind,
-    Payout, distribute,
+    Payout, distribute, distribute_owned,
 };
 pub use emission::{
     BaselineMinting, CapacityIntegral, DEFAULT_DECIMALS, EmissionCurve, EmissionSchedule,
