@@ -237,6 +237,11 @@ impl fmt::Debug for SigningKey {
     }
 }
 
+/// How many signatures [`batch_verify_ed25519`] checks together. Callers that split work across
+/// threads split at multiples of this, so the batches, and so the verdicts, never depend on the
+/// number of threads.
+pub const ED25519_BATCH: usize = 64;
+
 /// Verifies many ed25519 signatures, returning one verdict per item in order.
 ///
 /// Items are verified in batches of a fixed size (independent of the number of threads, so the
@@ -244,7 +249,7 @@ impl fmt::Debug for SigningKey {
 /// with the strict single verification so the bad ones are named. Items whose key is not
 /// ed25519 are checked singly.
 pub fn batch_verify_ed25519(items: &[(PublicKey, &[u8], Signature)]) -> Vec<bool> {
-    const BATCH: usize = 64;
+    const BATCH: usize = ED25519_BATCH;
     let mut verdicts = Vec::with_capacity(items.len());
     for chunk in items.chunks(BATCH) {
         let mut keys = Vec::with_capacity(chunk.len());

@@ -30,5 +30,5 @@ pub use address::{ADDRESS_HRP, ADDRESS_LEN, Address, AddressError};
 pub use amount::{Amount, AmountError, DEFAULT_DECIMALS, MAX_DECIMALS};
 pub use hash::{Hash, HashError, sha256};
 pub use keys::{
-    KeyError, PublicKey, Signature, SigningKey, batch_verify_ed25519, signed_message,
+    ED25519_BATCH, KeyError, PublicKey, Signature, SigningKey, batch_verify_ed25519, signed_message,
 };

@@ -1,0 +1,619 @@
+//! Groundwork's deterministic state machine.
+//!
+//! Drivers (the node's block producer today, the BFT engine later, the test node in tests) talk
+//! to it only through the ABCI++-shaped methods of [`App`]:
+//!
+//! | call | what it does |
+//! |---|---|
+//! | [`App::init_chain`] | writes the genesis state (height 0) |
+//! | [`App::check_tx`] | admits a transaction to the mempool: stateless checks, signature, nonce, fee, funds |
+//! | [`App::prepare_proposal`] | picks and orders mempool transactions for a new block |
+//! | [`App::process_proposal`] | re-executes a proposed block and accepts it only if its header matches |
+//! | [`App::finalize_block`] | executes a block, returning results and the new state root |
+//! | [`App::commit`] | makes the finalized block durable |
+//!
+//! **Determinism.** The same genesis and blocks give the same app hash on every machine: no wall
+//! clock (time comes from the block header), no randomness, no hash-map iteration, no floats;
+//! signatures are checked in fixed-size batches whatever the number of threads.
+//!
+//! **Transactions.** Each runs on an overlay of the block's state. The fee is charged (and the
+//! nonce advanced) once the transaction is authenticated, ordered and able to pay; if a message
+//! then fails, the overlay with the messages' effects is dropped and the reason is recorded in the
+//! block results. Transactions that fail before that (bad signature, wrong nonce, unable to pay)
+//! cost nothing and change nothing.
+
+pub mod chain;
+pub mod error;
+pub mod events;
+pub mod genesis;
+pub mod modules;
+pub mod tx;
+
+use groundwork_primitives::{
+    Address, Amount, ED25519_BATCH, Hash, PublicKey, batch_verify_ed25519, sha256,
+};
+use groundwork_proto::Message as _;
+use groundwork_proto::v1::{self, Event, TxResult};
+use groundwork_state::{BlockCommit, Overlay, StateRead, Store, Tip};
+
+pub use chain::ChainInfo;
+pub use error::{AppError, AppResult, ExecError, TxError};
+pub use genesis::Genesis;
+pub use tx::{Msg, SignedTx};
+
+use modules::accounts::{self, state::AccountsRead, state::AccountsWrite};
+
+/// What a message sees while it executes.
+#[derive(Debug)]
+pub struct TxContext<'a> {
+    /// The account that signed the transaction.
+    pub sender: Address,
+    /// The block's height.
+    pub height: u64,
+    /// The block's time, ms since the Unix epoch.
+    pub time_ms: u64,
+    /// The chain.
+    pub chain: &'a ChainInfo,
+    /// Events emitted so far by this transaction.
+    pub events: Vec<Event>,
+}
+
+/// A block to execute: everything in its header except what execution produces.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlockInput {
+    /// Height: the tip's height + 1.
+    pub height: u64,
+    /// Time, ms since the Unix epoch; not below the parent's.
+    pub time_ms: u64,
+    /// The tip's block hash.
+    pub parent_hash: Hash,
+    /// The proposing validator.
+    pub proposer: PublicKey,
+    /// Encoded transaction envelopes, in order.
+    pub txs: Vec<Vec<u8>>,
+}
+
+/// An executed block, not yet committed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FinalizedBlock {
+    /// The block with its complete header.
+    pub block: v1::Block,
+    /// SHA-256 of the encoded header.
+    pub block_hash: Hash,
+    /// Per-transaction results and block events.
+    pub results: v1::BlockResults,
+    /// Transaction hashes, in order.
+    pub tx_hashes: Vec<Hash>,
+}
+
+impl FinalizedBlock {
+    /// The block's header.
+    pub fn header(&self) -> &v1::BlockHeader {
+        // `finalize_block` always sets the header.
+        self.block.header.as_ref().unwrap_or(&EMPTY_HEADER)
+    }
+}
+
+static EMPTY_HEADER: v1::BlockHeader = v1::BlockHeader {
+    chain_id: String::new(),
+    height: 0,
+    time_ms: 0,
+    parent_hash: Vec::new(),
+    proposer: None,
+    tx_root: Vec::new(),
+    results_hash: Vec::new(),
+    app_hash: Vec::new(),
+    tx_count: 0,
+};
+
+/// Limits on what [`App::prepare_proposal`] puts in one block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BlockLimits {
+    /// Most transactions in a block.
+    pub max_txs: usize,
+    /// Most bytes of transactions in a block.
+    pub max_bytes: usize,
+}
+
+impl Default for BlockLimits {
+    fn default() -> Self {
+        BlockLimits { max_txs: 20_000, max_bytes: 16 * 1024 * 1024 }
+    }
+}
+
+/// A transaction admitted by [`App::check_tx`], with the sender's committed account.
+#[derive(Debug, Clone)]
+pub struct CheckedTx {
+    /// The transaction.
+    pub tx: SignedTx,
+    /// The sender's committed next nonce (the transaction's nonce is at least this).
+    pub account_nonce: u64,
+}
+
+struct Pending {
+    input: BlockInput,
+    finalized: FinalizedBlock,
+    commit: BlockCommit,
+}
+
+/// The state machine over a [`Store`].
+pub struct App {
+    store: Store,
+    chain: Option<ChainInfo>,
+    pending: Option<Pending>,
+    threads: usize,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App").field("chain", &self.chain).finish()
+    }
+}
+
+impl App {
+    /// Opens the state machine over a store (initialised or not).
+    pub fn open(store: Store) -> AppResult<App> {
+        let chain = chain::chain_info(&store.snapshot()?)?;
+        let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(8);
+        Ok(App { store, chain, pending: None, threads })
+    }
+
+    /// The store (for queries).
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The chain's facts, once genesis has run.
+    pub fn chain_info(&self) -> Option<&ChainInfo> {
+        self.chain.as_ref()
+    }
+
+    /// The last committed block.
+    pub fn tip(&self) -> AppResult<Option<Tip>> {
+        Ok(self.store.tip()?)
+    }
+
+    /// Writes the genesis state as height 0 and returns its app hash. Running it again with the
+    /// same genesis is a no-op; with another chain id it is an error.
+    pub fn init_chain(&mut self, genesis: &Genesis) -> AppResult<Hash> {
+        genesis.validate()?;
+        let snapshot = self.store.snapshot()?;
+        if let Some(existing) = chain::chain_info(&snapshot)? {
+            if existing.chain_id != genesis.chain_id {
+                return Err(AppError::AlreadyInitialized {
+                    existing: existing.chain_id,
+                    offered: genesis.chain_id.clone(),
+                });
+            }
+            let tip = snapshot.tip().ok_or(AppError::NotInitialized)?;
+            return Ok(tip.app_hash);
+        }
+        let mut state = Overlay::new(&snapshot);
+        let info = ChainInfo::from_genesis(genesis);
+        chain::put_chain_info(&mut state, &info);
+        chain::put_validators(&mut state, &genesis.validators);
+        chain::put_last_block(&mut state, chain::LastBlock { height: 0, time_ms: genesis.genesis_time_ms });
+        accounts::init_genesis(&mut state, genesis)?;
+        let changes = state.into_changes();
+        let (app_hash, tree) = self.store.compute_root(&snapshot, &changes, 0)?;
+        drop(snapshot);
+        self.store.commit_block(BlockCommit {
+            height: 0,
+            block_hash: Hash::ZERO,
+            app_hash,
+            time_ms: genesis.genesis_time_ms,
+            changes,
+            tree,
+            ..Default::default()
+        })?;
+        self.chain = Some(info);
+        Ok(app_hash)
+    }
+
+    fn chain(&self) -> AppResult<&ChainInfo> {
+        self.chain.as_ref().ok_or(AppError::NotInitialized)
+    }
+
+    /// Mempool admission against the committed state: stateless checks, signature, chain, a nonce
+    /// not below the account's, the minimum fee, and funds for this transaction's fee and spending.
+    pub fn check_tx(&self, bytes: &[u8]) -> AppResult<Result<CheckedTx, TxError>> {
+        let chain = self.chain()?;
+        let tx = match SignedTx::decode(bytes) {
+            Ok(tx) => tx,
+            Err(e) => return Ok(Err(e)),
+        };
+        if let Err(e) = tx.verify_signature() {
+            return Ok(Err(e));
+        }
+        let snapshot = self.store.snapshot()?;
+        Ok(check_against_state(chain, &snapshot, tx))
+    }
+
+    /// Chooses a block's transactions from mempool candidates (in the mempool's order): keeps
+    /// those that decode and, per sender, continue the nonce sequence from the committed state,
+    /// within `limits`. Signatures were checked on admission and are checked again on execution.
+    pub fn prepare_proposal(
+        &self,
+        candidates: &[Vec<u8>],
+        limits: BlockLimits,
+    ) -> AppResult<Vec<Vec<u8>>> {
+        let chain = self.chain()?;
+        let snapshot = self.store.snapshot()?;
+        let mut next_nonce: std::collections::BTreeMap<Address, u64> = Default::default();
+        let mut chosen = Vec::new();
+        let mut bytes = 0usize;
+        for candidate in candidates {
+            if chosen.len() >= limits.max_txs || bytes + candidate.len() > limits.max_bytes {
+                break;
+            }
+            let Ok(tx) = SignedTx::decode(candidate) else { continue };
+            if tx.chain_id != chain.chain_id {
+                continue;
+            }
+            let expected = match next_nonce.get(&tx.sender) {
+                Some(n) => *n,
+                None => snapshot.account(&tx.sender)?.nonce,
+            };
+            if tx.nonce != expected {
+                continue;
+            }
+            next_nonce.insert(tx.sender, expected + 1);
+            bytes += candidate.len();
+            chosen.push(candidate.clone());
+        }
+        Ok(chosen)
+    }
+
+    /// Re-executes a proposed block and accepts it only if every header field it claims matches
+    /// what execution gives. On acceptance the execution is kept, so `finalize_block` with the
+    /// same block does not run it twice. `Ok(Err(reason))` rejects the block.
+    pub fn process_proposal(&mut self, block: &v1::Block) -> AppResult<Result<(), String>> {
+        let Some(header) = block.header.as_ref() else {
+            return Ok(Err("the block has no header".into()));
+        };
+        let input = match block_input(block) {
+            Ok(input) => input,
+            Err(reason) => return Ok(Err(reason)),
+        };
+        let finalized = match self.finalize_block(input) {
+            Ok(f) => f.clone(),
+            Err(AppError::InvalidBlock(reason)) => return Ok(Err(reason)),
+            Err(e) => return Err(e),
+        };
+        if finalized.header() != header {
+            self.pending = None;
+            return Ok(Err(describe_header_mismatch(header, finalized.header())));
+        }
+        Ok(Ok(()))
+    }
+
+    /// Executes a block on top of the last committed one and keeps the result pending until
+    /// [`App::commit`]. Returns the block with its complete header.
+    pub fn finalize_block(&mut self, input: BlockInput) -> AppResult<&FinalizedBlock> {
+        if let Some(pending) = &self.pending
+            && pending.input == input
+        {
+            return Ok(&self.pending.as_ref().ok_or(AppError::NothingToCommit)?.finalized);
+        }
+        self.pending = None;
+        let chain = self.chain()?.clone();
+        let snapshot = self.store.snapshot()?;
+        let tip = snapshot.tip().ok_or(AppError::NotInitialized)?;
+        if input.height != tip.height + 1 {
+            return Err(AppError::InvalidBlock(format!(
+                "height {} does not follow the tip at {}",
+                input.height, tip.height
+            )));
+        }
+        if input.parent_hash != tip.block_hash {
+            return Err(AppError::InvalidBlock(format!(
+                "parent {} is not the tip's block {}",
+                input.parent_hash, tip.block_hash
+            )));
+        }
+        if input.time_ms < tip.time_ms {
+            return Err(AppError::InvalidBlock(format!(
+                "time {} is before the parent's {}",
+                input.time_ms, tip.time_ms
+            )));
+        }
+
+        let decoded = decode_and_verify(&input.txs, self.threads);
+        let mut state = Overlay::new(&snapshot);
+        // Begin block.
+        chain::put_last_block(&mut state, chain::LastBlock { height: input.height, time_ms: input.time_ms });
+        let min_fee = state.accounts_params()?.min_fee;
+
+        let mut tx_results = Vec::with_capacity(decoded.len());
+        let mut tx_hashes = Vec::with_capacity(decoded.len());
+        for (bytes, outcome) in input.txs.iter().zip(decoded) {
+            let (hash, result) = match outcome {
+                Ok(tx) => (tx.hash, deliver_tx(&mut state, &chain, &input, min_fee, tx)?),
+                Err(error) => (sha256(bytes), failed(&error, Amount::ZERO, Vec::new())),
+            };
+            tx_hashes.push(hash);
+            tx_results.push(result);
+        }
+        // End block: nothing yet (epoch rewards arrive with the incentives module).
+
+        let changes = state.into_changes();
+        let (app_hash, tree) = self.store.compute_root(&snapshot, &changes, input.height)?;
+        let results = v1::BlockResults { tx_results, block_events: Vec::new() };
+        let results_bytes = results.encode_to_vec();
+        let header = v1::BlockHeader {
+            chain_id: chain.chain_id.clone(),
+            height: input.height,
+            time_ms: input.time_ms,
+            parent_hash: input.parent_hash.0.to_vec(),
+            proposer: Some(proto_public_key(&input.proposer)),
+            tx_root: tx::tx_root(&tx_hashes).0.to_vec(),
+            results_hash: sha256(&results_bytes).0.to_vec(),
+            app_hash: app_hash.0.to_vec(),
+            tx_count: input.txs.len() as u32,
+        };
+        let block_hash = sha256(&header.encode_to_vec());
+        let block = v1::Block { header: Some(header), txs: input.txs.clone() };
+        let commit = BlockCommit {
+            height: input.height,
+            block_hash,
+            app_hash,
+            time_ms: input.time_ms,
+            block: block.encode_to_vec(),
+            results: results_bytes,
+            tx_hashes: tx_hashes.clone(),
+            changes,
+            tree,
+        };
+        let finalized = FinalizedBlock { block, block_hash, results, tx_hashes };
+        let pending = self.pending.insert(Pending { input, finalized, commit });
+        Ok(&pending.finalized)
+    }
+
+    /// Makes the pending finalized block durable and returns the new tip.
+    pub fn commit(&mut self) -> AppResult<Tip> {
+        let pending = self.pending.take().ok_or(AppError::NothingToCommit)?;
+        let tip = Tip {
+            height: pending.commit.height,
+            block_hash: pending.commit.block_hash,
+            app_hash: pending.commit.app_hash,
+            time_ms: pending.commit.time_ms,
+        };
+        self.store.commit_block(pending.commit)?;
+        Ok(tip)
+    }
+
+    /// The whole lifecycle of one locally produced block, in the one place it is written down:
+    /// prepare the proposal from `candidates`, finalize it, commit it.
+    pub fn produce_block(
+        &mut self,
+        time_ms: u64,
+        proposer: PublicKey,
+        candidates: &[Vec<u8>],
+        limits: BlockLimits,
+    ) -> AppResult<FinalizedBlock> {
+        let tip = self.tip()?.ok_or(AppError::NotInitialized)?;
+        let txs = self.prepare_proposal(candidates, limits)?;
+        let input = BlockInput {
+            height: tip.height + 1,
+            time_ms: time_ms.max(tip.time_ms),
+            parent_hash: tip.block_hash,
+            proposer,
+            txs,
+        };
+        let finalized = self.finalize_block(input)?.clone();
+        self.commit()?;
+        Ok(finalized)
+    }
+
+    /// Applies a block produced elsewhere (replay, catch-up): process it, then commit it.
+    pub fn apply_block(&mut self, block: &v1::Block) -> AppResult<Tip> {
+        self.process_proposal(block)?.map_err(AppError::InvalidBlock)?;
+        self.commit()
+    }
+
+    /// Checks the supply invariants over the committed state (scans every account).
+    pub fn check_invariants(&self) -> AppResult<Result<(), String>> {
+        let snapshot = self.store.snapshot()?;
+        Ok(accounts::check_invariants(&snapshot))
+    }
+}
+
+/// The stateful admission checks shared by `check_tx`.
+fn check_against_state(
+    chain: &ChainInfo,
+    state: &impl StateRead,
+    tx: SignedTx,
+) -> Result<CheckedTx, TxError> {
+    if tx.chain_id != chain.chain_id {
+        return Err(TxError::WrongChain { expected: chain.chain_id.clone(), got: tx.chain_id });
+    }
+    let load = |e: AppError| TxError::Malformed(format!("state unavailable: {e}"));
+    let account = state.account(&tx.sender).map_err(load)?;
+    if tx.nonce < account.nonce {
+        return Err(TxError::BadNonce { expected: account.nonce, got: tx.nonce });
+    }
+    let min_fee = state.accounts_params().map_err(load)?.min_fee;
+    if tx.fee < min_fee {
+        return Err(TxError::FeeTooLow { minimum: min_fee, got: tx.fee });
+    }
+    let needed = tx.total_cost().unwrap_or(Amount(u128::MAX));
+    if account.balance < needed {
+        return Err(TxError::InsufficientFunds {
+            account: tx.sender,
+            available: account.balance,
+            needed,
+        });
+    }
+    Ok(CheckedTx { tx, account_nonce: account.nonce })
+}
+
+/// Decodes every transaction and checks every signature, spread over `threads` threads in
+/// ranges that start at multiples of the batch size (so the outcome never depends on `threads`).
+fn decode_and_verify(txs: &[Vec<u8>], threads: usize) -> Vec<Result<SignedTx, TxError>> {
+    let work = |range: &[Vec<u8>]| -> Vec<Result<SignedTx, TxError>> {
+        let decoded: Vec<Result<SignedTx, TxError>> =
+            range.iter().map(|bytes| SignedTx::decode(bytes)).collect();
+        let messages: Vec<Option<Vec<u8>>> =
+            decoded.iter().map(|d| d.as_ref().ok().map(SignedTx::signed_message)).collect();
+        let mut items = Vec::with_capacity(decoded.len());
+        let mut positions = Vec::with_capacity(decoded.len());
+        for (i, (tx, message)) in decoded.iter().zip(&messages).enumerate() {
+            if let (Ok(tx), Some(message)) = (tx, message) {
+                items.push((tx.signer, message.as_slice(), tx.signature));
+                positions.push(i);
+            }
+        }
+        let verdicts = batch_verify_ed25519(&items);
+        let mut out = decoded;
+        for (position, ok) in positions.into_iter().zip(verdicts) {
+            if !ok {
+                out[position] = Err(TxError::BadSignature);
+            }
+        }
+        out
+    };
+    if threads <= 1 || txs.len() <= ED25519_BATCH * 2 {
+        return work(txs);
+    }
+    let per_thread = txs.len().div_ceil(threads).div_ceil(ED25519_BATCH) * ED25519_BATCH;
+    std::thread::scope(|scope| {
+        let handles: Vec<_> =
+            txs.chunks(per_thread).map(|range| scope.spawn(move || work(range))).collect();
+        handles
+            .into_iter()
+            .flat_map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    // A panic while decoding would be a bug; refuse the whole range rather than guess.
+                    vec![Err(TxError::Malformed("internal error while decoding".into())); per_thread]
+                })
+            })
+            .take(txs.len())
+            .collect()
+    })
+}
+
+/// Executes one authenticated transaction on the block's state.
+fn deliver_tx<S: StateRead>(
+    state: &mut Overlay<S>,
+    chain: &ChainInfo,
+    input: &BlockInput,
+    min_fee: Amount,
+    tx: SignedTx,
+) -> AppResult<TxResult> {
+    if tx.chain_id != chain.chain_id {
+        let error = TxError::WrongChain { expected: chain.chain_id.clone(), got: tx.chain_id };
+        return Ok(failed(&error, Amount::ZERO, Vec::new()));
+    }
+    let mut account = state.account(&tx.sender)?;
+    if tx.nonce != account.nonce {
+        let error = TxError::BadNonce { expected: account.nonce, got: tx.nonce };
+        return Ok(failed(&error, Amount::ZERO, Vec::new()));
+    }
+    if tx.fee < min_fee {
+        let error = TxError::FeeTooLow { minimum: min_fee, got: tx.fee };
+        return Ok(failed(&error, Amount::ZERO, Vec::new()));
+    }
+    let Some(balance) = account.balance.checked_sub(tx.fee) else {
+        let error = TxError::InsufficientFunds {
+            account: tx.sender,
+            available: account.balance,
+            needed: tx.fee,
+        };
+        return Ok(failed(&error, Amount::ZERO, Vec::new()));
+    };
+    // Authenticated, in order and able to pay: charge the fee and advance the nonce for good.
+    account.balance = balance;
+    account.nonce += 1;
+    state.put_account(&tx.sender, &account);
+    let mut supply = state.supply()?;
+    supply.burned = supply.burned.checked_add(tx.fee).ok_or_else(|| AppError::Corrupt {
+        key: "accounts/supply".into(),
+        reason: "burned counter overflow".into(),
+    })?;
+    state.put_supply(&supply);
+    let fee_event = accounts::events::fee_burned(&tx.sender, tx.fee);
+
+    let mut ctx = TxContext {
+        sender: tx.sender,
+        height: input.height,
+        time_ms: input.time_ms,
+        chain,
+        events: vec![fee_event.clone()],
+    };
+    let mut tx_state = Overlay::new(&*state);
+    for (index, message) in tx.messages.iter().enumerate() {
+        let outcome = match message {
+            Msg::Transfer(transfer) => transfer.execute(&mut tx_state, &mut ctx),
+        };
+        match outcome {
+            Ok(()) => {}
+            Err(ExecError::Fail(reason)) => {
+                let error = TxError::MessageFailed { index, reason };
+                return Ok(failed(&error, tx.fee, vec![fee_event]));
+            }
+            Err(ExecError::Fatal(e)) => return Err(e),
+        }
+    }
+    let changes = tx_state.into_changes();
+    state.apply(changes);
+    Ok(TxResult { code: 0, error: String::new(), fee_charged: tx.fee.0.to_string(), events: ctx.events })
+}
+
+fn failed(error: &TxError, fee: Amount, events: Vec<Event>) -> TxResult {
+    TxResult { code: error.code(), error: error.to_string(), fee_charged: fee.0.to_string(), events }
+}
+
+/// The wire form of a public key.
+pub fn proto_public_key(key: &PublicKey) -> v1::PublicKey {
+    use v1::public_key::Key;
+    v1::PublicKey {
+        key: Some(match key {
+            PublicKey::Ed25519(b) => Key::Ed25519(b.to_vec()),
+            PublicKey::P256(b) => Key::P256(b.to_vec()),
+        }),
+    }
+}
+
+/// Reads a wire public key.
+pub fn public_key_from_proto(key: Option<&v1::PublicKey>) -> Result<PublicKey, String> {
+    use v1::public_key::Key;
+    match key.and_then(|k| k.key.as_ref()) {
+        Some(Key::Ed25519(b)) => PublicKey::ed25519(b).map_err(|e| e.to_string()),
+        Some(Key::P256(b)) => PublicKey::p256(b).map_err(|e| e.to_string()),
+        None => Err("missing public key".into()),
+    }
+}
+
+fn block_input(block: &v1::Block) -> Result<BlockInput, String> {
+    let header = block.header.as_ref().ok_or("the block has no header")?;
+    let parent_hash =
+        Hash::from_slice(&header.parent_hash).map_err(|e| format!("parent hash: {e}"))?;
+    let proposer = public_key_from_proto(header.proposer.as_ref()).map_err(|e| format!("proposer: {e}"))?;
+    if header.tx_count as usize != block.txs.len() {
+        return Err(format!("the header counts {} transactions, the block has {}", header.tx_count, block.txs.len()));
+    }
+    Ok(BlockInput {
+        height: header.height,
+        time_ms: header.time_ms,
+        parent_hash,
+        proposer,
+        txs: block.txs.clone(),
+    })
+}
+
+fn describe_header_mismatch(claimed: &v1::BlockHeader, computed: &v1::BlockHeader) -> String {
+    let mut fields = Vec::new();
+    if claimed.chain_id != computed.chain_id {
+        fields.push("chain_id");
+    }
+    if claimed.tx_root != computed.tx_root {
+        fields.push("tx_root");
+    }
+    if claimed.results_hash != computed.results_hash {
+        fields.push("results_hash");
+    }
+    if claimed.app_hash != computed.app_hash {
+        fields.push("app_hash");
+    }
+    format!("the block's header disagrees with its execution in: {}", fields.join(", "))
+}

@@ -1,0 +1,256 @@
+//! Transactions: decoding with limits, the stateless checks, hashes and the transaction root.
+//!
+//! A transaction's hash is SHA-256 of its encoded `TxEnvelope`. The transaction root of a block
+//! is a binary Merkle tree over the hashes: leaves are `SHA-256(0x00 ‖ tx hash)`, inner nodes
+//! `SHA-256(0x01 ‖ left ‖ right)`, an odd node is carried up unchanged, and an empty block has
+//! the all-zero root.
+
+use groundwork_primitives::{Address, Amount, Hash, PublicKey, Signature, domain, sha256, signed_message};
+use groundwork_proto::v1::{self, message::Kind, public_key::Key};
+use groundwork_proto::{MAX_MEMO_BYTES, MAX_MESSAGES_PER_TX, MAX_TX_BYTES, decode_bounded};
+
+use crate::error::TxError;
+use crate::modules::accounts::msgs::Transfer;
+
+/// A typed, statelessly checked message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Msg {
+    /// Accounts: a transfer.
+    Transfer(Transfer),
+}
+
+impl Msg {
+    fn from_proto(message: &v1::Message) -> Result<Msg, String> {
+        match &message.kind {
+            Some(Kind::Transfer(transfer)) => Transfer::from_proto(transfer).map(Msg::Transfer),
+            None => Err("the message names no action (unknown or empty kind)".into()),
+        }
+    }
+
+    /// Tokens this message takes from the sender's liquid balance, for the mempool's funds check.
+    pub fn spends(&self) -> Amount {
+        match self {
+            Msg::Transfer(t) => t.amount,
+        }
+    }
+}
+
+/// A decoded transaction that passed every check that needs no state, except the signature.
+#[derive(Debug, Clone)]
+pub struct SignedTx {
+    /// SHA-256 of the envelope bytes.
+    pub hash: Hash,
+    /// The envelope's size in bytes.
+    pub size: usize,
+    /// The signer's key.
+    pub signer: PublicKey,
+    /// The account that sends it (derived from the key).
+    pub sender: Address,
+    /// The signature.
+    pub signature: Signature,
+    /// The signed body bytes.
+    pub body_bytes: Vec<u8>,
+    /// The chain id the body names.
+    pub chain_id: String,
+    /// The nonce.
+    pub nonce: u64,
+    /// The fee.
+    pub fee: Amount,
+    /// The messages, checked.
+    pub messages: Vec<Msg>,
+    /// The memo.
+    pub memo: String,
+}
+
+impl SignedTx {
+    /// Decodes envelope bytes and runs the stateless checks (sizes, key, fields, messages).
+    pub fn decode(bytes: &[u8]) -> Result<SignedTx, TxError> {
+        let malformed = |e: groundwork_proto::DecodeError| TxError::Malformed(e.to_string());
+        let envelope: v1::TxEnvelope =
+            decode_bounded("transaction", bytes, MAX_TX_BYTES).map_err(malformed)?;
+        let signer = match envelope.signer.and_then(|k| k.key) {
+            Some(Key::Ed25519(key)) => PublicKey::ed25519(&key),
+            Some(Key::P256(_)) => {
+                return Err(TxError::Malformed("accounts sign with ed25519 keys".into()));
+            }
+            None => return Err(TxError::Malformed("the signer's public key is missing".into())),
+        }
+        .map_err(|e| TxError::Malformed(e.to_string()))?;
+        let signature =
+            Signature::from_slice(&envelope.signature).map_err(|e| TxError::Malformed(e.to_string()))?;
+        let body: v1::TxBody =
+            decode_bounded("transaction body", &envelope.body, MAX_TX_BYTES).map_err(malformed)?;
+        let fee = Amount::parse_base_units(&body.fee)
+            .map_err(|e| TxError::Malformed(format!("fee: {e}")))?;
+        if body.messages.is_empty() {
+            return Err(TxError::Malformed("a transaction carries at least one message".into()));
+        }
+        if body.messages.len() > MAX_MESSAGES_PER_TX {
+            return Err(TxError::Malformed(format!(
+                "a transaction carries at most {MAX_MESSAGES_PER_TX} messages, this one {}",
+                body.messages.len()
+            )));
+        }
+        if body.memo.len() > MAX_MEMO_BYTES {
+            return Err(TxError::Malformed(format!(
+                "the memo is {} bytes, the limit is {MAX_MEMO_BYTES}",
+                body.memo.len()
+            )));
+        }
+        let messages = body
+            .messages
+            .iter()
+            .enumerate()
+            .map(|(index, m)| Msg::from_proto(m).map_err(|reason| TxError::InvalidMessage { index, reason }))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(SignedTx {
+            hash: sha256(bytes),
+            size: bytes.len(),
+            sender: Address::from_public_key(&signer),
+            signer,
+            signature,
+            body_bytes: envelope.body,
+            chain_id: body.chain_id,
+            nonce: body.nonce,
+            fee,
+            messages,
+            memo: body.memo,
+        })
+    }
+
+    /// The bytes the signature covers.
+    pub fn signed_message(&self) -> Vec<u8> {
+        signed_message(domain::TRANSACTION, &self.chain_id, &self.body_bytes)
+    }
+
+    /// Verifies the signature on its own (the mempool's path; blocks verify in batches).
+    pub fn verify_signature(&self) -> Result<(), TxError> {
+        self.signer
+            .verify_message(&self.signed_message(), &self.signature)
+            .map_err(|_| TxError::BadSignature)
+    }
+
+    /// Everything the sender must hold for this transaction: its fee plus what its messages spend.
+    pub fn total_cost(&self) -> Option<Amount> {
+        self.messages.iter().try_fold(self.fee, |sum, m| sum.checked_add(m.spends()))
+    }
+}
+
+/// Builds and signs a transaction: the encoded envelope bytes.
+pub fn build_signed_tx(
+    key: &groundwork_primitives::SigningKey,
+    chain_id: &str,
+    nonce: u64,
+    fee: Amount,
+    messages: Vec<v1::Message>,
+    memo: &str,
+) -> Vec<u8> {
+    use groundwork_proto::Message as _;
+    let body = v1::TxBody {
+        chain_id: chain_id.to_string(),
+        nonce,
+        fee: fee.0.to_string(),
+        messages,
+        memo: memo.to_string(),
+    }
+    .encode_to_vec();
+    let signature = key.sign(domain::TRANSACTION, chain_id, &body);
+    v1::TxEnvelope {
+        body,
+        signer: Some(v1::PublicKey { key: Some(Key::Ed25519(key.public_key().as_bytes().to_vec())) }),
+        signature: signature.0.to_vec(),
+    }
+    .encode_to_vec()
+}
+
+/// The wire form of a transfer message.
+pub fn transfer_message(to: &Address, amount: Amount) -> v1::Message {
+    v1::Message {
+        kind: Some(Kind::Transfer(v1::Transfer { to: to.as_bytes().to_vec(), amount: amount.0.to_string() })),
+    }
+}
+
+/// The Merkle root of a block's transaction hashes (see the module docs).
+pub fn tx_root(hashes: &[Hash]) -> Hash {
+    if hashes.is_empty() {
+        return Hash::ZERO;
+    }
+    let mut level: Vec<Hash> = hashes
+        .iter()
+        .map(|h| {
+            let mut leaf = [0u8; 33];
+            leaf[1..].copy_from_slice(&h.0);
+            sha256(&leaf)
+        })
+        .collect();
+    while level.len() > 1 {
+        level = level
+            .chunks(2)
+            .map(|pair| match pair {
+                [left, right] => {
+                    let mut node = [0u8; 65];
+                    node[0] = 1;
+                    node[1..33].copy_from_slice(&left.0);
+                    node[33..].copy_from_slice(&right.0);
+                    sha256(&node)
+                }
+                [single] => *single,
+                _ => Hash::ZERO,
+            })
+            .collect();
+    }
+    level[0]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use groundwork_primitives::SigningKey;
+    use groundwork_proto::Message as _;
+
+    #[test]
+    fn a_signed_transfer_decodes_and_verifies() {
+        let key = SigningKey::from_seed([4; 32]);
+        let bytes = build_signed_tx(&key, "c", 3, Amount(10), vec![transfer_message(&Address([2; 20]), Amount(5))], "hi");
+        let tx = SignedTx::decode(&bytes).unwrap();
+        assert_eq!(tx.nonce, 3);
+        assert_eq!(tx.sender, Address::from_public_key(&key.public_key()));
+        assert_eq!(tx.total_cost(), Some(Amount(15)));
+        tx.verify_signature().unwrap();
+    }
+
+    #[test]
+    fn a_tampered_body_fails_the_signature() {
+        let key = SigningKey::from_seed([4; 32]);
+        let bytes = build_signed_tx(&key, "c", 0, Amount(10), vec![transfer_message(&Address([2; 20]), Amount(5))], "");
+        let mut envelope = v1::TxEnvelope::decode(bytes.as_slice()).unwrap();
+        let mut body = v1::TxBody::decode(envelope.body.as_slice()).unwrap();
+        body.fee = "11".into();
+        envelope.body = body.encode_to_vec();
+        let tx = SignedTx::decode(&envelope.encode_to_vec()).unwrap();
+        assert_eq!(tx.verify_signature(), Err(TxError::BadSignature));
+    }
+
+    #[test]
+    fn malformed_transactions_say_what_is_wrong() {
+        let key = SigningKey::from_seed([4; 32]);
+        let none = build_signed_tx(&key, "c", 0, Amount(10), vec![], "");
+        assert!(matches!(SignedTx::decode(&none), Err(TxError::Malformed(m)) if m.contains("at least one")));
+        let zero = build_signed_tx(&key, "c", 0, Amount(10), vec![transfer_message(&Address([2; 20]), Amount(0))], "");
+        assert!(matches!(SignedTx::decode(&zero), Err(TxError::InvalidMessage { index: 0, .. })));
+        let memo = build_signed_tx(&key, "c", 0, Amount(10), vec![transfer_message(&Address([2; 20]), Amount(1))], &"m".repeat(300));
+        assert!(matches!(SignedTx::decode(&memo), Err(TxError::Malformed(m)) if m.contains("memo")));
+        assert!(matches!(SignedTx::decode(&[0xff, 0xff]), Err(TxError::Malformed(_))));
+    }
+
+    #[test]
+    fn the_tx_root_commits_to_order_and_content() {
+        let a = sha256(b"a");
+        let b = sha256(b"b");
+        let c = sha256(b"c");
+        assert_eq!(tx_root(&[]), Hash::ZERO);
+        assert_ne!(tx_root(&[a, b]), tx_root(&[b, a]));
+        assert_ne!(tx_root(&[a, b, c]), tx_root(&[a, b]));
+        assert_ne!(tx_root(&[a]), a);
+    }
+}
