@@ -1,0 +1,605 @@
+//! What each command does.
+
+use std::io::{IsTerminal, Read as _};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use groundwork_app::tx;
+use groundwork_node::config::NodeConfig;
+use groundwork_node::home::{self, Home, InitOptions};
+use groundwork_node::keystore::{KdfParams, Keystore, Protection};
+use groundwork_node::{Node, NodeOptions};
+use groundwork_primitives::{Address, Amount, SigningKey};
+use serde_json::{Value, json};
+
+use crate::client::Client;
+use crate::{
+    BenchCommand, Cli, Command, DevnetArgs, HomeArg, InitArgs, KeysCommand, NodeArg, Output,
+    QueryCommand, TxCommand,
+};
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let output = cli.output;
+    match cli.command {
+        Command::Init(args) => init(args, output),
+        Command::Node { home, http } => {
+            init_logging(cli.log.as_deref(), "info");
+            run_node(resolve_home(&home)?, http, None)
+        }
+        Command::Devnet(args) => {
+            init_logging(cli.log.as_deref(), "info");
+            devnet(args, output)
+        }
+        Command::Keys { action, home } => keys(action, &home, output),
+        Command::Tx { action } => transaction(action, output),
+        Command::Query { what } => query(what, output),
+        Command::Bench { what } => bench(what, output),
+    }
+}
+
+fn init_logging(flag: Option<&str>, default: &str) {
+    let filter = flag
+        .map(str::to_string)
+        .or_else(|| std::env::var("RUST_LOG").ok())
+        .unwrap_or_else(|| default.to_string());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .try_init();
+}
+
+fn resolve_home(arg: &HomeArg) -> anyhow::Result<PathBuf> {
+    if let Some(home) = &arg.home {
+        return Ok(home.clone());
+    }
+    let user_home = std::env::var_os("HOME").context("no --home given and $HOME is not set")?;
+    Ok(PathBuf::from(user_home).join(".groundwork"))
+}
+
+fn print(output: Output, value: &Value, text: impl FnOnce() -> String) {
+    match output {
+        Output::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(value).unwrap_or_default()
+        ),
+        Output::Text => println!("{}", text()),
+    }
+}
+
+/// The passphrase from GROUNDWORK_PASSPHRASE, else a prompt (twice when `confirm`).
+fn passphrase(prompt: &str, confirm: bool) -> anyhow::Result<String> {
+    if let Ok(value) = std::env::var("GROUNDWORK_PASSPHRASE") {
+        return Ok(value);
+    }
+    if !std::io::stdin().is_terminal() {
+        bail!(
+            "a passphrase is needed: set GROUNDWORK_PASSPHRASE, or run in a terminal to be asked (or use --plain on a devnet)"
+        );
+    }
+    let first = rpassword::prompt_password(prompt)?;
+    if confirm {
+        let second = rpassword::prompt_password("Repeat the passphrase: ")?;
+        if first != second {
+            bail!("the two passphrases differ");
+        }
+    }
+    if first.len() < 8 {
+        bail!("choose a passphrase of at least 8 characters");
+    }
+    Ok(first)
+}
+
+fn load_key(keys: &Keystore, name: &str) -> anyhow::Result<SigningKey> {
+    let passphrase = if keys.is_encrypted(name)? {
+        Some(passphrase(
+            &format!("Passphrase for key {name:?}: "),
+            false,
+        )?)
+    } else {
+        None
+    };
+    Ok(keys.load(name, passphrase.as_deref())?)
+}
+
+// ---------------------------------------------------------------------------------------------
+
+fn init(args: InitArgs, output: Output) -> anyhow::Result<ExitCode> {
+    let home = Home::new(resolve_home(&args.home)?);
+    let mut config = NodeConfig::default();
+    if let Some(http) = args.http {
+        config.http.listen = http;
+    }
+    if let Some(ms) = args.block_ms {
+        config.block.interval_ms = ms;
+    }
+    config.validate()?;
+    let secret;
+    let protection = if args.plain_key {
+        Protection::Plain
+    } else {
+        secret = passphrase(&format!("Passphrase to encrypt key {:?}: ", args.key), true)?;
+        Protection::Passphrase(&secret, KdfParams::DEFAULT)
+    };
+    let report = home::init(
+        &home,
+        InitOptions {
+            chain_id: args.chain_id,
+            account_name: args.key,
+            account_protection: protection,
+            account_tokens: args.tokens,
+            faucet_tokens: args.faucet.then_some(1_000_000_000),
+            config,
+            genesis_time_ms: groundwork_node::producer::now_ms(),
+            decimals: args.decimals,
+        },
+    )?;
+    print(output, &serde_json::to_value(&report)?, || {
+        format!(
+            "Initialised chain {} in {}\n  validator key: {}\n  funded account {:?}: {}\n\nStart it with: groundwork node --home {}",
+            report.chain_id,
+            report.home.display(),
+            report.validator_public_key,
+            report.account_name,
+            report.account_address,
+            report.home.display()
+        )
+    });
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_node(
+    home: PathBuf,
+    http: Option<std::net::SocketAddr>,
+    banner: Option<Box<dyn FnOnce(std::net::SocketAddr) + Send>>,
+) -> anyhow::Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let node = Node::start(NodeOptions {
+            home,
+            http,
+            block_interval_ms: None,
+        })
+        .await?;
+        if let Some(banner) = banner {
+            banner(node.addr());
+        }
+        let mut check = tokio::time::interval(std::time::Duration::from_millis(500));
+        loop {
+            tokio::select! {
+                _ = shutdown_signal() => {
+                    tracing::info!("stopping: finishing the block in progress");
+                    break;
+                }
+                _ = check.tick() => {
+                    if node.producer_failed() {
+                        break;
+                    }
+                }
+            }
+        }
+        node.shutdown().await?;
+        Ok::<_, anyhow::Error>(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+fn devnet(args: DevnetArgs, output: Output) -> anyhow::Result<ExitCode> {
+    let (root, temporary) = match args.home {
+        Some(home) => (home, false),
+        None => {
+            let stamp = groundwork_node::producer::now_ms();
+            (
+                std::env::temp_dir()
+                    .join(format!("groundwork-devnet-{}-{stamp}", std::process::id())),
+                true,
+            )
+        }
+    };
+    let home = Home::new(&root);
+    if !home.genesis_path().exists() {
+        let mut config = NodeConfig {
+            moniker: "devnet-validator".into(),
+            ..NodeConfig::default()
+        };
+        config.http.listen = args.http;
+        config.block.interval_ms = args.block_ms;
+        home::init(
+            &home,
+            InitOptions {
+                chain_id: "groundwork-devnet".into(),
+                account_name: "dev".into(),
+                account_protection: Protection::Plain,
+                account_tokens: 1_000_000,
+                faucet_tokens: Some(1_000_000_000),
+                config,
+                genesis_time_ms: groundwork_node::producer::now_ms(),
+                decimals: groundwork_primitives::DEFAULT_DECIMALS,
+            },
+        )?;
+    }
+    let dev = home
+        .keystore()
+        .show("dev")
+        .context("the devnet home has no `dev` key")?;
+    let home_text = root.display().to_string();
+    let banner = Box::new(move |addr: std::net::SocketAddr| {
+        let url = format!("http://{addr}");
+        let value = json!({"url": url, "chain_id": "groundwork-devnet", "home": home_text, "dev_address": dev.address.to_string(), "dev_key": "dev"});
+        print(output, &value, || {
+            format!(
+                "\nGroundwork devnet is running.\n\n  API       {url}/v1/status   (OpenAPI: {url}/v1/openapi.json, metrics: {url}/metrics)\n  chain     groundwork-devnet\n  home      {home_text}\n  dev key   \"dev\" = {} (unencrypted, 1,000,000 tokens)\n\nTry, in another terminal:\n  groundwork keys new alice --plain --home {home_text}\n  groundwork tx transfer --home {home_text} --node {url} --from dev --to <alice's address> --amount 12.5 --wait\n  groundwork query account <address> --node {url} --prove\n  curl -s -X POST {url}/v1/faucet -H 'content-type: application/json' -d '{{\"address\":\"<address>\",\"amount\":\"50\"}}'\n\nPress Ctrl-C to stop.\n",
+                dev.address
+            )
+        });
+    });
+    let result = run_node(root.clone(), Some(args.http), Some(banner));
+    if temporary {
+        let _ = std::fs::remove_dir_all(&root);
+    }
+    result
+}
+
+// ---------------------------------------------------------------------------------------------
+
+fn keys(action: KeysCommand, home: &HomeArg, output: Output) -> anyhow::Result<ExitCode> {
+    let store = Home::new(resolve_home(home)?).keystore();
+    let info_text = |i: &groundwork_node::keystore::KeyInfo| {
+        format!(
+            "{}\t{}\t{}",
+            i.name,
+            i.address,
+            if i.encrypted {
+                "encrypted"
+            } else {
+                "UNENCRYPTED"
+            }
+        )
+    };
+    match action {
+        KeysCommand::New { name, plain } => {
+            let key = SigningKey::generate();
+            let info = add_key(&store, &name, &key, plain)?;
+            print(output, &serde_json::to_value(&info)?, || {
+                format!("Created key {}: {}", info.name, info.address)
+            });
+        }
+        KeysCommand::List => {
+            let list = store.list()?;
+            print(output, &serde_json::to_value(&list)?, || {
+                if list.is_empty() {
+                    "No keys yet: `groundwork keys new NAME`".to_string()
+                } else {
+                    list.iter().map(info_text).collect::<Vec<_>>().join("\n")
+                }
+            });
+        }
+        KeysCommand::Show { name } => {
+            let info = store.show(&name)?;
+            print(output, &serde_json::to_value(&info)?, || {
+                format!(
+                    "name: {}\naddress: {}\npublic key: ed25519:{}\nencrypted: {}",
+                    info.name, info.address, info.public_key, info.encrypted
+                )
+            });
+        }
+        KeysCommand::Import {
+            name,
+            seed_file,
+            plain,
+        } => {
+            let text = match seed_file {
+                Some(path) => std::fs::read_to_string(&path)
+                    .with_context(|| format!("cannot read {}", path.display()))?,
+                None => {
+                    let mut text = String::new();
+                    std::io::stdin().read_to_string(&mut text)?;
+                    text
+                }
+            };
+            let seed = hex::decode(text.trim()).context("the seed must be 64 hex characters")?;
+            let key = SigningKey::from_seed_slice(&seed)
+                .context("the seed must be 32 bytes (64 hex characters)")?;
+            let info = add_key(&store, &name, &key, plain)?;
+            print(output, &serde_json::to_value(&info)?, || {
+                format!("Imported key {}: {}", info.name, info.address)
+            });
+        }
+        KeysCommand::Export { name } => {
+            let key = load_key(&store, &name)?;
+            let seed = hex::encode(key.seed());
+            print(output, &json!({"name": name, "seed": seed}), || {
+                seed.clone()
+            });
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn add_key(
+    store: &Keystore,
+    name: &str,
+    key: &SigningKey,
+    plain: bool,
+) -> anyhow::Result<groundwork_node::keystore::KeyInfo> {
+    if plain {
+        return Ok(store.add(name, key, Protection::Plain)?);
+    }
+    let secret = passphrase(&format!("Passphrase to encrypt key {name:?}: "), true)?;
+    Ok(store.add(
+        name,
+        key,
+        Protection::Passphrase(&secret, KdfParams::DEFAULT),
+    )?)
+}
+
+// ---------------------------------------------------------------------------------------------
+
+fn node_url(home: &HomeArg, node: &NodeArg) -> String {
+    if let Some(url) = &node.node {
+        return url.clone();
+    }
+    if let Ok(root) = resolve_home(home)
+        && let Ok(config) = NodeConfig::load(&Home::new(root).config_path())
+    {
+        return format!("http://{}", config.http.listen);
+    }
+    "http://127.0.0.1:26657".to_string()
+}
+
+fn transaction(action: TxCommand, output: Output) -> anyhow::Result<ExitCode> {
+    match action {
+        TxCommand::Transfer {
+            from,
+            to,
+            amount,
+            fee,
+            memo,
+            wait,
+            home,
+            node,
+        } => {
+            let client = Client::new(&node_url(&home, &node));
+            let keys = Home::new(resolve_home(&home)?).keystore();
+            let key = load_key(&keys, &from)?;
+            let to: Address = to
+                .parse()
+                .with_context(|| format!("--to {to:?} is not an address"))?;
+            let status: Value = client.get("/v1/status")?;
+            let chain_id = status["chain_id"]
+                .as_str()
+                .context("the node's status has no chain id")?
+                .to_string();
+            let decimals = status["token_decimals"].as_u64().unwrap_or(8) as u8;
+            let amount =
+                Amount::parse(&amount, decimals).with_context(|| format!("--amount {amount:?}"))?;
+            let fee = match fee {
+                Some(fee) => Amount::parse_base_units(&fee)
+                    .with_context(|| format!("--fee {fee:?} (base units)"))?,
+                None => groundwork_app::modules::accounts::params::DEFAULT_MIN_FEE,
+            };
+            let sender = Address::from_public_key(&key.public_key());
+            let account: Value = client.get(&format!("/v1/accounts/{sender}"))?;
+            let nonce = account["next_nonce"]
+                .as_u64()
+                .context("the node's account answer has no next_nonce")?;
+            let bytes = tx::build_signed_tx(
+                &key,
+                &chain_id,
+                nonce,
+                fee,
+                vec![tx::transfer_message(&to, amount)],
+                &memo,
+            );
+            let path = if wait { "/v1/txs?wait=true" } else { "/v1/txs" };
+            let answer: Value = client.post_bytes(path, "application/x-protobuf", &bytes)?;
+            print(output, &answer, || {
+                let mut text = format!(
+                    "transaction {}: {}",
+                    answer["hash"].as_str().unwrap_or(""),
+                    answer["status"].as_str().unwrap_or("")
+                );
+                if let Some(height) = answer["height"].as_u64() {
+                    text += &format!(" in block {height}");
+                }
+                match answer["code"].as_u64() {
+                    Some(0) => text += " (success)",
+                    Some(code) => {
+                        text += &format!(
+                            " (failed, code {code}: {})",
+                            answer["error"].as_str().unwrap_or("")
+                        )
+                    }
+                    None => {}
+                }
+                text
+            });
+            let failed = answer["code"].as_u64().is_some_and(|c| c != 0);
+            Ok(if failed {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+    }
+}
+
+fn query(what: QueryCommand, output: Output) -> anyhow::Result<ExitCode> {
+    match what {
+        QueryCommand::Status { home, node } => {
+            let value: Value = Client::new(&node_url(&home, &node)).get("/v1/status")?;
+            print(output, &value, || {
+                format!(
+                    "chain {} at height {}\nlatest block {}\napp hash {}\nmempool {} transactions",
+                    value["chain_id"].as_str().unwrap_or(""),
+                    value["height"],
+                    value["latest_block_hash"].as_str().unwrap_or(""),
+                    value["app_hash"].as_str().unwrap_or(""),
+                    value["mempool_txs"]
+                )
+            });
+        }
+        QueryCommand::Account {
+            address,
+            prove,
+            home,
+            node,
+        } => {
+            let address = match address.parse::<Address>() {
+                Ok(address) => address,
+                Err(parse_error) => match Home::new(resolve_home(&home)?).keystore().show(&address)
+                {
+                    Ok(info) => info.address,
+                    Err(_) => bail!(
+                        "{address:?} is neither an address ({parse_error}) nor a local key name"
+                    ),
+                },
+            };
+            let client = Client::new(&node_url(&home, &node));
+            let path = if prove {
+                format!("/v1/accounts/{address}?prove=true")
+            } else {
+                format!("/v1/accounts/{address}")
+            };
+            let mut value: Value = client.get(&path)?;
+            if prove {
+                let verified = verify_account_proof(&address, &value);
+                value["proof_verified"] = json!(verified.is_ok());
+                if let Err(reason) = &verified {
+                    value["proof_error"] = json!(reason);
+                }
+            }
+            print(output, &value, || {
+                let mut text = format!(
+                    "{}\nbalance {} ({} base units)\nnonce {}\nat height {}",
+                    value["address"].as_str().unwrap_or(""),
+                    value["balance_tokens"].as_str().unwrap_or(""),
+                    value["balance"].as_str().unwrap_or(""),
+                    value["nonce"],
+                    value["height"]
+                );
+                if prove {
+                    text += &format!(
+                        "\nproof against app hash {}: {}",
+                        value["proof"]["root"].as_str().unwrap_or(""),
+                        if value["proof_verified"] == json!(true) {
+                            "verified".to_string()
+                        } else {
+                            format!("FAILED: {}", value["proof_error"])
+                        }
+                    );
+                }
+                text
+            });
+        }
+        QueryCommand::Block { height, home, node } => {
+            let value: Value =
+                Client::new(&node_url(&home, &node)).get(&format!("/v1/blocks/{height}"))?;
+            print(output, &value, || {
+                let txs = value["txs"].as_array().map(Vec::len).unwrap_or(0);
+                format!(
+                    "block {} ({})\ntime {} ms\nparent {}\napp hash {}\n{txs} transactions",
+                    value["height"],
+                    value["hash"].as_str().unwrap_or(""),
+                    value["time_ms"],
+                    value["parent_hash"].as_str().unwrap_or(""),
+                    value["app_hash"].as_str().unwrap_or("")
+                )
+            });
+        }
+        QueryCommand::Tx { hash, home, node } => {
+            let value: Value =
+                Client::new(&node_url(&home, &node)).get(&format!("/v1/txs/{hash}"))?;
+            print(output, &value, || {
+                serde_json::to_string_pretty(&value).unwrap_or_default()
+            });
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Checks the proof the node returned against the app hash it named, locally.
+fn verify_account_proof(address: &Address, value: &Value) -> Result<(), String> {
+    let proof = &value["proof"];
+    let root: groundwork_primitives::Hash = proof["root"]
+        .as_str()
+        .ok_or("no root")?
+        .parse()
+        .map_err(|e| format!("root: {e}"))?;
+    let bytes =
+        hex::decode(proof["proof"].as_str().ok_or("no proof bytes")?).map_err(|e| e.to_string())?;
+    let stored = match proof["value"].as_str() {
+        Some(hex_value) => Some(hex::decode(hex_value).map_err(|e| e.to_string())?),
+        None => None,
+    };
+    let key = groundwork_app::modules::accounts::state::account_key(address);
+    groundwork_state::verify_proof(&root, &key, stored.as_deref(), &bytes)?;
+    // The proven bytes must also be what the node reported in plain words.
+    if let Some(stored) = stored {
+        let balance = u128::from_be_bytes(
+            stored
+                .get(..16)
+                .and_then(|b| b.try_into().ok())
+                .ok_or("short value")?,
+        );
+        if value["balance"].as_str() != Some(balance.to_string().as_str()) {
+            return Err("the proven balance differs from the reported one".into());
+        }
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+
+fn bench(what: BenchCommand, output: Output) -> anyhow::Result<ExitCode> {
+    match what {
+        BenchCommand::Transfers {
+            accounts,
+            block_size,
+            blocks,
+        } => {
+            let options = groundwork_node::bench::TransferBenchOptions {
+                accounts,
+                block_size,
+                blocks,
+            };
+            let report = groundwork_node::bench::transfers(&options)?;
+            print(output, &serde_json::to_value(&report)?, || {
+                report.to_string()
+            });
+        }
+        BenchCommand::Verify { count } => {
+            let report = groundwork_node::bench::verify(count);
+            print(output, &serde_json::to_value(&report)?, || {
+                report.to_string()
+            });
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

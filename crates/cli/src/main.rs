@@ -1,0 +1,280 @@
+//! `groundwork`: one binary for the whole network. `main` parses the command line and hands the
+//! settings to `commands`; errors print once, with their causes, and set the exit code.
+
+mod client;
+mod commands;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Groundwork: launch and run a decentralized physical infrastructure network.
+#[derive(Debug, Parser)]
+#[command(name = "groundwork", version, about, long_about = None)]
+pub(crate) struct Cli {
+    /// How to print results: `text` for people, `json` for scripts.
+    #[arg(long, global = true, value_enum, default_value_t = Output::Text)]
+    pub(crate) output: Output,
+    /// Log filter for the node (e.g. `info`, `debug`, `groundwork_node=debug`). Overrides RUST_LOG.
+    #[arg(long, global = true)]
+    pub(crate) log: Option<String>,
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// Output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Output {
+    /// Readable text.
+    Text,
+    /// JSON.
+    Json,
+}
+
+/// The home folder (`--home`, else `GROUNDWORK_HOME`, else `~/.groundwork`).
+#[derive(Debug, Clone, Args)]
+pub(crate) struct HomeArg {
+    /// The node's home folder.
+    #[arg(long, env = "GROUNDWORK_HOME", global = true)]
+    pub(crate) home: Option<PathBuf>,
+}
+
+/// Which node to talk to.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct NodeArg {
+    /// The node's API URL (default: the home's configured address, else http://127.0.0.1:26657).
+    #[arg(long, env = "GROUNDWORK_NODE", global = true)]
+    pub(crate) node: Option<String>,
+}
+
+/// Commands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Create a home folder: config.toml, genesis.json, a validator key and a funded account.
+    Init(InitArgs),
+    /// Run a node from a home folder.
+    Node {
+        #[command(flatten)]
+        home: HomeArg,
+        /// Listen address of the HTTP API (overrides config.toml).
+        #[arg(long)]
+        http: Option<SocketAddr>,
+    },
+    /// Run a throwaway local network with a funded `dev` key and a faucet: the place to start.
+    Devnet(DevnetArgs),
+    /// Manage keys.
+    Keys {
+        #[command(subcommand)]
+        action: KeysCommand,
+        #[command(flatten)]
+        home: HomeArg,
+    },
+    /// Build, sign and submit transactions.
+    Tx {
+        #[command(subcommand)]
+        action: TxCommand,
+    },
+    /// Read the chain.
+    Query {
+        #[command(subcommand)]
+        what: QueryCommand,
+    },
+    /// Measure throughput on this machine.
+    Bench {
+        #[command(subcommand)]
+        what: BenchCommand,
+    },
+}
+
+/// `groundwork init`
+#[derive(Debug, Args)]
+pub(crate) struct InitArgs {
+    #[command(flatten)]
+    pub(crate) home: HomeArg,
+    /// The chain id (a-z, 0-9, '-', '.').
+    #[arg(long)]
+    pub(crate) chain_id: String,
+    /// Name of the funded account's key.
+    #[arg(long, default_value = "operator")]
+    pub(crate) key: String,
+    /// Its starting balance, in whole tokens.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub(crate) tokens: u64,
+    /// Token decimals.
+    #[arg(long, default_value_t = 8)]
+    pub(crate) decimals: u8,
+    /// Keep the account key unencrypted (devnets only).
+    #[arg(long)]
+    pub(crate) plain_key: bool,
+    /// Also create a funded `faucet` key and enable POST /v1/faucet.
+    #[arg(long)]
+    pub(crate) faucet: bool,
+    /// Listen address of the HTTP API to write in config.toml.
+    #[arg(long)]
+    pub(crate) http: Option<SocketAddr>,
+    /// Target block interval in milliseconds to write in config.toml.
+    #[arg(long)]
+    pub(crate) block_ms: Option<u64>,
+}
+
+/// `groundwork devnet`
+#[derive(Debug, Args)]
+pub(crate) struct DevnetArgs {
+    /// Home folder to use (kept). Without it, a temporary one is made and removed on exit.
+    #[arg(long)]
+    pub(crate) home: Option<PathBuf>,
+    /// Listen address of the HTTP API.
+    #[arg(long, default_value = "127.0.0.1:26657")]
+    pub(crate) http: SocketAddr,
+    /// Target block interval in milliseconds.
+    #[arg(long, default_value_t = 1000)]
+    pub(crate) block_ms: u64,
+}
+
+/// `groundwork keys …`
+#[derive(Debug, Subcommand)]
+pub(crate) enum KeysCommand {
+    /// Make a new key (encrypted unless --plain).
+    New {
+        /// Its name.
+        name: String,
+        /// Store it unencrypted (devnets only).
+        #[arg(long)]
+        plain: bool,
+    },
+    /// List keys.
+    List,
+    /// Show a key's address and public key.
+    Show {
+        /// Its name.
+        name: String,
+    },
+    /// Import a key from its 32-byte secret seed (hex, read from standard input or --seed-file).
+    Import {
+        /// The name to give it.
+        name: String,
+        /// A file holding the hex seed (default: standard input).
+        #[arg(long)]
+        seed_file: Option<PathBuf>,
+        /// Store it unencrypted (devnets only).
+        #[arg(long)]
+        plain: bool,
+    },
+    /// Print a key's secret seed (hex). Whoever sees it controls the account.
+    Export {
+        /// Its name.
+        name: String,
+    },
+}
+
+/// `groundwork tx …`
+#[derive(Debug, Subcommand)]
+pub(crate) enum TxCommand {
+    /// Send tokens.
+    Transfer {
+        /// The sending key's name.
+        #[arg(long)]
+        from: String,
+        /// The recipient's address (gw1…).
+        #[arg(long)]
+        to: String,
+        /// How many tokens, e.g. 12.5.
+        #[arg(long)]
+        amount: String,
+        /// Fee in base units (default: the chain's minimum).
+        #[arg(long)]
+        fee: Option<String>,
+        /// A memo (at most 256 bytes).
+        #[arg(long, default_value = "")]
+        memo: String,
+        /// Wait until the transaction is committed.
+        #[arg(long)]
+        wait: bool,
+        #[command(flatten)]
+        home: HomeArg,
+        #[command(flatten)]
+        node: NodeArg,
+    },
+}
+
+/// `groundwork query …`
+#[derive(Debug, Subcommand)]
+pub(crate) enum QueryCommand {
+    /// The node's status.
+    Status {
+        #[command(flatten)]
+        home: HomeArg,
+        #[command(flatten)]
+        node: NodeArg,
+    },
+    /// An account's balance and nonce.
+    Account {
+        /// A gw1… address or the name of a local key.
+        address: String,
+        /// Fetch a Merkle proof and verify it against the app hash.
+        #[arg(long)]
+        prove: bool,
+        #[command(flatten)]
+        home: HomeArg,
+        #[command(flatten)]
+        node: NodeArg,
+    },
+    /// A block by height (or `latest`).
+    Block {
+        /// Height or `latest`.
+        #[arg(default_value = "latest")]
+        height: String,
+        #[command(flatten)]
+        home: HomeArg,
+        #[command(flatten)]
+        node: NodeArg,
+    },
+    /// A transaction by hash.
+    Tx {
+        /// The hash, hex.
+        hash: String,
+        #[command(flatten)]
+        home: HomeArg,
+        #[command(flatten)]
+        node: NodeArg,
+    },
+}
+
+/// `groundwork bench …`
+#[derive(Debug, Subcommand)]
+pub(crate) enum BenchCommand {
+    /// Committed transfers per second through decode, signature check, execution and commit.
+    Transfers {
+        /// Funded accounts that send and receive.
+        #[arg(long, default_value_t = 10_000)]
+        accounts: usize,
+        /// Transfers per block.
+        #[arg(long, default_value_t = 10_000)]
+        block_size: usize,
+        /// Blocks to measure.
+        #[arg(long, default_value_t = 10)]
+        blocks: usize,
+    },
+    /// Raw ed25519 verification per second, single and batched, on 1 and all threads.
+    Verify {
+        /// Signatures to verify per measurement.
+        #[arg(long, default_value_t = 50_000)]
+        count: usize,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match commands::run(cli) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error}");
+            for cause in error.chain().skip(1) {
+                eprintln!("  caused by: {cause}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
