@@ -57,7 +57,10 @@ fn encode<T: Serialize>(value: &T) -> Vec<u8> {
 
 /// Reads the chain facts, or `None` before genesis.
 pub fn chain_info(state: &impl StateRead) -> AppResult<Option<ChainInfo>> {
-    state.get(INFO_KEY)?.map(|bytes| decode(INFO_KEY, &bytes)).transpose()
+    state
+        .get(INFO_KEY)?
+        .map(|bytes| decode(INFO_KEY, &bytes))
+        .transpose()
 }
 
 /// Writes the chain facts (genesis only).
@@ -69,7 +72,10 @@ pub fn put_chain_info(state: &mut impl StateWrite, info: &ChainInfo) {
 pub fn last_block(state: &impl StateRead) -> AppResult<LastBlock> {
     match state.get(LAST_BLOCK_KEY)? {
         Some(bytes) => decode(LAST_BLOCK_KEY, &bytes),
-        None => Ok(LastBlock { height: 0, time_ms: 0 }),
+        None => Ok(LastBlock {
+            height: 0,
+            time_ms: 0,
+        }),
     }
 }
 

@@ -8,7 +8,10 @@ pub fn event(kind: &str, attributes: &[(&str, String)]) -> Event {
         kind: kind.to_string(),
         attributes: attributes
             .iter()
-            .map(|(key, value)| Attribute { key: (*key).to_string(), value: value.clone() })
+            .map(|(key, value)| Attribute {
+                key: (*key).to_string(),
+                value: value.clone(),
+            })
             .collect(),
     }
 }

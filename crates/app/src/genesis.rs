@@ -43,7 +43,10 @@ pub struct TokenInfo {
 
 impl Default for TokenInfo {
     fn default() -> Self {
-        TokenInfo { symbol: "GWT".into(), decimals: groundwork_primitives::DEFAULT_DECIMALS }
+        TokenInfo {
+            symbol: "GWT".into(),
+            decimals: groundwork_primitives::DEFAULT_DECIMALS,
+        }
     }
 }
 
@@ -87,7 +90,10 @@ impl GenesisValidator {
     /// The validator's key.
     pub fn key(&self) -> AppResult<PublicKey> {
         let bytes = hex::decode(&self.public_key).map_err(|e| {
-            AppError::Genesis(format!("validator {:?}: public key is not hex: {e}", self.name))
+            AppError::Genesis(format!(
+                "validator {:?}: public key is not hex: {e}",
+                self.name
+            ))
         })?;
         PublicKey::ed25519(&bytes)
             .map_err(|e| AppError::Genesis(format!("validator {:?}: {e}", self.name)))
@@ -119,7 +125,9 @@ impl Genesis {
             )));
         }
         if self.token.symbol.is_empty() || self.token.symbol.len() > 12 {
-            return Err(AppError::Genesis("the token symbol must have 1 to 12 characters".into()));
+            return Err(AppError::Genesis(
+                "the token symbol must have 1 to 12 characters".into(),
+            ));
         }
         let mut seen = BTreeSet::new();
         let mut total: u128 = 0;
@@ -161,12 +169,18 @@ impl Genesis {
 /// Chain ids: 1 to 64 characters of `a-z`, `0-9`, `-`, `.`.
 pub fn validate_chain_id(chain_id: &str) -> Result<(), String> {
     if chain_id.is_empty() || chain_id.len() > 64 {
-        return Err(format!("a chain id has 1 to 64 characters, {chain_id:?} has {}", chain_id.len()));
+        return Err(format!(
+            "a chain id has 1 to 64 characters, {chain_id:?} has {}",
+            chain_id.len()
+        ));
     }
-    if let Some(bad) =
-        chain_id.chars().find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-' || *c == '.'))
+    if let Some(bad) = chain_id
+        .chars()
+        .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-' || *c == '.'))
     {
-        return Err(format!("a chain id uses a-z, 0-9, '-' and '.'; {chain_id:?} has {bad:?}"));
+        return Err(format!(
+            "a chain id uses a-z, 0-9, '-' and '.'; {chain_id:?} has {bad:?}"
+        ));
     }
     Ok(())
 }
@@ -182,7 +196,10 @@ mod tests {
             genesis_time_ms: 1_000,
             token: TokenInfo::default(),
             params: GenesisParams::default(),
-            accounts: vec![GenesisAccount { address: Address([1; 20]), balance: Amount(5) }],
+            accounts: vec![GenesisAccount {
+                address: Address([1; 20]),
+                balance: Amount(5),
+            }],
             validators: vec![GenesisValidator {
                 name: "v0".into(),
                 public_key: hex::encode(SigningKey::from_seed([1; 32]).public_key().as_bytes()),

@@ -117,7 +117,10 @@ pub struct BlockLimits {
 
 impl Default for BlockLimits {
     fn default() -> Self {
-        BlockLimits { max_txs: 20_000, max_bytes: 16 * 1024 * 1024 }
+        BlockLimits {
+            max_txs: 20_000,
+            max_bytes: 16 * 1024 * 1024,
+        }
     }
 }
 
@@ -154,8 +157,16 @@ impl App {
     /// Opens the state machine over a store (initialised or not).
     pub fn open(store: Store) -> AppResult<App> {
         let chain = chain::chain_info(&store.snapshot()?)?;
-        let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(8);
-        Ok(App { store, chain, pending: None, threads })
+        let threads = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+            .min(8);
+        Ok(App {
+            store,
+            chain,
+            pending: None,
+            threads,
+        })
     }
 
     /// The store (for queries).
@@ -192,7 +203,13 @@ impl App {
         let info = ChainInfo::from_genesis(genesis);
         chain::put_chain_info(&mut state, &info);
         chain::put_validators(&mut state, &genesis.validators);
-        chain::put_last_block(&mut state, chain::LastBlock { height: 0, time_ms: genesis.genesis_time_ms });
+        chain::put_last_block(
+            &mut state,
+            chain::LastBlock {
+                height: 0,
+                time_ms: genesis.genesis_time_ms,
+            },
+        );
         accounts::init_genesis(&mut state, genesis)?;
         let changes = state.into_changes();
         let (app_hash, tree) = self.store.compute_root(&snapshot, &changes, 0)?;
@@ -246,7 +263,9 @@ impl App {
             if chosen.len() >= limits.max_txs || bytes + candidate.len() > limits.max_bytes {
                 break;
             }
-            let Ok(tx) = SignedTx::decode(candidate) else { continue };
+            let Ok(tx) = SignedTx::decode(candidate) else {
+                continue;
+            };
             if tx.chain_id != chain.chain_id {
                 continue;
             }
@@ -293,7 +312,11 @@ impl App {
         if let Some(pending) = &self.pending
             && pending.input == input
         {
-            return Ok(&self.pending.as_ref().ok_or(AppError::NothingToCommit)?.finalized);
+            return Ok(&self
+                .pending
+                .as_ref()
+                .ok_or(AppError::NothingToCommit)?
+                .finalized);
         }
         self.pending = None;
         let chain = self.chain()?.clone();
@@ -321,14 +344,23 @@ impl App {
         let decoded = decode_and_verify(&input.txs, self.threads);
         let mut state = Overlay::new(&snapshot);
         // Begin block.
-        chain::put_last_block(&mut state, chain::LastBlock { height: input.height, time_ms: input.time_ms });
+        chain::put_last_block(
+            &mut state,
+            chain::LastBlock {
+                height: input.height,
+                time_ms: input.time_ms,
+            },
+        );
         let min_fee = state.accounts_params()?.min_fee;
 
         let mut tx_results = Vec::with_capacity(decoded.len());
         let mut tx_hashes = Vec::with_capacity(decoded.len());
         for (bytes, outcome) in input.txs.iter().zip(decoded) {
             let (hash, result) = match outcome {
-                Ok(tx) => (tx.hash, deliver_tx(&mut state, &chain, &input, min_fee, tx)?),
+                Ok(tx) => (
+                    tx.hash,
+                    deliver_tx(&mut state, &chain, &input, min_fee, tx)?,
+                ),
                 Err(error) => (sha256(bytes), failed(&error, Amount::ZERO, Vec::new())),
             };
             tx_hashes.push(hash);
@@ -338,7 +370,10 @@ impl App {
 
         let changes = state.into_changes();
         let (app_hash, tree) = self.store.compute_root(&snapshot, &changes, input.height)?;
-        let results = v1::BlockResults { tx_results, block_events: Vec::new() };
+        let results = v1::BlockResults {
+            tx_results,
+            block_events: Vec::new(),
+        };
         let results_bytes = results.encode_to_vec();
         let header = v1::BlockHeader {
             chain_id: chain.chain_id.clone(),
@@ -352,7 +387,10 @@ impl App {
             tx_count: input.txs.len() as u32,
         };
         let block_hash = sha256(&header.encode_to_vec());
-        let block = v1::Block { header: Some(header), txs: input.txs.clone() };
+        let block = v1::Block {
+            header: Some(header),
+            txs: input.txs.clone(),
+        };
         let commit = BlockCommit {
             height: input.height,
             block_hash,
@@ -364,8 +402,17 @@ impl App {
             changes,
             tree,
         };
-        let finalized = FinalizedBlock { block, block_hash, results, tx_hashes };
-        let pending = self.pending.insert(Pending { input, finalized, commit });
+        let finalized = FinalizedBlock {
+            block,
+            block_hash,
+            results,
+            tx_hashes,
+        };
+        let pending = self.pending.insert(Pending {
+            input,
+            finalized,
+            commit,
+        });
         Ok(&pending.finalized)
     }
 
@@ -407,7 +454,8 @@ impl App {
 
     /// Applies a block produced elsewhere (replay, catch-up): process it, then commit it.
     pub fn apply_block(&mut self, block: &v1::Block) -> AppResult<Tip> {
-        self.process_proposal(block)?.map_err(AppError::InvalidBlock)?;
+        self.process_proposal(block)?
+            .map_err(AppError::InvalidBlock)?;
         self.commit()
     }
 
@@ -425,16 +473,25 @@ fn check_against_state(
     tx: SignedTx,
 ) -> Result<CheckedTx, TxError> {
     if tx.chain_id != chain.chain_id {
-        return Err(TxError::WrongChain { expected: chain.chain_id.clone(), got: tx.chain_id });
+        return Err(TxError::WrongChain {
+            expected: chain.chain_id.clone(),
+            got: tx.chain_id,
+        });
     }
     let load = |e: AppError| TxError::Malformed(format!("state unavailable: {e}"));
     let account = state.account(&tx.sender).map_err(load)?;
     if tx.nonce < account.nonce {
-        return Err(TxError::BadNonce { expected: account.nonce, got: tx.nonce });
+        return Err(TxError::BadNonce {
+            expected: account.nonce,
+            got: tx.nonce,
+        });
     }
     let min_fee = state.accounts_params().map_err(load)?.min_fee;
     if tx.fee < min_fee {
-        return Err(TxError::FeeTooLow { minimum: min_fee, got: tx.fee });
+        return Err(TxError::FeeTooLow {
+            minimum: min_fee,
+            got: tx.fee,
+        });
     }
     let needed = tx.total_cost().unwrap_or(Amount(u128::MAX));
     if account.balance < needed {
@@ -444,7 +501,10 @@ fn check_against_state(
             needed,
         });
     }
-    Ok(CheckedTx { tx, account_nonce: account.nonce })
+    Ok(CheckedTx {
+        tx,
+        account_nonce: account.nonce,
+    })
 }
 
 /// Decodes every transaction and checks every signature, spread over `threads` threads in
@@ -453,8 +513,10 @@ fn decode_and_verify(txs: &[Vec<u8>], threads: usize) -> Vec<Result<SignedTx, Tx
     let work = |range: &[Vec<u8>]| -> Vec<Result<SignedTx, TxError>> {
         let decoded: Vec<Result<SignedTx, TxError>> =
             range.iter().map(|bytes| SignedTx::decode(bytes)).collect();
-        let messages: Vec<Option<Vec<u8>>> =
-            decoded.iter().map(|d| d.as_ref().ok().map(SignedTx::signed_message)).collect();
+        let messages: Vec<Option<Vec<u8>>> = decoded
+            .iter()
+            .map(|d| d.as_ref().ok().map(SignedTx::signed_message))
+            .collect();
         let mut items = Vec::with_capacity(decoded.len());
         let mut positions = Vec::with_capacity(decoded.len());
         for (i, (tx, message)) in decoded.iter().zip(&messages).enumerate() {
@@ -477,14 +539,19 @@ fn decode_and_verify(txs: &[Vec<u8>], threads: usize) -> Vec<Result<SignedTx, Tx
     }
     let per_thread = txs.len().div_ceil(threads).div_ceil(ED25519_BATCH) * ED25519_BATCH;
     std::thread::scope(|scope| {
-        let handles: Vec<_> =
-            txs.chunks(per_thread).map(|range| scope.spawn(move || work(range))).collect();
+        let handles: Vec<_> = txs
+            .chunks(per_thread)
+            .map(|range| scope.spawn(move || work(range)))
+            .collect();
         handles
             .into_iter()
             .flat_map(|h| {
                 h.join().unwrap_or_else(|_| {
                     // A panic while decoding would be a bug; refuse the whole range rather than guess.
-                    vec![Err(TxError::Malformed("internal error while decoding".into())); per_thread]
+                    vec![
+                        Err(TxError::Malformed("internal error while decoding".into()));
+                        per_thread
+                    ]
                 })
             })
             .take(txs.len())
@@ -501,16 +568,25 @@ fn deliver_tx<S: StateRead>(
     tx: SignedTx,
 ) -> AppResult<TxResult> {
     if tx.chain_id != chain.chain_id {
-        let error = TxError::WrongChain { expected: chain.chain_id.clone(), got: tx.chain_id };
+        let error = TxError::WrongChain {
+            expected: chain.chain_id.clone(),
+            got: tx.chain_id,
+        };
         return Ok(failed(&error, Amount::ZERO, Vec::new()));
     }
     let mut account = state.account(&tx.sender)?;
     if tx.nonce != account.nonce {
-        let error = TxError::BadNonce { expected: account.nonce, got: tx.nonce };
+        let error = TxError::BadNonce {
+            expected: account.nonce,
+            got: tx.nonce,
+        };
         return Ok(failed(&error, Amount::ZERO, Vec::new()));
     }
     if tx.fee < min_fee {
-        let error = TxError::FeeTooLow { minimum: min_fee, got: tx.fee };
+        let error = TxError::FeeTooLow {
+            minimum: min_fee,
+            got: tx.fee,
+        };
         return Ok(failed(&error, Amount::ZERO, Vec::new()));
     }
     let Some(balance) = account.balance.checked_sub(tx.fee) else {
@@ -526,10 +602,13 @@ fn deliver_tx<S: StateRead>(
     account.nonce += 1;
     state.put_account(&tx.sender, &account);
     let mut supply = state.supply()?;
-    supply.burned = supply.burned.checked_add(tx.fee).ok_or_else(|| AppError::Corrupt {
-        key: "accounts/supply".into(),
-        reason: "burned counter overflow".into(),
-    })?;
+    supply.burned = supply
+        .burned
+        .checked_add(tx.fee)
+        .ok_or_else(|| AppError::Corrupt {
+            key: "accounts/supply".into(),
+            reason: "burned counter overflow".into(),
+        })?;
     state.put_supply(&supply);
     let fee_event = accounts::events::fee_burned(&tx.sender, tx.fee);
 
@@ -556,11 +635,21 @@ fn deliver_tx<S: StateRead>(
     }
     let changes = tx_state.into_changes();
     state.apply(changes);
-    Ok(TxResult { code: 0, error: String::new(), fee_charged: tx.fee.0.to_string(), events: ctx.events })
+    Ok(TxResult {
+        code: 0,
+        error: String::new(),
+        fee_charged: tx.fee.0.to_string(),
+        events: ctx.events,
+    })
 }
 
 fn failed(error: &TxError, fee: Amount, events: Vec<Event>) -> TxResult {
-    TxResult { code: error.code(), error: error.to_string(), fee_charged: fee.0.to_string(), events }
+    TxResult {
+        code: error.code(),
+        error: error.to_string(),
+        fee_charged: fee.0.to_string(),
+        events,
+    }
 }
 
 /// The wire form of a public key.
@@ -588,9 +677,14 @@ fn block_input(block: &v1::Block) -> Result<BlockInput, String> {
     let header = block.header.as_ref().ok_or("the block has no header")?;
     let parent_hash =
         Hash::from_slice(&header.parent_hash).map_err(|e| format!("parent hash: {e}"))?;
-    let proposer = public_key_from_proto(header.proposer.as_ref()).map_err(|e| format!("proposer: {e}"))?;
+    let proposer =
+        public_key_from_proto(header.proposer.as_ref()).map_err(|e| format!("proposer: {e}"))?;
     if header.tx_count as usize != block.txs.len() {
-        return Err(format!("the header counts {} transactions, the block has {}", header.tx_count, block.txs.len()));
+        return Err(format!(
+            "the header counts {} transactions, the block has {}",
+            header.tx_count,
+            block.txs.len()
+        ));
     }
     Ok(BlockInput {
         height: header.height,
@@ -615,5 +709,8 @@ fn describe_header_mismatch(claimed: &v1::BlockHeader, computed: &v1::BlockHeade
     if claimed.app_hash != computed.app_hash {
         fields.push("app_hash");
     }
-    format!("the block's header disagrees with its execution in: {}", fields.join(", "))
+    format!(
+        "the block's header disagrees with its execution in: {}",
+        fields.join(", ")
+    )
 }

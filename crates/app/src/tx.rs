@@ -5,7 +5,9 @@
 //! `SHA-256(0x01 ‖ left ‖ right)`, an odd node is carried up unchanged, and an empty block has
 //! the all-zero root.
 
-use groundwork_primitives::{Address, Amount, Hash, PublicKey, Signature, domain, sha256, signed_message};
+use groundwork_primitives::{
+    Address, Amount, Hash, PublicKey, Signature, domain, sha256, signed_message,
+};
 use groundwork_proto::v1::{self, message::Kind, public_key::Key};
 use groundwork_proto::{MAX_MEMO_BYTES, MAX_MESSAGES_PER_TX, MAX_TX_BYTES, decode_bounded};
 
@@ -73,17 +75,23 @@ impl SignedTx {
             Some(Key::P256(_)) => {
                 return Err(TxError::Malformed("accounts sign with ed25519 keys".into()));
             }
-            None => return Err(TxError::Malformed("the signer's public key is missing".into())),
+            None => {
+                return Err(TxError::Malformed(
+                    "the signer's public key is missing".into(),
+                ));
+            }
         }
         .map_err(|e| TxError::Malformed(e.to_string()))?;
-        let signature =
-            Signature::from_slice(&envelope.signature).map_err(|e| TxError::Malformed(e.to_string()))?;
+        let signature = Signature::from_slice(&envelope.signature)
+            .map_err(|e| TxError::Malformed(e.to_string()))?;
         let body: v1::TxBody =
             decode_bounded("transaction body", &envelope.body, MAX_TX_BYTES).map_err(malformed)?;
         let fee = Amount::parse_base_units(&body.fee)
             .map_err(|e| TxError::Malformed(format!("fee: {e}")))?;
         if body.messages.is_empty() {
-            return Err(TxError::Malformed("a transaction carries at least one message".into()));
+            return Err(TxError::Malformed(
+                "a transaction carries at least one message".into(),
+            ));
         }
         if body.messages.len() > MAX_MESSAGES_PER_TX {
             return Err(TxError::Malformed(format!(
@@ -101,7 +109,9 @@ impl SignedTx {
             .messages
             .iter()
             .enumerate()
-            .map(|(index, m)| Msg::from_proto(m).map_err(|reason| TxError::InvalidMessage { index, reason }))
+            .map(|(index, m)| {
+                Msg::from_proto(m).map_err(|reason| TxError::InvalidMessage { index, reason })
+            })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(SignedTx {
             hash: sha256(bytes),
@@ -132,7 +142,9 @@ impl SignedTx {
 
     /// Everything the sender must hold for this transaction: its fee plus what its messages spend.
     pub fn total_cost(&self) -> Option<Amount> {
-        self.messages.iter().try_fold(self.fee, |sum, m| sum.checked_add(m.spends()))
+        self.messages
+            .iter()
+            .try_fold(self.fee, |sum, m| sum.checked_add(m.spends()))
     }
 }
 
@@ -157,7 +169,9 @@ pub fn build_signed_tx(
     let signature = key.sign(domain::TRANSACTION, chain_id, &body);
     v1::TxEnvelope {
         body,
-        signer: Some(v1::PublicKey { key: Some(Key::Ed25519(key.public_key().as_bytes().to_vec())) }),
+        signer: Some(v1::PublicKey {
+            key: Some(Key::Ed25519(key.public_key().as_bytes().to_vec())),
+        }),
         signature: signature.0.to_vec(),
     }
     .encode_to_vec()
@@ -166,7 +180,10 @@ pub fn build_signed_tx(
 /// The wire form of a transfer message.
 pub fn transfer_message(to: &Address, amount: Amount) -> v1::Message {
     v1::Message {
-        kind: Some(Kind::Transfer(v1::Transfer { to: to.as_bytes().to_vec(), amount: amount.0.to_string() })),
+        kind: Some(Kind::Transfer(v1::Transfer {
+            to: to.as_bytes().to_vec(),
+            amount: amount.0.to_string(),
+        })),
     }
 }
 
@@ -211,7 +228,14 @@ mod tests {
     #[test]
     fn a_signed_transfer_decodes_and_verifies() {
         let key = SigningKey::from_seed([4; 32]);
-        let bytes = build_signed_tx(&key, "c", 3, Amount(10), vec![transfer_message(&Address([2; 20]), Amount(5))], "hi");
+        let bytes = build_signed_tx(
+            &key,
+            "c",
+            3,
+            Amount(10),
+            vec![transfer_message(&Address([2; 20]), Amount(5))],
+            "hi",
+        );
         let tx = SignedTx::decode(&bytes).unwrap();
         assert_eq!(tx.nonce, 3);
         assert_eq!(tx.sender, Address::from_public_key(&key.public_key()));
@@ -222,7 +246,14 @@ mod tests {
     #[test]
     fn a_tampered_body_fails_the_signature() {
         let key = SigningKey::from_seed([4; 32]);
-        let bytes = build_signed_tx(&key, "c", 0, Amount(10), vec![transfer_message(&Address([2; 20]), Amount(5))], "");
+        let bytes = build_signed_tx(
+            &key,
+            "c",
+            0,
+            Amount(10),
+            vec![transfer_message(&Address([2; 20]), Amount(5))],
+            "",
+        );
         let mut envelope = v1::TxEnvelope::decode(bytes.as_slice()).unwrap();
         let mut body = v1::TxBody::decode(envelope.body.as_slice()).unwrap();
         body.fee = "11".into();
@@ -235,12 +266,36 @@ mod tests {
     fn malformed_transactions_say_what_is_wrong() {
         let key = SigningKey::from_seed([4; 32]);
         let none = build_signed_tx(&key, "c", 0, Amount(10), vec![], "");
-        assert!(matches!(SignedTx::decode(&none), Err(TxError::Malformed(m)) if m.contains("at least one")));
-        let zero = build_signed_tx(&key, "c", 0, Amount(10), vec![transfer_message(&Address([2; 20]), Amount(0))], "");
-        assert!(matches!(SignedTx::decode(&zero), Err(TxError::InvalidMessage { index: 0, .. })));
-        let memo = build_signed_tx(&key, "c", 0, Amount(10), vec![transfer_message(&Address([2; 20]), Amount(1))], &"m".repeat(300));
-        assert!(matches!(SignedTx::decode(&memo), Err(TxError::Malformed(m)) if m.contains("memo")));
-        assert!(matches!(SignedTx::decode(&[0xff, 0xff]), Err(TxError::Malformed(_))));
+        assert!(
+            matches!(SignedTx::decode(&none), Err(TxError::Malformed(m)) if m.contains("at least one"))
+        );
+        let zero = build_signed_tx(
+            &key,
+            "c",
+            0,
+            Amount(10),
+            vec![transfer_message(&Address([2; 20]), Amount(0))],
+            "",
+        );
+        assert!(matches!(
+            SignedTx::decode(&zero),
+            Err(TxError::InvalidMessage { index: 0, .. })
+        ));
+        let memo = build_signed_tx(
+            &key,
+            "c",
+            0,
+            Amount(10),
+            vec![transfer_message(&Address([2; 20]), Amount(1))],
+            &"m".repeat(300),
+        );
+        assert!(
+            matches!(SignedTx::decode(&memo), Err(TxError::Malformed(m)) if m.contains("memo"))
+        );
+        assert!(matches!(
+            SignedTx::decode(&[0xff, 0xff]),
+            Err(TxError::Malformed(_))
+        ));
     }
 
     #[test]

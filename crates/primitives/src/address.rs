@@ -47,8 +47,9 @@ impl Address {
 
     /// Reads an address from exactly 20 bytes (as carried in protobuf messages).
     pub fn from_slice(bytes: &[u8]) -> Result<Self, AddressError> {
-        let array: [u8; ADDRESS_LEN] =
-            bytes.try_into().map_err(|_| AddressError::WrongLength(bytes.len()))?;
+        let array: [u8; ADDRESS_LEN] = bytes
+            .try_into()
+            .map_err(|_| AddressError::WrongLength(bytes.len()))?;
         Ok(Address(array))
     }
 
@@ -123,19 +124,28 @@ mod tests {
         let mut chars: Vec<char> = text.chars().collect();
         chars[10] = if chars[10] == 'q' { 'p' } else { 'q' };
         let typo: String = chars.into_iter().collect();
-        assert!(matches!(typo.parse::<Address>(), Err(AddressError::Bech32(_))));
+        assert!(matches!(
+            typo.parse::<Address>(),
+            Err(AddressError::Bech32(_))
+        ));
     }
 
     #[test]
     fn an_address_with_another_prefix_is_refused() {
         let other = bech32::encode::<Bech32m>(Hrp::parse_unchecked("xx"), &[0; 20]).unwrap();
-        assert_eq!(other.parse::<Address>(), Err(AddressError::WrongPrefix("xx".into())));
+        assert_eq!(
+            other.parse::<Address>(),
+            Err(AddressError::WrongPrefix("xx".into()))
+        );
     }
 
     #[test]
     fn a_bech32_not_bech32m_address_is_refused() {
         let legacy = bech32::encode::<bech32::Bech32>(hrp(), &[0; 20]).unwrap();
-        assert!(matches!(legacy.parse::<Address>(), Err(AddressError::Bech32(_))));
+        assert!(matches!(
+            legacy.parse::<Address>(),
+            Err(AddressError::Bech32(_))
+        ));
     }
 
     #[test]

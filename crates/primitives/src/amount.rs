@@ -27,7 +27,9 @@ pub enum AmountError {
     #[error("an amount is digits with at most one decimal point (like 12.5); found {0:?}")]
     InvalidCharacter(char),
     /// More fractional digits than the token has decimals.
-    #[error("the token has {decimals} decimals, so at most {decimals} digits may follow the point; found {found}")]
+    #[error(
+        "the token has {decimals} decimals, so at most {decimals} digits may follow the point; found {found}"
+    )]
     TooManyDecimals {
         /// The chain's decimals.
         decimals: u8,
@@ -83,11 +85,18 @@ impl Amount {
         if whole.is_empty() && fraction.is_empty() {
             return Err(AmountError::Empty);
         }
-        if let Some(bad) = whole.chars().chain(fraction.chars()).find(|c| !c.is_ascii_digit()) {
+        if let Some(bad) = whole
+            .chars()
+            .chain(fraction.chars())
+            .find(|c| !c.is_ascii_digit())
+        {
             return Err(AmountError::InvalidCharacter(bad));
         }
         if fraction.len() > usize::from(decimals) {
-            return Err(AmountError::TooManyDecimals { decimals, found: fraction.len() });
+            return Err(AmountError::TooManyDecimals {
+                decimals,
+                found: fraction.len(),
+            });
         }
         let mut units: u128 = 0;
         for digit in whole.bytes() {
@@ -103,7 +112,10 @@ impl Amount {
         }
         // `fraction.len() <= decimals`, so this power is at most `scale` and cannot overflow.
         let padding = 10u128.pow(u32::from(decimals) - fraction.len() as u32);
-        units.checked_add(fractional * padding).map(Amount).ok_or(AmountError::Overflow)
+        units
+            .checked_add(fractional * padding)
+            .map(Amount)
+            .ok_or(AmountError::Overflow)
     }
 
     /// Parses an integer count of base units (`"1250000000"`), as carried in protobuf messages.
@@ -114,7 +126,9 @@ impl Amount {
         if let Some(bad) = text.chars().find(|c| !c.is_ascii_digit()) {
             return Err(AmountError::InvalidCharacter(bad));
         }
-        text.parse::<u128>().map(Amount).map_err(|_| AmountError::Overflow)
+        text.parse::<u128>()
+            .map(Amount)
+            .map_err(|_| AmountError::Overflow)
     }
 
     /// Token text with no trailing zeros: `1250000000` base units at 8 decimals is `"12.5"`.
@@ -178,16 +192,37 @@ mod tests {
     fn malformed_amounts_say_what_is_wrong() {
         assert_eq!(Amount::parse("", 8), Err(AmountError::Empty));
         assert_eq!(Amount::parse(".", 8), Err(AmountError::Empty));
-        assert_eq!(Amount::parse("-1", 8), Err(AmountError::InvalidCharacter('-')));
-        assert_eq!(Amount::parse("1e5", 8), Err(AmountError::InvalidCharacter('e')));
-        assert_eq!(Amount::parse("1.2.3", 8), Err(AmountError::InvalidCharacter('.')));
+        assert_eq!(
+            Amount::parse("-1", 8),
+            Err(AmountError::InvalidCharacter('-'))
+        );
+        assert_eq!(
+            Amount::parse("1e5", 8),
+            Err(AmountError::InvalidCharacter('e'))
+        );
+        assert_eq!(
+            Amount::parse("1.2.3", 8),
+            Err(AmountError::InvalidCharacter('.'))
+        );
         assert_eq!(
             Amount::parse("0.000000001", 8),
-            Err(AmountError::TooManyDecimals { decimals: 8, found: 9 })
+            Err(AmountError::TooManyDecimals {
+                decimals: 8,
+                found: 9
+            })
         );
-        assert_eq!(Amount::parse(&"9".repeat(40), 8), Err(AmountError::Overflow));
-        assert_eq!(Amount::parse("1", 31), Err(AmountError::UnsupportedDecimals(31)));
-        assert_eq!(Amount::parse_base_units("12.5"), Err(AmountError::InvalidCharacter('.')));
+        assert_eq!(
+            Amount::parse(&"9".repeat(40), 8),
+            Err(AmountError::Overflow)
+        );
+        assert_eq!(
+            Amount::parse("1", 31),
+            Err(AmountError::UnsupportedDecimals(31))
+        );
+        assert_eq!(
+            Amount::parse_base_units("12.5"),
+            Err(AmountError::InvalidCharacter('.'))
+        );
     }
 
     proptest! {

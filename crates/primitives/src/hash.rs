@@ -27,7 +27,9 @@ impl Hash {
 
     /// Reads a hash from exactly 32 bytes.
     pub fn from_slice(bytes: &[u8]) -> Result<Self, HashError> {
-        let array: [u8; 32] = bytes.try_into().map_err(|_| HashError::WrongLength(bytes.len()))?;
+        let array: [u8; 32] = bytes
+            .try_into()
+            .map_err(|_| HashError::WrongLength(bytes.len()))?;
         Ok(Hash(array))
     }
 

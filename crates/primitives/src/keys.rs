@@ -72,7 +72,10 @@ impl PublicKey {
             reason: format!("expected 32 bytes, got {}", bytes.len()),
         })?;
         let key = ed25519_dalek::VerifyingKey::from_bytes(&array).map_err(|e| {
-            KeyError::InvalidPublicKey { kind: "ed25519", reason: e.to_string() }
+            KeyError::InvalidPublicKey {
+                kind: "ed25519",
+                reason: e.to_string(),
+            }
         })?;
         if key.is_weak() {
             return Err(KeyError::InvalidPublicKey {
@@ -90,7 +93,10 @@ impl PublicKey {
             reason: format!("expected 33 compressed bytes, got {}", bytes.len()),
         })?;
         p256::ecdsa::VerifyingKey::from_sec1_bytes(&array).map_err(|e| {
-            KeyError::InvalidPublicKey { kind: "p256", reason: e.to_string() }
+            KeyError::InvalidPublicKey {
+                kind: "p256",
+                reason: e.to_string(),
+            }
         })?;
         Ok(PublicKey::P256(array))
     }
@@ -139,21 +145,29 @@ impl PublicKey {
         match self {
             PublicKey::Ed25519(bytes) => {
                 let key = ed25519_dalek::VerifyingKey::from_bytes(bytes).map_err(|e| {
-                    KeyError::InvalidPublicKey { kind: "ed25519", reason: e.to_string() }
+                    KeyError::InvalidPublicKey {
+                        kind: "ed25519",
+                        reason: e.to_string(),
+                    }
                 })?;
                 let sig = ed25519_dalek::Signature::from_bytes(&signature.0);
-                key.verify_strict(message, &sig).map_err(|_| KeyError::BadSignature)
+                key.verify_strict(message, &sig)
+                    .map_err(|_| KeyError::BadSignature)
             }
             PublicKey::P256(bytes) => {
                 let key = p256::ecdsa::VerifyingKey::from_sec1_bytes(bytes).map_err(|e| {
-                    KeyError::InvalidPublicKey { kind: "p256", reason: e.to_string() }
+                    KeyError::InvalidPublicKey {
+                        kind: "p256",
+                        reason: e.to_string(),
+                    }
                 })?;
                 let sig = p256::ecdsa::Signature::from_slice(&signature.0)
                     .map_err(|_| KeyError::BadSignature)?;
                 if sig.normalize_s() != sig {
                     return Err(KeyError::HighS);
                 }
-                key.verify(message, &sig).map_err(|_| KeyError::BadSignature)
+                key.verify(message, &sig)
+                    .map_err(|_| KeyError::BadSignature)
             }
         }
     }
@@ -172,7 +186,9 @@ pub struct Signature(pub [u8; 64]);
 impl Signature {
     /// Reads a signature from exactly 64 bytes.
     pub fn from_slice(bytes: &[u8]) -> Result<Self, KeyError> {
-        let array: [u8; 64] = bytes.try_into().map_err(|_| KeyError::SignatureLength(bytes.len()))?;
+        let array: [u8; 64] = bytes
+            .try_into()
+            .map_err(|_| KeyError::SignatureLength(bytes.len()))?;
         Ok(Signature(array))
     }
 }
@@ -200,12 +216,16 @@ impl SigningKey {
 
     /// The key whose 32-byte secret seed is `seed` (deterministic: tests, devnets, key import).
     pub fn from_seed(seed: [u8; 32]) -> Self {
-        SigningKey { inner: ed25519_dalek::SigningKey::from_bytes(&seed) }
+        SigningKey {
+            inner: ed25519_dalek::SigningKey::from_bytes(&seed),
+        }
     }
 
     /// Reads a 32-byte secret seed.
     pub fn from_seed_slice(bytes: &[u8]) -> Result<Self, KeyError> {
-        let seed: [u8; 32] = bytes.try_into().map_err(|_| KeyError::SecretLength(bytes.len()))?;
+        let seed: [u8; 32] = bytes
+            .try_into()
+            .map_err(|_| KeyError::SecretLength(bytes.len()))?;
         Ok(Self::from_seed(seed))
     }
 
@@ -221,7 +241,11 @@ impl SigningKey {
 
     /// Signs [`signed_message`]`(domain, chain_id, body)`.
     pub fn sign(&self, domain: &[u8], chain_id: &str, body: &[u8]) -> Signature {
-        Signature(self.inner.sign(&signed_message(domain, chain_id, body)).to_bytes())
+        Signature(
+            self.inner
+                .sign(&signed_message(domain, chain_id, body))
+                .to_bytes(),
+        )
     }
 }
 
@@ -273,7 +297,9 @@ pub fn batch_verify_ed25519(items: &[(PublicKey, &[u8], Signature)]) -> Vec<bool
             verdicts.extend(std::iter::repeat_n(true, chunk.len()));
         } else {
             verdicts.extend(
-                chunk.iter().map(|(key, message, sig)| key.verify_message(message, sig).is_ok()),
+                chunk
+                    .iter()
+                    .map(|(key, message, sig)| key.verify_message(message, sig).is_ok()),
             );
         }
     }
@@ -290,7 +316,10 @@ mod tests {
         let key = SigningKey::from_seed([3; 32]);
         let public = key.public_key();
         let sig = key.sign(domain::TRANSACTION, "chain-a", b"body");
-        assert_eq!(public.verify(domain::TRANSACTION, "chain-a", b"body", &sig), Ok(()));
+        assert_eq!(
+            public.verify(domain::TRANSACTION, "chain-a", b"body", &sig),
+            Ok(())
+        );
         assert_eq!(
             public.verify(domain::DEVICE_REPORT, "chain-a", b"body", &sig),
             Err(KeyError::BadSignature)
@@ -307,7 +336,10 @@ mod tests {
 
     #[test]
     fn chain_id_length_prefix_keeps_messages_apart() {
-        assert_ne!(signed_message(b"t", "ab", b"c"), signed_message(b"t", "a", b"bc"));
+        assert_ne!(
+            signed_message(b"t", "ab", b"c"),
+            signed_message(b"t", "a", b"bc")
+        );
     }
 
     #[test]
@@ -320,7 +352,10 @@ mod tests {
         let sig: p256::ecdsa::Signature = secret.sign(&message);
         let sig = sig.normalize_s();
         let signature = Signature::from_slice(&sig.to_bytes()).unwrap();
-        assert_eq!(public.verify(domain::DEVICE_REPORT, "c", b"reading", &signature), Ok(()));
+        assert_eq!(
+            public.verify(domain::DEVICE_REPORT, "c", b"reading", &signature),
+            Ok(())
+        );
         assert_eq!(
             public.verify(domain::DEVICE_REPORT, "c", b"other", &signature),
             Err(KeyError::BadSignature)
@@ -329,16 +364,28 @@ mod tests {
 
     #[test]
     fn malformed_keys_are_refused_with_a_reason() {
-        assert!(matches!(PublicKey::ed25519(&[0; 31]), Err(KeyError::InvalidPublicKey { .. })));
+        assert!(matches!(
+            PublicKey::ed25519(&[0; 31]),
+            Err(KeyError::InvalidPublicKey { .. })
+        ));
         // The identity point is small-order.
         let mut identity = [0u8; 32];
         identity[0] = 1;
-        assert!(matches!(PublicKey::ed25519(&identity), Err(KeyError::InvalidPublicKey { .. })));
+        assert!(matches!(
+            PublicKey::ed25519(&identity),
+            Err(KeyError::InvalidPublicKey { .. })
+        ));
         // x = 2^256 - 1 is above the field modulus, so no point has it.
         let mut above_modulus = [0xff; 33];
         above_modulus[0] = 2;
-        assert!(matches!(PublicKey::p256(&above_modulus), Err(KeyError::InvalidPublicKey { .. })));
-        assert_eq!(Signature::from_slice(&[0; 63]), Err(KeyError::SignatureLength(63)));
+        assert!(matches!(
+            PublicKey::p256(&above_modulus),
+            Err(KeyError::InvalidPublicKey { .. })
+        ));
+        assert_eq!(
+            Signature::from_slice(&[0; 63]),
+            Err(KeyError::SignatureLength(63))
+        );
     }
 
     #[test]
@@ -353,8 +400,8 @@ mod tests {
                 (k.public_key(), m.as_slice(), sig)
             })
             .collect();
-        items[7].2 .0[0] ^= 1;
-        items[130].2 .0[5] ^= 1;
+        items[7].2.0[0] ^= 1;
+        items[130].2.0[5] ^= 1;
         let verdicts = batch_verify_ed25519(&items);
         for (i, ok) in verdicts.iter().enumerate() {
             assert_eq!(*ok, i != 7 && i != 130, "item {i}");

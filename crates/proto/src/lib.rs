@@ -52,9 +52,16 @@ pub fn decode_bounded<M: Message + Default>(
     limit: usize,
 ) -> Result<M, DecodeError> {
     if bytes.len() > limit {
-        return Err(DecodeError::TooLarge { what, size: bytes.len(), limit });
+        return Err(DecodeError::TooLarge {
+            what,
+            size: bytes.len(),
+            limit,
+        });
     }
-    M::decode(bytes).map_err(|e| DecodeError::Malformed { what, reason: e.to_string() })
+    M::decode(bytes).map_err(|e| DecodeError::Malformed {
+        what,
+        reason: e.to_string(),
+    })
 }
 
 #[cfg(test)]
@@ -71,9 +78,16 @@ mod tests {
 
     #[test]
     fn garbage_is_an_error_not_a_panic() {
-        for garbage in [&[0xff_u8; 10][..], &[0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f], &[0x08]] {
+        for garbage in [
+            &[0xff_u8; 10][..],
+            &[0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f],
+            &[0x08],
+        ] {
             let result = decode_bounded::<TxEnvelope>("transaction", garbage, MAX_TX_BYTES);
-            assert!(matches!(result, Err(DecodeError::Malformed { .. })), "{garbage:?}");
+            assert!(
+                matches!(result, Err(DecodeError::Malformed { .. })),
+                "{garbage:?}"
+            );
         }
     }
 
@@ -81,7 +95,9 @@ mod tests {
     fn an_envelope_round_trips() {
         let envelope = TxEnvelope {
             body: vec![1, 2, 3],
-            signer: Some(v1::PublicKey { key: Some(v1::public_key::Key::Ed25519(vec![7; 32])) }),
+            signer: Some(v1::PublicKey {
+                key: Some(v1::public_key::Key::Ed25519(vec![7; 32])),
+            }),
             signature: vec![9; 64],
         };
         let bytes = envelope.encode_to_vec();

@@ -79,7 +79,10 @@ pub struct Overlay<B> {
 impl<B: StateRead> Overlay<B> {
     /// An empty overlay over `base`.
     pub fn new(base: B) -> Self {
-        Overlay { base, changes: ChangeSet::new() }
+        Overlay {
+            base,
+            changes: ChangeSet::new(),
+        }
     }
 
     /// The pending changes.
@@ -128,7 +131,9 @@ impl<B: StateRead> StateRead for Overlay<B> {
             .collect();
         // Deleted keys may hide base entries, so ask the base for enough to fill `limit` anyway.
         let deletions = pending.iter().filter(|(_, value)| value.is_none()).count();
-        let base = self.base.scan_prefix(prefix, after, limit.saturating_add(deletions))?;
+        let base = self
+            .base
+            .scan_prefix(prefix, after, limit.saturating_add(deletions))?;
         let mut merged: BTreeMap<Vec<u8>, Vec<u8>> = base.into_iter().collect();
         for (key, change) in pending {
             match change {
@@ -179,9 +184,12 @@ mod tests {
     use super::*;
 
     fn base() -> BTreeMap<Vec<u8>, Vec<u8>> {
-        [(b"a/1".to_vec(), b"one".to_vec()), (b"a/2".to_vec(), b"two".to_vec())]
-            .into_iter()
-            .collect()
+        [
+            (b"a/1".to_vec(), b"one".to_vec()),
+            (b"a/2".to_vec(), b"two".to_vec()),
+        ]
+        .into_iter()
+        .collect()
     }
 
     #[test]
@@ -193,8 +201,12 @@ mod tests {
         assert_eq!(overlay.get(b"a/3").unwrap(), Some(b"three".to_vec()));
         assert_eq!(overlay.get(b"a/1").unwrap(), None);
         assert_eq!(overlay.get(b"a/2").unwrap(), Some(b"two".to_vec()));
-        let keys: Vec<Vec<u8>> =
-            overlay.scan_prefix(b"a/", None, 10).unwrap().into_iter().map(|(k, _)| k).collect();
+        let keys: Vec<Vec<u8>> = overlay
+            .scan_prefix(b"a/", None, 10)
+            .unwrap()
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect();
         assert_eq!(keys, vec![b"a/2".to_vec(), b"a/3".to_vec()]);
     }
 

@@ -49,7 +49,10 @@ impl Tip {
     }
 
     fn decode(bytes: &[u8]) -> StateResult<Tip> {
-        let corrupt = || StateError::Corrupt { table: "meta", reason: "tip is not 80 bytes".into() };
+        let corrupt = || StateError::Corrupt {
+            table: "meta",
+            reason: "tip is not 80 bytes".into(),
+        };
         if bytes.len() != 80 {
             return Err(corrupt());
         }
@@ -57,7 +60,12 @@ impl Tip {
         let block_hash = Hash::from_slice(&bytes[8..40]).map_err(|_| corrupt())?;
         let app_hash = Hash::from_slice(&bytes[40..72]).map_err(|_| corrupt())?;
         let time_ms = u64::from_be_bytes(bytes[72..80].try_into().map_err(|_| corrupt())?);
-        Ok(Tip { height, block_hash, app_hash, time_ms })
+        Ok(Tip {
+            height,
+            block_hash,
+            app_hash,
+            time_ms,
+        })
     }
 }
 
@@ -155,10 +163,13 @@ impl Store {
     ) -> StateResult<(Hash, TreeUpdate)> {
         let reader = base.tree_reader()?;
         let tree = JellyfishMerkleTree::<_, TreeHasher>::new(&reader);
-        let value_set: Vec<(jmt::KeyHash, Option<Vec<u8>>)> =
-            changes.iter().map(|(k, v)| (jmt::KeyHash(key_hash(k)), v.clone())).collect();
-        let (root, batch) =
-            tree.put_value_set(value_set, version).map_err(|e| StateError::Tree(e.to_string()))?;
+        let value_set: Vec<(jmt::KeyHash, Option<Vec<u8>>)> = changes
+            .iter()
+            .map(|(k, v)| (jmt::KeyHash(key_hash(k)), v.clone()))
+            .collect();
+        let (root, batch) = tree
+            .put_value_set(value_set, version)
+            .map_err(|e| StateError::Tree(e.to_string()))?;
         let preimages = changes
             .iter()
             .filter(|(_, v)| v.is_some())
@@ -179,10 +190,16 @@ impl Store {
             };
             match tip {
                 Some(tip) if tip.height + 1 != commit.height => {
-                    return Err(StateError::OutOfOrder { tip: tip.height, got: commit.height });
+                    return Err(StateError::OutOfOrder {
+                        tip: tip.height,
+                        got: commit.height,
+                    });
                 }
                 None if commit.height != 0 => {
-                    return Err(StateError::OutOfOrder { tip: 0, got: commit.height });
+                    return Err(StateError::OutOfOrder {
+                        tip: 0,
+                        got: commit.height,
+                    });
                 }
                 _ => {}
             }
@@ -212,8 +229,10 @@ impl Store {
             }
 
             if commit.height > 0 {
-                txn.open_table(BLOCKS)?.insert(commit.height, commit.block.as_slice())?;
-                txn.open_table(RESULTS)?.insert(commit.height, commit.results.as_slice())?;
+                txn.open_table(BLOCKS)?
+                    .insert(commit.height, commit.block.as_slice())?;
+                txn.open_table(RESULTS)?
+                    .insert(commit.height, commit.results.as_slice())?;
                 txn.open_table(BLOCK_HASHES)?
                     .insert(commit.block_hash.0.as_slice(), commit.height)?;
                 let mut index = txn.open_table(TX_INDEX)?;
@@ -266,17 +285,33 @@ impl Store {
             return Ok(None);
         };
         let bytes = bytes.value();
-        let corrupt =
-            || StateError::Corrupt { table: "tx_index", reason: "entry is not 12 bytes".into() };
-        let height = u64::from_be_bytes(bytes.get(..8).ok_or_else(corrupt)?.try_into().map_err(|_| corrupt())?);
-        let index = u32::from_be_bytes(bytes.get(8..12).ok_or_else(corrupt)?.try_into().map_err(|_| corrupt())?);
+        let corrupt = || StateError::Corrupt {
+            table: "tx_index",
+            reason: "entry is not 12 bytes".into(),
+        };
+        let height = u64::from_be_bytes(
+            bytes
+                .get(..8)
+                .ok_or_else(corrupt)?
+                .try_into()
+                .map_err(|_| corrupt())?,
+        );
+        let index = u32::from_be_bytes(
+            bytes
+                .get(8..12)
+                .ok_or_else(corrupt)?
+                .try_into()
+                .map_err(|_| corrupt())?,
+        );
         Ok(Some(TxLocation { height, index }))
     }
 
     /// The value under `key` with a Merkle proof against the latest app hash.
     pub fn prove(&self, key: &[u8]) -> StateResult<AccountProof> {
         let snapshot = self.snapshot()?;
-        let tip = snapshot.tip.ok_or_else(|| StateError::Tree("no state yet: run genesis".into()))?;
+        let tip = snapshot
+            .tip
+            .ok_or_else(|| StateError::Tree("no state yet: run genesis".into()))?;
         let reader = snapshot.tree_reader()?;
         let tree = JellyfishMerkleTree::<_, TreeHasher>::new(&reader);
         let (value, proof) = tree
@@ -415,7 +450,10 @@ mod tests {
     }
 
     fn set(pairs: &[(&[u8], &[u8])]) -> ChangeSet {
-        pairs.iter().map(|(k, v)| (k.to_vec(), Some(v.to_vec()))).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_vec(), Some(v.to_vec())))
+            .collect()
     }
 
     #[test]
@@ -436,7 +474,10 @@ mod tests {
         assert_eq!(store.height_of_block(&Hash([1; 32])).unwrap(), Some(1));
         assert_eq!(
             store.tx_location(&Hash([0xaa; 32])).unwrap(),
-            Some(TxLocation { height: 1, index: 0 })
+            Some(TxLocation {
+                height: 1,
+                index: 0
+            })
         );
     }
 
@@ -461,7 +502,13 @@ mod tests {
         let changes = set(&[(b"a", b"2")]);
         let (root, tree) = store.compute_root(&snapshot, &changes, 5).unwrap();
         let err = store
-            .commit_block(BlockCommit { height: 5, app_hash: root, changes, tree, ..Default::default() })
+            .commit_block(BlockCommit {
+                height: 5,
+                app_hash: root,
+                changes,
+                tree,
+                ..Default::default()
+            })
             .unwrap_err();
         assert!(matches!(err, StateError::OutOfOrder { tip: 0, got: 5 }));
     }
@@ -493,10 +540,20 @@ mod tests {
     fn scanning_the_snapshot_respects_prefix_cursor_and_limit() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("s")).unwrap();
-        commit(&store, 0, set(&[(b"a/1", b""), (b"a/2", b""), (b"a/3", b""), (b"b/1", b"")]));
+        commit(
+            &store,
+            0,
+            set(&[(b"a/1", b""), (b"a/2", b""), (b"a/3", b""), (b"b/1", b"")]),
+        );
         let snapshot = store.snapshot().unwrap();
         let keys = |v: Vec<(Vec<u8>, Vec<u8>)>| v.into_iter().map(|(k, _)| k).collect::<Vec<_>>();
-        assert_eq!(keys(snapshot.scan_prefix(b"a/", None, 2).unwrap()), vec![b"a/1".to_vec(), b"a/2".to_vec()]);
-        assert_eq!(keys(snapshot.scan_prefix(b"a/", Some(b"a/2"), 5).unwrap()), vec![b"a/3".to_vec()]);
+        assert_eq!(
+            keys(snapshot.scan_prefix(b"a/", None, 2).unwrap()),
+            vec![b"a/1".to_vec(), b"a/2".to_vec()]
+        );
+        assert_eq!(
+            keys(snapshot.scan_prefix(b"a/", Some(b"a/2"), 5).unwrap()),
+            vec![b"a/3".to_vec()]
+        );
     }
 }

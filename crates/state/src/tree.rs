@@ -63,7 +63,10 @@ pub fn verify_proof(
 ) -> Result<(), String> {
     // Bounded: a proof has at most 256 siblings of 32 bytes plus a leaf.
     if proof.len() > 64 * 1024 {
-        return Err(format!("a proof is at most 64 KiB, this one is {} bytes", proof.len()));
+        return Err(format!(
+            "a proof is at most 64 KiB, this one is {} bytes",
+            proof.len()
+        ));
     }
     let proof: jmt::proof::SparseMerkleProof<TreeHasher> =
         borsh::from_slice(proof).map_err(|e| format!("the proof bytes are malformed: {e}"))?;

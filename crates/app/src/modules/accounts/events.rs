@@ -9,11 +9,18 @@ use crate::events::event;
 pub fn transfer(from: &Address, to: &Address, amount: Amount) -> Event {
     event(
         "transfer",
-        &[("from", from.to_string()), ("to", to.to_string()), ("amount", amount.to_string())],
+        &[
+            ("from", from.to_string()),
+            ("to", to.to_string()),
+            ("amount", amount.to_string()),
+        ],
     )
 }
 
 /// `fee_burned`: a transaction's fee left the payer and the supply.
 pub fn fee_burned(payer: &Address, amount: Amount) -> Event {
-    event("fee_burned", &[("payer", payer.to_string()), ("amount", amount.to_string())])
+    event(
+        "fee_burned",
+        &[("payer", payer.to_string()), ("amount", amount.to_string())],
+    )
 }

@@ -21,12 +21,22 @@ use state::{Account, AccountsRead, AccountsWrite, Supply};
 pub fn init_genesis(state: &mut impl AccountsWrite, genesis: &Genesis) -> AppResult<()> {
     let mut total: u128 = 0;
     for entry in &genesis.accounts {
-        state.put_account(&entry.address, &Account { balance: entry.balance, nonce: 0 });
+        state.put_account(
+            &entry.address,
+            &Account {
+                balance: entry.balance,
+                nonce: 0,
+            },
+        );
         total = total
             .checked_add(entry.balance.0)
             .ok_or_else(|| AppError::Genesis("starting balances overflow".into()))?;
     }
-    state.put_supply(&Supply { genesis: Amount(total), minted: Amount::ZERO, burned: Amount::ZERO });
+    state.put_supply(&Supply {
+        genesis: Amount(total),
+        minted: Amount::ZERO,
+        burned: Amount::ZERO,
+    });
     state.put_accounts_params(&genesis.params.accounts);
     Ok(())
 }
@@ -41,7 +51,9 @@ pub fn check_invariants(state: &impl AccountsRead) -> Result<(), String> {
     let mut sum: u128 = 0;
     let mut after: Option<Vec<u8>> = None;
     loop {
-        let page = state.accounts_page(after.as_deref(), 1024).map_err(|e| e.to_string())?;
+        let page = state
+            .accounts_page(after.as_deref(), 1024)
+            .map_err(|e| e.to_string())?;
         if page.is_empty() {
             break;
         }
@@ -53,7 +65,10 @@ pub fn check_invariants(state: &impl AccountsRead) -> Result<(), String> {
         after = page.last().map(|(address, _)| state::account_key(address));
     }
     if sum != expected.0 {
-        return Err(format!("balances add up to {sum}, the supply is {}", expected.0));
+        return Err(format!(
+            "balances add up to {sum}, the supply is {}",
+            expected.0
+        ));
     }
     Ok(())
 }

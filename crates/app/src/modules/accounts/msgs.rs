@@ -30,10 +30,19 @@ impl Transfer {
     }
 
     /// Executes the transfer against state.
-    pub fn execute(&self, state: &mut impl AccountsWrite, ctx: &mut TxContext<'_>) -> Result<(), ExecError> {
-        state.debit(&ctx.sender, self.amount)?.map_err(|e| ExecError::Fail(e.to_string()))?;
-        state.credit(&self.to, self.amount)?.map_err(|e| ExecError::Fail(e.to_string()))?;
-        ctx.events.push(events::transfer(&ctx.sender, &self.to, self.amount));
+    pub fn execute(
+        &self,
+        state: &mut impl AccountsWrite,
+        ctx: &mut TxContext<'_>,
+    ) -> Result<(), ExecError> {
+        state
+            .debit(&ctx.sender, self.amount)?
+            .map_err(|e| ExecError::Fail(e.to_string()))?;
+        state
+            .credit(&self.to, self.amount)?
+            .map_err(|e| ExecError::Fail(e.to_string()))?;
+        ctx.events
+            .push(events::transfer(&ctx.sender, &self.to, self.amount));
         Ok(())
     }
 }

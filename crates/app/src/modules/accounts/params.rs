@@ -17,7 +17,9 @@ pub struct AccountsParams {
 
 impl Default for AccountsParams {
     fn default() -> Self {
-        AccountsParams { min_fee: DEFAULT_MIN_FEE }
+        AccountsParams {
+            min_fee: DEFAULT_MIN_FEE,
+        }
     }
 }
 

@@ -33,7 +33,11 @@ pub struct SupplyView {
 /// An account's view.
 pub fn account(state: &impl AccountsRead, address: &Address) -> AppResult<AccountView> {
     let account = state.account(address)?;
-    Ok(AccountView { address: *address, balance: account.balance, nonce: account.nonce })
+    Ok(AccountView {
+        address: *address,
+        balance: account.balance,
+        nonce: account.nonce,
+    })
 }
 
 /// The supply's view.

@@ -41,13 +41,27 @@ impl Account {
     }
 
     fn decode(key: &[u8], bytes: &[u8]) -> AppResult<Account> {
-        let corrupt = || AppError::Corrupt { key: hex::encode(key), reason: "account is not 24 bytes".into() };
-        let balance: [u8; 16] = bytes.get(..16).ok_or_else(corrupt)?.try_into().map_err(|_| corrupt())?;
-        let nonce: [u8; 8] = bytes.get(16..24).ok_or_else(corrupt)?.try_into().map_err(|_| corrupt())?;
+        let corrupt = || AppError::Corrupt {
+            key: hex::encode(key),
+            reason: "account is not 24 bytes".into(),
+        };
+        let balance: [u8; 16] = bytes
+            .get(..16)
+            .ok_or_else(corrupt)?
+            .try_into()
+            .map_err(|_| corrupt())?;
+        let nonce: [u8; 8] = bytes
+            .get(16..24)
+            .ok_or_else(corrupt)?
+            .try_into()
+            .map_err(|_| corrupt())?;
         if bytes.len() != 24 {
             return Err(corrupt());
         }
-        Ok(Account { balance: Amount(u128::from_be_bytes(balance)), nonce: u64::from_be_bytes(nonce) })
+        Ok(Account {
+            balance: Amount(u128::from_be_bytes(balance)),
+            nonce: u64::from_be_bytes(nonce),
+        })
     }
 }
 
@@ -65,7 +79,9 @@ pub struct Supply {
 impl Supply {
     /// `genesis + minted − burned`, or `None` if the counters are inconsistent.
     pub fn total(&self) -> Option<Amount> {
-        self.genesis.checked_add(self.minted)?.checked_sub(self.burned)
+        self.genesis
+            .checked_add(self.minted)?
+            .checked_sub(self.burned)
     }
 
     fn encode(&self) -> [u8; 48] {
@@ -77,16 +93,24 @@ impl Supply {
     }
 
     fn decode(bytes: &[u8]) -> AppResult<Supply> {
-        let corrupt =
-            || AppError::Corrupt { key: "accounts/supply".into(), reason: "supply is not 48 bytes".into() };
+        let corrupt = || AppError::Corrupt {
+            key: "accounts/supply".into(),
+            reason: "supply is not 48 bytes".into(),
+        };
         if bytes.len() != 48 {
             return Err(corrupt());
         }
         let field = |i: usize| -> AppResult<Amount> {
-            let raw: [u8; 16] = bytes[i * 16..(i + 1) * 16].try_into().map_err(|_| corrupt())?;
+            let raw: [u8; 16] = bytes[i * 16..(i + 1) * 16]
+                .try_into()
+                .map_err(|_| corrupt())?;
             Ok(Amount(u128::from_be_bytes(raw)))
         };
-        Ok(Supply { genesis: field(0)?, minted: field(1)?, burned: field(2)? })
+        Ok(Supply {
+            genesis: field(0)?,
+            minted: field(1)?,
+            burned: field(2)?,
+        })
     }
 }
 
@@ -139,12 +163,19 @@ pub trait AccountsRead: StateRead {
     }
 
     /// Up to `limit` accounts in address order, after the account key `after`.
-    fn accounts_page(&self, after: Option<&[u8]>, limit: usize) -> AppResult<Vec<(Address, Account)>> {
+    fn accounts_page(
+        &self,
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> AppResult<Vec<(Address, Account)>> {
         self.scan_prefix(ACCOUNT_PREFIX, after, limit)?
             .into_iter()
             .map(|(key, value)| {
                 let address = Address::from_slice(&key[ACCOUNT_PREFIX.len()..]).map_err(|e| {
-                    AppError::Corrupt { key: hex::encode(&key), reason: e.to_string() }
+                    AppError::Corrupt {
+                        key: hex::encode(&key),
+                        reason: e.to_string(),
+                    }
                 })?;
                 Ok((address, Account::decode(&key, &value)?))
             })
@@ -169,7 +200,10 @@ pub trait AccountsWrite: StateWrite + AccountsRead {
     /// Stores the parameters.
     fn put_accounts_params(&mut self, params: &AccountsParams) {
         // Plain data always serialises.
-        self.put(PARAMS_KEY.to_vec(), serde_json::to_vec(params).unwrap_or_default());
+        self.put(
+            PARAMS_KEY.to_vec(),
+            serde_json::to_vec(params).unwrap_or_default(),
+        );
     }
 
     /// Takes `amount` from an account's balance.
@@ -199,21 +233,32 @@ pub trait AccountsWrite: StateWrite + AccountsRead {
     }
 
     /// Takes `amount` from an account and out of the supply.
-    fn burn_from(&mut self, address: &Address, amount: Amount) -> AppResult<Result<(), BalanceError>> {
+    fn burn_from(
+        &mut self,
+        address: &Address,
+        amount: Amount,
+    ) -> AppResult<Result<(), BalanceError>> {
         if let Err(e) = self.debit(address, amount)? {
             return Ok(Err(e));
         }
         let mut supply = self.supply()?;
-        supply.burned = supply.burned.checked_add(amount).ok_or_else(|| AppError::Corrupt {
-            key: "accounts/supply".into(),
-            reason: "burned counter overflow".into(),
-        })?;
+        supply.burned = supply
+            .burned
+            .checked_add(amount)
+            .ok_or_else(|| AppError::Corrupt {
+                key: "accounts/supply".into(),
+                reason: "burned counter overflow".into(),
+            })?;
         self.put_supply(&supply);
         Ok(Ok(()))
     }
 
     /// Creates `amount` new tokens in an account.
-    fn mint_to(&mut self, address: &Address, amount: Amount) -> AppResult<Result<(), BalanceError>> {
+    fn mint_to(
+        &mut self,
+        address: &Address,
+        amount: Amount,
+    ) -> AppResult<Result<(), BalanceError>> {
         if let Err(e) = self.credit(address, amount)? {
             return Ok(Err(e));
         }
