@@ -1,0 +1,180 @@
+//! Runs `groundwork` as real processes on loopback for the integration tests.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// The binary under test.
+pub fn groundwork() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_groundwork"))
+}
+
+/// Runs the binary to completion.
+pub fn run(args: &[&str]) -> Output {
+    let output = groundwork()
+        .args(args)
+        .env_remove("GROUNDWORK_HOME")
+        .env_remove("GROUNDWORK_NODE")
+        .output()
+        .unwrap();
+    output
+}
+
+/// Runs the binary and insists it succeeds, returning standard output.
+pub fn run_ok(args: &[&str]) -> String {
+    let output = run(args);
+    assert!(
+        output.status.success(),
+        "groundwork {args:?} failed: {}\n{}",
+        String::from_utf8_lossy(&output.stderr),
+        String::from_utf8_lossy(&output.stdout)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+/// A port nobody listens on right now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// `groundwork init` into `dir` with a plain `operator` key.
+pub fn init_home(dir: &Path, port: u16, block_ms: u64) {
+    run_ok(&[
+        "init",
+        "--home",
+        dir.to_str().unwrap(),
+        "--chain-id",
+        "itest",
+        "--plain-key",
+        "--http",
+        &format!("127.0.0.1:{port}"),
+        "--block-ms",
+        &block_ms.to_string(),
+    ]);
+}
+
+/// A node process.
+pub struct NodeProcess {
+    pub child: Child,
+    pub url: String,
+    pub home: PathBuf,
+    pub log: PathBuf,
+}
+
+impl NodeProcess {
+    /// Starts `groundwork node --home` and waits until its API answers.
+    pub fn start(home: &Path, port: u16) -> NodeProcess {
+        let log = home.join(format!(
+            "node-{}.log",
+            Instant::now().elapsed().as_nanos() ^ u128::from(port)
+        ));
+        let log_file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(home.join("node.log"))
+            .unwrap();
+        let child = groundwork()
+            .args(["node", "--home", home.to_str().unwrap()])
+            .env_remove("GROUNDWORK_HOME")
+            .stdout(Stdio::null())
+            .stderr(log_file)
+            .spawn()
+            .unwrap();
+        let node = NodeProcess {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+            home: home.to_path_buf(),
+            log,
+        };
+        node.wait_ready();
+        node
+    }
+
+    fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Ok((200, _)) = try_get(&format!("{}/v1/status", self.url)) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let log = std::fs::read_to_string(self.home.join("node.log")).unwrap_or_default();
+        panic!(
+            "the node at {} did not come up in 30 s; its log:\n{log}",
+            self.url
+        );
+    }
+
+    /// SIGKILL: no chance to clean up.
+    pub fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
+    /// SIGTERM and wait for a clean exit.
+    pub fn terminate(mut self) {
+        let pid = self.child.id().to_string();
+        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        let status = self.child.wait().unwrap();
+        assert!(
+            status.success(),
+            "the node exited with {status} after SIGTERM"
+        );
+    }
+}
+
+impl Drop for NodeProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(60)))
+        .build()
+        .into()
+}
+
+/// GET, returning the status and the JSON body.
+pub fn try_get(url: &str) -> Result<(u16, Value), ureq::Error> {
+    let mut response = agent().get(url).call()?;
+    let status = response.status().as_u16();
+    let text = response.body_mut().read_to_string()?;
+    Ok((
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    ))
+}
+
+/// GET that must succeed with 200.
+pub fn get(url: &str) -> Value {
+    let (status, body) = try_get(url).unwrap();
+    assert_eq!(status, 200, "GET {url}: {body}");
+    body
+}
+
+/// POST bytes with a content type, returning the status and the JSON body.
+pub fn post(url: &str, content_type: &str, body: &[u8]) -> (u16, Value) {
+    let mut response = agent()
+        .post(url)
+        .header("Content-Type", content_type)
+        .send(body)
+        .unwrap();
+    let status = response.status().as_u16();
+    let text = response.body_mut().read_to_string().unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
