@@ -517,20 +517,34 @@ fn decode_and_verify(txs: &[Vec<u8>], threads: usize) -> Vec<Result<SignedTx, Tx
             .iter()
             .map(|d| d.as_ref().ok().map(SignedTx::signed_message))
             .collect();
-        let mut items = Vec::with_capacity(decoded.len());
-        let mut positions = Vec::with_capacity(decoded.len());
-        for (i, (tx, message)) in decoded.iter().zip(&messages).enumerate() {
-            if let (Ok(tx), Some(message)) = (tx, message) {
-                items.push((tx.signer, message.as_slice(), tx.signature));
-                positions.push(i);
+        // Batches are cut at fixed block positions (every ED25519_BATCH transactions), not every
+        // ED25519_BATCH decodable ones: a batch can accept a signature that the strict single
+        // check refuses, so its members must not depend on where a thread's range starts.
+        let mut bad = Vec::new();
+        for (start, chunk) in (0..decoded.len())
+            .step_by(ED25519_BATCH)
+            .zip(messages.chunks(ED25519_BATCH))
+        {
+            let mut items = Vec::with_capacity(chunk.len());
+            let mut positions = Vec::with_capacity(chunk.len());
+            for (i, message) in chunk.iter().enumerate() {
+                if let (Ok(tx), Some(message)) = (&decoded[start + i], message) {
+                    items.push((tx.signer, message.as_slice(), tx.signature));
+                    positions.push(start + i);
+                }
             }
+            let verdicts = batch_verify_ed25519(&items);
+            bad.extend(
+                positions
+                    .into_iter()
+                    .zip(verdicts)
+                    .filter(|(_, ok)| !ok)
+                    .map(|(p, _)| p),
+            );
         }
-        let verdicts = batch_verify_ed25519(&items);
         let mut out = decoded;
-        for (position, ok) in positions.into_iter().zip(verdicts) {
-            if !ok {
-                out[position] = Err(TxError::BadSignature);
-            }
+        for position in bad {
+            out[position] = Err(TxError::BadSignature);
         }
         out
     };
