@@ -71,6 +71,10 @@ pub enum TxError {
 }
 
 impl TxError {
+    /// The one failure code that still charges the fee: the transaction was authenticated, in
+    /// order and able to pay, and one of its messages failed.
+    pub const PAYING_FAILURE_CODE: u32 = 8;
+
     /// The protocol's numeric code for this failure (0 means success and is never used here).
     pub fn code(&self) -> u32 {
         match self {

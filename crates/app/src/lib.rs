@@ -247,8 +247,12 @@ impl App {
     }
 
     /// Chooses a block's transactions from mempool candidates (in the mempool's order): keeps
-    /// those that decode and, per sender, continue the nonce sequence from the committed state,
-    /// within `limits`. Signatures were checked on admission and are checked again on execution.
+    /// those that decode, name this chain, offer at least the minimum fee, continue their sender's
+    /// nonce sequence from the committed state, and that their sender can still pay for after
+    /// the transactions already chosen (counting fees and amounts sent, not amounts received), within
+    /// `limits`. Signatures were checked on admission; execution checks them again, and
+    /// validators reject a block with a transaction that cannot pay its fee
+    /// ([`App::process_proposal`]).
     pub fn prepare_proposal(
         &self,
         candidates: &[Vec<u8>],
@@ -256,27 +260,38 @@ impl App {
     ) -> AppResult<Vec<Vec<u8>>> {
         let chain = self.chain()?;
         let snapshot = self.store.snapshot()?;
-        let mut next_nonce: std::collections::BTreeMap<Address, u64> = Default::default();
+        let min_fee = snapshot.accounts_params()?.min_fee;
+        // Per sender: the next nonce and what is left to spend.
+        let mut senders: std::collections::BTreeMap<Address, (u64, Amount)> = Default::default();
         let mut chosen = Vec::new();
         let mut bytes = 0usize;
         for candidate in candidates {
-            if chosen.len() >= limits.max_txs || bytes + candidate.len() > limits.max_bytes {
+            if chosen.len() >= limits.max_txs {
                 break;
+            }
+            if bytes + candidate.len() > limits.max_bytes {
+                continue;
             }
             let Ok(tx) = SignedTx::decode(candidate) else {
                 continue;
             };
-            if tx.chain_id != chain.chain_id {
+            if tx.chain_id != chain.chain_id || tx.fee < min_fee {
                 continue;
             }
-            let expected = match next_nonce.get(&tx.sender) {
-                Some(n) => *n,
-                None => snapshot.account(&tx.sender)?.nonce,
+            let (next_nonce, available) = match senders.get(&tx.sender) {
+                Some(entry) => *entry,
+                None => {
+                    let account = snapshot.account(&tx.sender)?;
+                    (account.nonce, account.balance)
+                }
             };
-            if tx.nonce != expected {
+            if tx.nonce != next_nonce {
                 continue;
             }
-            next_nonce.insert(tx.sender, expected + 1);
+            let Some(left) = tx.total_cost().and_then(|cost| available.checked_sub(cost)) else {
+                continue;
+            };
+            senders.insert(tx.sender, (next_nonce + 1, left));
             bytes += candidate.len();
             chosen.push(candidate.clone());
         }
@@ -302,6 +317,22 @@ impl App {
         if finalized.header() != header {
             self.pending = None;
             return Ok(Err(describe_header_mismatch(header, finalized.header())));
+        }
+        // A transaction that fails before paying its fee (malformed, badly signed, wrong chain
+        // or nonce, fee too low, cannot pay) costs its sender nothing, so a proposer that
+        // includes one is filling the block with free junk: refuse the block.
+        if let Some((index, result)) = finalized
+            .results
+            .tx_results
+            .iter()
+            .enumerate()
+            .find(|(_, r)| r.code != 0 && r.code != TxError::PAYING_FAILURE_CODE)
+        {
+            self.pending = None;
+            return Ok(Err(format!(
+                "transaction {index} cannot pay its fee (code {}: {}); proposers must leave such transactions out",
+                result.code, result.error
+            )));
         }
         Ok(Ok(()))
     }
@@ -447,7 +478,31 @@ impl App {
             proposer,
             txs,
         };
-        let finalized = self.finalize_block(input)?.clone();
+        let mut finalized = self.finalize_block(input.clone())?.clone();
+        // A candidate that never went through check_tx (a bad signature, say) would make every
+        // validator reject this block: leave such transactions out and execute again.
+        let junk: Vec<usize> = finalized
+            .results
+            .tx_results
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.code != 0 && r.code != TxError::PAYING_FAILURE_CODE)
+            .map(|(i, _)| i)
+            .collect();
+        if !junk.is_empty() {
+            tracing::warn!(
+                left_out = junk.len(),
+                "leaving out transactions that cannot pay their fee"
+            );
+            let txs = input
+                .txs
+                .into_iter()
+                .enumerate()
+                .filter(|(i, _)| !junk.contains(i))
+                .map(|(_, tx)| tx)
+                .collect();
+            finalized = self.finalize_block(BlockInput { txs, ..input })?.clone();
+        }
         self.commit()?;
         Ok(finalized)
     }

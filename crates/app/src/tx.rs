@@ -8,6 +8,7 @@
 use groundwork_primitives::{
     Address, Amount, Hash, PublicKey, Signature, domain, sha256, signed_message,
 };
+use groundwork_proto::Message as _;
 use groundwork_proto::v1::{self, message::Kind, public_key::Key};
 use groundwork_proto::{MAX_MEMO_BYTES, MAX_MESSAGES_PER_TX, MAX_TX_BYTES, decode_bounded};
 
@@ -70,6 +71,11 @@ impl SignedTx {
         let malformed = |e: groundwork_proto::DecodeError| TxError::Malformed(e.to_string());
         let envelope: v1::TxEnvelope =
             decode_bounded("transaction", bytes, MAX_TX_BYTES).map_err(malformed)?;
+        if envelope.encode_to_vec() != bytes {
+            return Err(TxError::Malformed(
+                "the envelope is not canonically encoded (fields in number order, no unknown fields)".into(),
+            ));
+        }
         let signer = match envelope.signer.and_then(|k| k.key) {
             Some(Key::Ed25519(key)) => PublicKey::ed25519(&key),
             Some(Key::P256(_)) => {
@@ -86,6 +92,14 @@ impl SignedTx {
             .map_err(|e| TxError::Malformed(e.to_string()))?;
         let body: v1::TxBody =
             decode_bounded("transaction body", &envelope.body, MAX_TX_BYTES).map_err(malformed)?;
+        // One transaction, one encoding: a relayer must not be able to re-encode the envelope
+        // (field order, unknown fields, padding) and so change its hash while the signature
+        // stays valid. Protobuf encoders emit this canonical form by default.
+        if body.encode_to_vec() != envelope.body {
+            return Err(TxError::Malformed(
+                "the body is not canonically encoded (fields in number order, no unknown or default-valued fields)".into(),
+            ));
+        }
         let fee = Amount::parse_base_units(&body.fee)
             .map_err(|e| TxError::Malformed(format!("fee: {e}")))?;
         if body.messages.is_empty() {
@@ -223,7 +237,6 @@ pub fn tx_root(hashes: &[Hash]) -> Hash {
 mod tests {
     use super::*;
     use groundwork_primitives::SigningKey;
-    use groundwork_proto::Message as _;
 
     #[test]
     fn a_signed_transfer_decodes_and_verifies() {
@@ -296,6 +309,26 @@ mod tests {
             SignedTx::decode(&[0xff, 0xff]),
             Err(TxError::Malformed(_))
         ));
+    }
+
+    #[test]
+    fn a_re_encoded_envelope_is_refused_so_hashes_cannot_be_changed() {
+        let key = SigningKey::from_seed([4; 32]);
+        let bytes = build_signed_tx(
+            &key,
+            "c",
+            0,
+            Amount(10),
+            vec![transfer_message(&Address([2; 20]), Amount(5))],
+            "",
+        );
+        // The same fields with an unknown field 15 appended: still decodes, still signed.
+        let mut padded = bytes.clone();
+        padded.extend_from_slice(&[0x78, 0x01]);
+        assert!(
+            matches!(SignedTx::decode(&padded), Err(TxError::Malformed(m)) if m.contains("canonically"))
+        );
+        assert!(SignedTx::decode(&bytes).is_ok());
     }
 
     #[test]

@@ -39,6 +39,9 @@ pub enum AmountError {
     /// The value does not fit in 128 bits of base units.
     #[error("the amount is too large")]
     Overflow,
+    /// A base-unit count written with leading zeros (one value, one spelling).
+    #[error("base units are written without leading zeros")]
+    LeadingZero,
     /// The number of decimals is above [`MAX_DECIMALS`].
     #[error("at most {MAX_DECIMALS} decimals are supported, {0} were asked for")]
     UnsupportedDecimals(u8),
@@ -125,6 +128,9 @@ impl Amount {
         }
         if let Some(bad) = text.chars().find(|c| !c.is_ascii_digit()) {
             return Err(AmountError::InvalidCharacter(bad));
+        }
+        if text.len() > 1 && text.starts_with('0') {
+            return Err(AmountError::LeadingZero);
         }
         text.parse::<u128>()
             .map(Amount)
@@ -219,6 +225,11 @@ mod tests {
             Amount::parse("1", 31),
             Err(AmountError::UnsupportedDecimals(31))
         );
+        assert_eq!(
+            Amount::parse_base_units("0012"),
+            Err(AmountError::LeadingZero)
+        );
+        assert_eq!(Amount::parse_base_units("0"), Ok(Amount(0)));
         assert_eq!(
             Amount::parse_base_units("12.5"),
             Err(AmountError::InvalidCharacter('.'))
