@@ -381,7 +381,7 @@ async fn submit_tx(
 /// check_tx, then the mempool.
 async fn admit(state: &ApiState, bytes: Vec<u8>) -> Result<Hash, ApiError> {
     let inner = state.inner.clone();
-    let result = tokio::task::spawn_blocking(move || -> Result<Hash, ApiError> {
+    tokio::task::spawn_blocking(move || -> Result<Hash, ApiError> {
         let checked = match inner.checker.check_tx(&bytes)? {
             Ok(checked) => checked,
             Err(error) => {
@@ -417,8 +417,7 @@ async fn admit(state: &ApiState, bytes: Vec<u8>) -> Result<Hash, ApiError> {
         }
     })
     .await
-    .map_err(ApiError::internal)?;
-    result
+    .map_err(ApiError::internal)?
 }
 
 async fn wait_for_commit(

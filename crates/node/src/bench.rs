@@ -46,13 +46,32 @@ pub struct TransferBenchReport {
     pub failed: usize,
     /// Mempool admission (`check_tx`, one thread) per second.
     pub check_tx_per_second: f64,
+    /// Median milliseconds per block in each phase.
+    pub phases_ms: PhaseTimes,
+}
+
+/// Median milliseconds per block spent in each phase of the path.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PhaseTimes {
+    /// `prepare_proposal`: decode, nonce and funds checks against the committed state.
+    pub prepare: f64,
+    /// `finalize_block`: decoding and batched signature checks, on all threads.
+    pub decode_verify: f64,
+    /// `finalize_block`: executing the transfers on overlays.
+    pub execute: f64,
+    /// `finalize_block`: the Merkle tree update for the new state root.
+    pub state_root: f64,
+    /// `finalize_block`: everything else (results, header, encoding).
+    pub finalize_other: f64,
+    /// `commit`: the durable redb write.
+    pub commit: f64,
 }
 
 impl fmt::Display for TransferBenchReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "transfers: {} blocks of {} over {} accounts ({} threads)\n  committed transfers/s: median per block {:.0}, overall {:.0}\n  block produce+commit: median {:.1} ms, max {:.1} ms\n  failed: {}\n  check_tx (mempool admission, 1 thread): {:.0}/s",
+            "transfers: {} blocks of {} over {} accounts ({} threads)\n  committed transfers/s: median per block {:.0}, overall {:.0}\n  block produce+commit: median {:.1} ms, max {:.1} ms\n  failed: {}\n  check_tx (mempool admission, 1 thread): {:.0}/s\n  median ms per block: prepare {:.1}, decode+verify {:.1}, execute {:.1}, state root {:.1}, other {:.1}, commit {:.1}",
             self.blocks,
             self.block_size,
             self.accounts,
@@ -62,7 +81,13 @@ impl fmt::Display for TransferBenchReport {
             self.median_block_ms,
             self.max_block_ms,
             self.failed,
-            self.check_tx_per_second
+            self.check_tx_per_second,
+            self.phases_ms.prepare,
+            self.phases_ms.decode_verify,
+            self.phases_ms.execute,
+            self.phases_ms.state_root,
+            self.phases_ms.finalize_other,
+            self.phases_ms.commit
         )
     }
 }
@@ -185,11 +210,28 @@ fn run_transfers(
     let proposer: PublicKey = validator.public_key();
     let mut block_ms = Vec::with_capacity(options.blocks);
     let mut block_tps = Vec::with_capacity(options.blocks);
+    let mut phases: [Vec<f64>; 6] = Default::default();
     let mut failed = 0;
     let run_started = Instant::now();
     for (k, block_txs) in txs.chunks(options.block_size).enumerate() {
+        // The same steps as App::produce_block, timed one by one.
         let started = Instant::now();
-        let block = app.produce_block(1_000 + k as u64 * 1_000, proposer, block_txs, limits)?;
+        let tip = app.tip()?.ok_or_else(|| anyhow::anyhow!("no tip"))?;
+        let chosen = app.prepare_proposal(block_txs, limits)?;
+        let prepared = started.elapsed().as_secs_f64();
+        let input = groundwork_app::BlockInput {
+            height: tip.height + 1,
+            time_ms: 1_000 + k as u64 * 1_000,
+            parent_hash: tip.block_hash,
+            proposer,
+            txs: chosen,
+        };
+        let phase = Instant::now();
+        let block = app.finalize_block(input)?.clone();
+        let finalized = phase.elapsed().as_secs_f64();
+        let phase = Instant::now();
+        app.commit()?;
+        let committed = phase.elapsed().as_secs_f64();
         let elapsed = started.elapsed().as_secs_f64();
         failed += block
             .results
@@ -204,6 +246,15 @@ fn run_transfers(
             block.tx_hashes.len(),
             block_txs.len()
         );
+        let t = block.timings;
+        let ms = |us: u64| us as f64 / 1000.0;
+        phases[0].push(prepared * 1000.0);
+        phases[1].push(ms(t.decode_verify_us));
+        phases[2].push(ms(t.execute_us));
+        phases[3].push(ms(t.state_root_us));
+        phases[4]
+            .push(finalized * 1000.0 - ms(t.decode_verify_us + t.execute_us + t.state_root_us));
+        phases[5].push(committed * 1000.0);
         block_ms.push(elapsed * 1000.0);
         block_tps.push(block_txs.len() as f64 / elapsed);
     }
@@ -220,6 +271,14 @@ fn run_transfers(
         max_block_ms,
         failed,
         check_tx_per_second,
+        phases_ms: PhaseTimes {
+            prepare: median(&mut phases[0]),
+            decode_verify: median(&mut phases[1]),
+            execute: median(&mut phases[2]),
+            state_root: median(&mut phases[3]),
+            finalize_other: median(&mut phases[4]),
+            commit: median(&mut phases[5]),
+        },
     })
 }
 

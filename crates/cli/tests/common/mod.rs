@@ -15,13 +15,12 @@ pub fn groundwork() -> Command {
 
 /// Runs the binary to completion.
 pub fn run(args: &[&str]) -> Output {
-    let output = groundwork()
+    groundwork()
         .args(args)
         .env_remove("GROUNDWORK_HOME")
         .env_remove("GROUNDWORK_NODE")
         .output()
-        .unwrap();
-    output
+        .unwrap()
 }
 
 /// Runs the binary and insists it succeeds, returning standard output.
@@ -79,7 +78,7 @@ impl NodeProcess {
         let log_file = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
-            .open(home.join("node.log"))
+            .open(&log)
             .unwrap();
         let child = groundwork()
             .args(["node", "--home", home.to_str().unwrap()])
