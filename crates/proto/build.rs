@@ -2,7 +2,13 @@
 //! `protoc` binary is needed on the machine.
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let files = ["groundwork/v1/tx.proto", "groundwork/v1/block.proto"];
+    let files = [
+        "groundwork/v1/keys.proto",
+        "groundwork/v1/tx.proto",
+        "groundwork/v1/devices.proto",
+        "groundwork/v1/reports.proto",
+        "groundwork/v1/block.proto",
+    ];
     for file in files {
         println!("cargo:rerun-if-changed=proto/{file}");
     }

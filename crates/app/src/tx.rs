@@ -26,6 +26,7 @@ impl Msg {
     fn from_proto(message: &v1::Message) -> Result<Msg, String> {
         match &message.kind {
             Some(Kind::Transfer(transfer)) => Transfer::from_proto(transfer).map(Msg::Transfer),
+            Some(_) => Err("this node does not support that message yet".into()),
             None => Err("the message names no action (unknown or empty kind)".into()),
         }
     }

@@ -14,3 +14,5 @@ pub const MAKER_ATTESTATION: &[u8] = b"groundwork/v1/maker-attestation";
 pub const DEVICE_ONBOARDING: &[u8] = b"groundwork/v1/device-onboarding";
 /// A block proposal signed by a validator.
 pub const BLOCK_PROPOSAL: &[u8] = b"groundwork/v1/block-proposal";
+/// A payer countersigning a device's data transfer receipt.
+pub const DATA_RECEIPT: &[u8] = b"groundwork/v1/data-receipt";

@@ -22,12 +22,14 @@
 
 mod address;
 mod amount;
+mod device_id;
 pub mod domain;
 mod hash;
 mod keys;
 
 pub use address::{ADDRESS_HRP, ADDRESS_LEN, Address, AddressError};
 pub use amount::{Amount, AmountError, DEFAULT_DECIMALS, MAX_DECIMALS};
+pub use device_id::{DEVICE_HRP, DeviceId};
 pub use hash::{Hash, HashError, sha256};
 pub use keys::{
     ED25519_BATCH, KeyError, PublicKey, Signature, SigningKey, batch_verify_ed25519, signed_message,

@@ -19,6 +19,10 @@ pub const MAX_TX_BYTES: usize = 64 * 1024;
 pub const MAX_MESSAGES_PER_TX: usize = 64;
 /// The longest memo, in bytes.
 pub const MAX_MEMO_BYTES: usize = 256;
+/// The largest encoded device report envelope (4 KiB).
+pub const MAX_REPORT_BYTES: usize = 4 * 1024;
+/// The most reports one ingest batch may carry.
+pub const MAX_REPORTS_PER_BATCH: usize = 10_000;
 /// The largest encoded block a node accepts (64 MiB).
 pub const MAX_BLOCK_BYTES: usize = 64 * 1024 * 1024;
 
