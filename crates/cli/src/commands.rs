@@ -36,6 +36,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Tx { action } => transaction(action, output),
         Command::Query { what } => query(what, output),
         Command::Bench { what } => bench(what, output),
+        Command::Sim { action } => {
+            groundwork_sim::cli::run(action, output == Output::Json)?;
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 
@@ -134,6 +138,7 @@ fn init(args: InitArgs, output: Output) -> anyhow::Result<ExitCode> {
             config,
             genesis_time_ms: groundwork_node::producer::now_ms(),
             decimals: args.decimals,
+            with_maker: args.maker,
         },
     )?;
     print(output, &serde_json::to_value(&report)?, || {
@@ -241,6 +246,7 @@ fn devnet(args: DevnetArgs, output: Output) -> anyhow::Result<ExitCode> {
                 config,
                 genesis_time_ms: groundwork_node::producer::now_ms(),
                 decimals: groundwork_primitives::DEFAULT_DECIMALS,
+                with_maker: true,
             },
         )?;
     }

@@ -86,6 +86,11 @@ pub(crate) enum Command {
         #[command(subcommand)]
         what: BenchCommand,
     },
+    /// Simulate a network's tokenomics over years, or print an emission schedule.
+    Sim {
+        #[command(subcommand)]
+        action: groundwork_sim::cli::SimCommand,
+    },
 }
 
 /// `groundwork init`
@@ -111,6 +116,9 @@ pub(crate) struct InitArgs {
     /// Also create a funded `faucet` key and enable POST /v1/faucet.
     #[arg(long)]
     pub(crate) faucet: bool,
+    /// Also create a `maker` key registered as a hardware maker in the genesis (for testing devices).
+    #[arg(long)]
+    pub(crate) maker: bool,
     /// Listen address of the HTTP API to write in config.toml.
     #[arg(long)]
     pub(crate) http: Option<SocketAddr>,
