@@ -99,8 +99,16 @@ fn config(index: usize) -> Config {
 
 impl Testnet {
     async fn new(context: &deterministic::Context, link_config: Link) -> Testnet {
+        Testnet::with_validators(context, link_config, VALIDATORS).await
+    }
+
+    async fn with_validators(
+        context: &deterministic::Context,
+        link_config: Link,
+        count: usize,
+    ) -> Testnet {
         let dir = tempfile::tempdir().unwrap();
-        let seeds: Vec<[u8; 32]> = (0..VALIDATORS).map(|i| [i as u8 + 1; 32]).collect();
+        let seeds: Vec<[u8; 32]> = (0..count).map(|i| [i as u8 + 1; 32]).collect();
         let sender = SigningKey::from_seed([200; 32]);
         let receiver = Address::from_public_key(&SigningKey::from_seed([201; 32]).public_key());
         let genesis = Genesis {
@@ -131,7 +139,7 @@ impl Testnet {
             context.child("network"),
             simulated::Config {
                 max_size: Config::default().max_message_size(),
-                max_peers_per_set: NZUsize!(VALIDATORS),
+                max_peers_per_set: NZUsize!(VALIDATORS.max(count)),
                 disconnect_on_block: true,
                 tracked_peer_sets: NZUsize!(1),
             },
@@ -165,7 +173,7 @@ impl Testnet {
             next_nonce: 0,
         };
         net.connect_all(link_config).await;
-        for i in 0..VALIDATORS {
+        for i in 0..count {
             net.start(context, i).await;
         }
         net
@@ -183,7 +191,7 @@ impl Testnet {
     }
 
     async fn connect_all(&mut self, link_config: Link) {
-        let all: Vec<usize> = (0..VALIDATORS).collect();
+        let all: Vec<usize> = (0..self.members.len()).collect();
         self.connect(&all, &all, link_config).await;
     }
 
@@ -465,6 +473,28 @@ fn random_message_loss_and_delay_still_finalize() {
             for i in all {
                 assert_eq!(net.receiver_balance(i), Amount(3), "validator {i}");
             }
+        })
+    });
+}
+
+#[test]
+fn a_single_validator_is_a_set_of_one_and_paces_its_blocks() {
+    run(6, |context| {
+        Box::pin(async move {
+            let mut net = Testnet::with_validators(&context, link(10, false), 1).await;
+            net.submit_transfer();
+            net.submit_transfer();
+            net.wait_for(&context, &[0], 5, Duration::from_secs(30))
+                .await;
+            assert_eq!(net.receiver_balance(0), Amount(2));
+            // Blocks are paced by the block interval (200 ms), not produced as fast as views.
+            let tip = net.tip(0);
+            assert!(
+                tip.time_ms >= 200 * tip.height,
+                "height {} reached at {} ms",
+                tip.height,
+                tip.time_ms
+            );
         })
     });
 }
