@@ -96,3 +96,43 @@ pub fn validators(state: &impl StateRead) -> AppResult<Vec<GenesisValidator>> {
 pub fn put_validators(state: &mut impl StateWrite, validators: &[GenesisValidator]) {
     state.put(VALIDATORS_KEY.to_vec(), encode(&validators));
 }
+
+const BLOCK_HASH_PREFIX: &[u8] = b"chain/block_hash/";
+
+/// How many recent block hashes state keeps (beacon randomness reads them).
+pub const BLOCK_HASH_WINDOW: u64 = 256;
+
+fn block_hash_key(height: u64) -> Vec<u8> {
+    [BLOCK_HASH_PREFIX, &height.to_be_bytes()].concat()
+}
+
+/// The hash of block `height`, if it is recent enough to be kept.
+pub fn block_hash_at(
+    state: &impl StateRead,
+    height: u64,
+) -> AppResult<Option<groundwork_primitives::Hash>> {
+    match state.get(&block_hash_key(height))? {
+        Some(bytes) => groundwork_primitives::Hash::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| AppError::Corrupt {
+                key: format!("chain/block_hash/{height}"),
+                reason: e.to_string(),
+            }),
+        None => Ok(None),
+    }
+}
+
+/// Records the parent's hash as block `height − 1`'s and forgets hashes beyond the window.
+pub fn put_parent_hash(
+    state: &mut impl StateWrite,
+    height: u64,
+    parent: &groundwork_primitives::Hash,
+) {
+    if height == 0 {
+        return;
+    }
+    state.put(block_hash_key(height - 1), parent.0.to_vec());
+    if height > BLOCK_HASH_WINDOW + 1 {
+        state.delete(block_hash_key(height - 1 - BLOCK_HASH_WINDOW));
+    }
+}

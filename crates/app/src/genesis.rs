@@ -10,9 +10,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{AppError, AppResult};
 use crate::modules::accounts::params::AccountsParams;
+use crate::modules::devices::params::DevicesParams;
+use crate::modules::reports::params::ReportsParams;
+use crate::modules::staking::params::StakingParams;
 
 /// The whole genesis document.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Genesis {
     /// The chain's id: 1 to 64 characters of `a-z`, `0-9`, `-` and `.`. Every signature covers it.
@@ -27,6 +30,9 @@ pub struct Genesis {
     /// Starting balances.
     #[serde(default)]
     pub accounts: Vec<GenesisAccount>,
+    /// Hardware makers allowed to attest device keys.
+    #[serde(default)]
+    pub makers: Vec<GenesisMaker>,
     /// The validators that order blocks (one by default).
     pub validators: Vec<GenesisValidator>,
 }
@@ -51,12 +57,33 @@ impl Default for TokenInfo {
 }
 
 /// Parameters of every module.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GenesisParams {
     /// The accounts module.
     #[serde(default)]
     pub accounts: AccountsParams,
+    /// The devices module.
+    #[serde(default)]
+    pub devices: DevicesParams,
+    /// The staking module.
+    #[serde(default)]
+    pub staking: StakingParams,
+    /// The reports module.
+    #[serde(default)]
+    pub reports: ReportsParams,
+}
+
+/// A hardware maker registered at genesis.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GenesisMaker {
+    /// Its name.
+    pub name: String,
+    /// Its attestation key: `ed25519:<hex>` or `p256:<hex>`.
+    pub public_key: String,
+    /// How many devices it may onboard.
+    pub allowance: u64,
 }
 
 /// A starting balance.
@@ -162,6 +189,21 @@ impl Genesis {
             }
         }
         self.params.accounts.validate().map_err(AppError::Genesis)?;
+        self.params.devices.validate().map_err(AppError::Genesis)?;
+        self.params.reports.validate().map_err(AppError::Genesis)?;
+        let mut makers = BTreeSet::new();
+        for maker in &self.makers {
+            let key: PublicKey = maker
+                .public_key
+                .parse()
+                .map_err(|e| AppError::Genesis(format!("maker {:?}: {e}", maker.name)))?;
+            if !makers.insert(key) {
+                return Err(AppError::Genesis(format!(
+                    "maker key of {:?} appears twice",
+                    maker.name
+                )));
+            }
+        }
         Ok(())
     }
 }
@@ -192,6 +234,7 @@ mod tests {
 
     fn genesis() -> Genesis {
         Genesis {
+            makers: Vec::new(),
             chain_id: "test-1".into(),
             genesis_time_ms: 1_000,
             token: TokenInfo::default(),

@@ -27,11 +27,10 @@ pub mod error;
 pub mod events;
 pub mod genesis;
 pub mod modules;
+pub mod parallel;
 pub mod tx;
 
-use groundwork_primitives::{
-    Address, Amount, ED25519_BATCH, Hash, PublicKey, batch_verify_ed25519, sha256,
-};
+use groundwork_primitives::{Address, Amount, Hash, PublicKey, sha256};
 use groundwork_proto::Message as _;
 use groundwork_proto::v1::{self, Event, TxResult};
 use groundwork_state::{BlockCommit, Overlay, StateRead, Store, Tip};
@@ -71,6 +70,8 @@ pub struct BlockInput {
     pub proposer: PublicKey,
     /// Encoded transaction envelopes, in order.
     pub txs: Vec<Vec<u8>>,
+    /// Encoded device report envelopes, in order (judged after the transactions).
+    pub reports: Vec<Vec<u8>>,
 }
 
 /// An executed block, not yet committed.
@@ -84,6 +85,8 @@ pub struct FinalizedBlock {
     pub results: v1::BlockResults,
     /// Transaction hashes, in order.
     pub tx_hashes: Vec<Hash>,
+    /// Report hashes, in order.
+    pub report_hashes: Vec<Hash>,
     /// Where execution spent its time (for benchmarks and metrics; not part of consensus).
     pub timings: BlockTimings,
 }
@@ -117,6 +120,8 @@ static EMPTY_HEADER: v1::BlockHeader = v1::BlockHeader {
     results_hash: Vec::new(),
     app_hash: Vec::new(),
     tx_count: 0,
+    report_root: Vec::new(),
+    report_count: 0,
 };
 
 /// Limits on what [`App::prepare_proposal`] puts in one block.
@@ -224,6 +229,12 @@ impl App {
             },
         );
         accounts::init_genesis(&mut state, genesis)?;
+        modules::devices::init_genesis(&mut state, genesis)?;
+        {
+            use modules::staking::state::StakingWrite as _;
+            state.put_staking_params(&genesis.params.staking);
+        }
+        modules::reports::init_genesis(&mut state, &genesis.params.reports);
         let changes = state.into_changes();
         let (app_hash, tree) = self.store.compute_root(&snapshot, &changes, 0)?;
         drop(snapshot);
@@ -401,6 +412,7 @@ impl App {
                 time_ms: input.time_ms,
             },
         );
+        chain::put_parent_hash(&mut state, input.height, &input.parent_hash);
         let min_fee = state.accounts_params()?.min_fee;
 
         let mut tx_results = Vec::with_capacity(decoded.len());
@@ -416,16 +428,34 @@ impl App {
             tx_hashes.push(hash);
             tx_results.push(result);
         }
-        // End block: nothing yet (epoch rewards arrive with the incentives module).
+        // Device reports, after the transactions (a device onboarded in this block may report).
+        let reports = modules::reports::process_reports(
+            &mut state,
+            &chain,
+            input.height,
+            input.time_ms,
+            &input.reports,
+            self.threads,
+        )?;
+        // End block.
+        modules::reports::end_block(&mut state, input.height)?;
 
         let changes = state.into_changes();
         timings.execute_us = phase.elapsed().as_micros() as u64;
         let phase = std::time::Instant::now();
         let (app_hash, tree) = self.store.compute_root(&snapshot, &changes, input.height)?;
         timings.state_root_us = phase.elapsed().as_micros() as u64;
+        let index = reports
+            .results
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.device.len() == 20)
+            .map(|(i, r)| report_index_key(&r.device, input.height, i as u32))
+            .collect();
         let results = v1::BlockResults {
             tx_results,
             block_events: Vec::new(),
+            report_results: reports.results,
         };
         let results_bytes = results.encode_to_vec();
         let header = v1::BlockHeader {
@@ -438,11 +468,14 @@ impl App {
             results_hash: sha256(&results_bytes).0.to_vec(),
             app_hash: app_hash.0.to_vec(),
             tx_count: input.txs.len() as u32,
+            report_root: tx::tx_root(&reports.hashes).0.to_vec(),
+            report_count: input.reports.len() as u32,
         };
         let block_hash = sha256(&header.encode_to_vec());
         let block = v1::Block {
             header: Some(header),
             txs: input.txs.clone(),
+            reports: input.reports.clone(),
         };
         let commit = BlockCommit {
             height: input.height,
@@ -454,12 +487,14 @@ impl App {
             tx_hashes: tx_hashes.clone(),
             changes,
             tree,
+            index,
         };
         let finalized = FinalizedBlock {
             block,
             block_hash,
             results,
             tx_hashes,
+            report_hashes: reports.hashes,
             timings,
         };
         let pending = self.pending.insert(Pending {
@@ -483,13 +518,25 @@ impl App {
         Ok(tip)
     }
 
-    /// The whole lifecycle of one locally produced block, in the one place it is written down:
-    /// prepare the proposal from `candidates`, finalize it, commit it.
+    /// [`App::produce_block_with_reports`] with no reports.
     pub fn produce_block(
         &mut self,
         time_ms: u64,
         proposer: PublicKey,
         candidates: &[Vec<u8>],
+        limits: BlockLimits,
+    ) -> AppResult<FinalizedBlock> {
+        self.produce_block_with_reports(time_ms, proposer, candidates, Vec::new(), limits)
+    }
+
+    /// The whole lifecycle of one locally produced block, in the one place it is written down:
+    /// prepare the proposal from `candidates`, add the ingested `reports`, finalize, commit.
+    pub fn produce_block_with_reports(
+        &mut self,
+        time_ms: u64,
+        proposer: PublicKey,
+        candidates: &[Vec<u8>],
+        reports: Vec<Vec<u8>>,
         limits: BlockLimits,
     ) -> AppResult<FinalizedBlock> {
         let tip = self.tip()?.ok_or(AppError::NotInitialized)?;
@@ -500,6 +547,7 @@ impl App {
             parent_hash: tip.block_hash,
             proposer,
             txs,
+            reports,
         };
         let mut finalized = self.finalize_block(input.clone())?.clone();
         // A candidate that never went through check_tx (a bad signature, say) would make every
@@ -539,8 +587,14 @@ impl App {
 
     /// Checks the supply invariants over the committed state (scans every account).
     pub fn check_invariants(&self) -> AppResult<Result<(), String>> {
+        use modules::staking::state::StakingRead as _;
         let snapshot = self.store.snapshot()?;
-        Ok(accounts::check_invariants(&snapshot))
+        let stake = snapshot.stake_totals()?;
+        let held = stake
+            .bonded
+            .checked_add(stake.unbonding)
+            .unwrap_or(Amount(u128::MAX));
+        Ok(accounts::check_invariants(&snapshot, held))
     }
 }
 
@@ -585,70 +639,22 @@ fn check_against_state(
     })
 }
 
-/// Decodes every transaction and checks every signature, spread over `threads` threads in
-/// ranges that start at multiples of the batch size (so the outcome never depends on `threads`).
+/// Decodes every transaction and checks every signature on up to `threads` threads; the
+/// verdicts never depend on `threads` (see [`parallel::verify_signatures`]).
 fn decode_and_verify(txs: &[Vec<u8>], threads: usize) -> Vec<Result<SignedTx, TxError>> {
-    let work = |range: &[Vec<u8>]| -> Vec<Result<SignedTx, TxError>> {
-        let decoded: Vec<Result<SignedTx, TxError>> =
-            range.iter().map(|bytes| SignedTx::decode(bytes)).collect();
-        let messages: Vec<Option<Vec<u8>>> = decoded
-            .iter()
-            .map(|d| d.as_ref().ok().map(SignedTx::signed_message))
-            .collect();
-        // Batches are cut at fixed block positions (every ED25519_BATCH transactions), not every
-        // ED25519_BATCH decodable ones: a batch can accept a signature that the strict single
-        // check refuses, so its members must not depend on where a thread's range starts.
-        let mut bad = Vec::new();
-        for (start, chunk) in (0..decoded.len())
-            .step_by(ED25519_BATCH)
-            .zip(messages.chunks(ED25519_BATCH))
-        {
-            let mut items = Vec::with_capacity(chunk.len());
-            let mut positions = Vec::with_capacity(chunk.len());
-            for (i, message) in chunk.iter().enumerate() {
-                if let (Ok(tx), Some(message)) = (&decoded[start + i], message) {
-                    items.push((tx.signer, message.as_slice(), tx.signature));
-                    positions.push(start + i);
-                }
-            }
-            let verdicts = batch_verify_ed25519(&items);
-            bad.extend(
-                positions
-                    .into_iter()
-                    .zip(verdicts)
-                    .filter(|(_, ok)| !ok)
-                    .map(|(p, _)| p),
-            );
+    let mut decoded = parallel::par_map(txs, threads, |bytes| SignedTx::decode(bytes));
+    let items: Vec<_> = parallel::par_map(&decoded, threads, |tx| {
+        tx.as_ref()
+            .ok()
+            .map(|tx| (tx.signer, tx.signed_message(), tx.signature))
+    });
+    let verdicts = parallel::verify_signatures(&items, threads);
+    for (tx, ok) in decoded.iter_mut().zip(verdicts) {
+        if tx.is_ok() && !ok {
+            *tx = Err(TxError::BadSignature);
         }
-        let mut out = decoded;
-        for position in bad {
-            out[position] = Err(TxError::BadSignature);
-        }
-        out
-    };
-    if threads <= 1 || txs.len() <= ED25519_BATCH * 2 {
-        return work(txs);
     }
-    let per_thread = txs.len().div_ceil(threads).div_ceil(ED25519_BATCH) * ED25519_BATCH;
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = txs
-            .chunks(per_thread)
-            .map(|range| scope.spawn(move || work(range)))
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| {
-                h.join().unwrap_or_else(|_| {
-                    // A panic while decoding would be a bug; refuse the whole range rather than guess.
-                    vec![
-                        Err(TxError::Malformed("internal error while decoding".into()));
-                        per_thread
-                    ]
-                })
-            })
-            .take(txs.len())
-            .collect()
-    })
+    decoded
 }
 
 /// Executes one authenticated transaction on the block's state.
@@ -714,7 +720,12 @@ fn deliver_tx<S: StateRead>(
     let mut tx_state = Overlay::new(&*state);
     for (index, message) in tx.messages.iter().enumerate() {
         let outcome = match message {
-            Msg::Transfer(transfer) => transfer.execute(&mut tx_state, &mut ctx),
+            Msg::Transfer(m) => m.execute(&mut tx_state, &mut ctx),
+            Msg::OnboardDevice(m) => m.execute(&mut tx_state, &mut ctx),
+            Msg::AssertLocation(m) => m.execute(&mut tx_state, &mut ctx),
+            Msg::TransferDevice(m) => m.execute(&mut tx_state, &mut ctx),
+            Msg::DecommissionDevice(m) => m.execute(&mut tx_state, &mut ctx),
+            Msg::WithdrawUnbonded(m) => m.execute(&mut tx_state, &mut ctx),
         };
         match outcome {
             Ok(()) => {}
@@ -765,6 +776,18 @@ pub fn public_key_from_proto(key: Option<&v1::PublicKey>) -> Result<PublicKey, S
     }
 }
 
+/// The lookup-index key of a report's verdict: `r/` ‖ device (20) ‖ height (u64 BE) ‖ position
+/// in the block (u32 BE). Queries scan a device's range of heights.
+pub fn report_index_key(device: &[u8], height: u64, index: u32) -> Vec<u8> {
+    [
+        b"r/".as_slice(),
+        device,
+        &height.to_be_bytes(),
+        &index.to_be_bytes(),
+    ]
+    .concat()
+}
+
 fn block_input(block: &v1::Block) -> Result<BlockInput, String> {
     let header = block.header.as_ref().ok_or("the block has no header")?;
     let parent_hash =
@@ -784,6 +807,7 @@ fn block_input(block: &v1::Block) -> Result<BlockInput, String> {
         parent_hash,
         proposer,
         txs: block.txs.clone(),
+        reports: block.reports.clone(),
     })
 }
 

@@ -14,19 +14,39 @@ use groundwork_proto::{MAX_MEMO_BYTES, MAX_MESSAGES_PER_TX, MAX_TX_BYTES, decode
 
 use crate::error::TxError;
 use crate::modules::accounts::msgs::Transfer;
+use crate::modules::devices::msgs::{
+    AssertLocation, DecommissionDevice, OnboardDevice, TransferDevice,
+};
+use crate::modules::staking::msgs::WithdrawUnbonded;
 
 /// A typed, statelessly checked message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Msg {
     /// Accounts: a transfer.
     Transfer(Transfer),
+    /// Devices: onboard a device.
+    OnboardDevice(OnboardDevice),
+    /// Devices: assert a location.
+    AssertLocation(AssertLocation),
+    /// Devices: hand a device to a new owner.
+    TransferDevice(TransferDevice),
+    /// Devices: retire a device.
+    DecommissionDevice(DecommissionDevice),
+    /// Staking: withdraw released stake.
+    WithdrawUnbonded(WithdrawUnbonded),
 }
 
 impl Msg {
     fn from_proto(message: &v1::Message) -> Result<Msg, String> {
         match &message.kind {
             Some(Kind::Transfer(transfer)) => Transfer::from_proto(transfer).map(Msg::Transfer),
-            Some(_) => Err("this node does not support that message yet".into()),
+            Some(Kind::OnboardDevice(m)) => OnboardDevice::from_proto(m).map(Msg::OnboardDevice),
+            Some(Kind::AssertLocation(m)) => AssertLocation::from_proto(m).map(Msg::AssertLocation),
+            Some(Kind::TransferDevice(m)) => TransferDevice::from_proto(m).map(Msg::TransferDevice),
+            Some(Kind::DecommissionDevice(m)) => {
+                DecommissionDevice::from_proto(m).map(Msg::DecommissionDevice)
+            }
+            Some(Kind::WithdrawUnbonded(_)) => Ok(Msg::WithdrawUnbonded(WithdrawUnbonded)),
             None => Err("the message names no action (unknown or empty kind)".into()),
         }
     }
@@ -35,6 +55,8 @@ impl Msg {
     pub fn spends(&self) -> Amount {
         match self {
             Msg::Transfer(t) => t.amount,
+            // Stake and location fees depend on state; execution checks them.
+            _ => Amount::ZERO,
         }
     }
 }

@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 use utoipa::{OpenApi, ToSchema};
 
+use crate::ingest::ReportQueue;
 use crate::mempool::{Inserted, Mempool, MempoolError};
 use crate::metrics::Metrics;
 
@@ -33,18 +34,19 @@ const DEFAULT_WAIT_MS: u64 = 30_000;
 /// Shared by every handler.
 #[derive(Clone)]
 pub struct ApiState {
-    inner: Arc<Inner>,
+    pub(crate) inner: Arc<Inner>,
 }
 
-struct Inner {
-    store: Store,
-    checker: App,
-    chain: ChainInfo,
-    mempool: Arc<Mutex<Mempool>>,
-    tips: watch::Receiver<Tip>,
-    metrics: Arc<Metrics>,
-    moniker: String,
-    faucet: Option<Faucet>,
+pub(crate) struct Inner {
+    pub(crate) store: Store,
+    pub(crate) checker: App,
+    pub(crate) chain: ChainInfo,
+    pub(crate) mempool: Arc<Mutex<Mempool>>,
+    pub(crate) reports: Arc<Mutex<ReportQueue>>,
+    pub(crate) tips: watch::Receiver<Tip>,
+    pub(crate) metrics: Arc<Metrics>,
+    pub(crate) moniker: String,
+    pub(crate) faucet: Option<Faucet>,
 }
 
 /// The devnet faucet: an unencrypted funded key the node signs with.
@@ -66,6 +68,7 @@ impl ApiState {
         checker: App,
         chain: ChainInfo,
         mempool: Arc<Mutex<Mempool>>,
+        reports: Arc<Mutex<ReportQueue>>,
         tips: watch::Receiver<Tip>,
         metrics: Arc<Metrics>,
         moniker: String,
@@ -77,6 +80,7 @@ impl ApiState {
                 checker,
                 chain,
                 mempool,
+                reports,
                 tips,
                 metrics,
                 moniker,
@@ -97,6 +101,18 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/accounts/{address}", get(get_account))
         .route("/v1/supply", get(supply))
         .route("/v1/faucet", post(faucet))
+        .route(
+            "/v1/reports",
+            post(crate::devices_api::submit_reports)
+                .layer(axum::extract::DefaultBodyLimit::max(32 * 1024 * 1024)),
+        )
+        .route("/v1/devices", get(crate::devices_api::list_devices))
+        .route("/v1/devices/{id}", get(crate::devices_api::get_device))
+        .route(
+            "/v1/devices/{id}/verdicts",
+            get(crate::devices_api::device_verdicts),
+        )
+        .route("/v1/makers", get(crate::devices_api::list_makers))
         .route("/v1/openapi.json", get(openapi))
         .route("/metrics", get(metrics))
         .fallback(not_found)
@@ -119,7 +135,12 @@ pub fn router(state: ApiState) -> Router {
         get_account,
         supply,
         faucet,
-        metrics
+        metrics,
+        crate::devices_api::submit_reports,
+        crate::devices_api::list_devices,
+        crate::devices_api::get_device,
+        crate::devices_api::device_verdicts,
+        crate::devices_api::list_makers
     )
 )]
 pub struct ApiDoc;
@@ -156,7 +177,11 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    fn new(status: StatusCode, kind: &'static str, message: impl Into<String>) -> ApiError {
+    pub(crate) fn new(
+        status: StatusCode,
+        kind: &'static str,
+        message: impl Into<String>,
+    ) -> ApiError {
         ApiError {
             status,
             kind,
@@ -164,13 +189,13 @@ impl ApiError {
             tx_code: None,
         }
     }
-    fn bad_request(message: impl Into<String>) -> ApiError {
+    pub(crate) fn bad_request(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::BAD_REQUEST, "bad_request", message)
     }
-    fn not_found(message: impl Into<String>) -> ApiError {
+    pub(crate) fn not_found(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::NOT_FOUND, "not_found", message)
     }
-    fn internal(error: impl std::fmt::Display) -> ApiError {
+    pub(crate) fn internal(error: impl std::fmt::Display) -> ApiError {
         tracing::error!(%error, "internal error serving a request");
         ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -213,7 +238,7 @@ impl From<groundwork_app::AppError> for ApiError {
     }
 }
 
-type ApiResult<T> = Result<Json<T>, ApiError>;
+pub(crate) type ApiResult<T> = Result<Json<T>, ApiError>;
 
 async fn not_found() -> ApiError {
     ApiError::not_found("no such route: see /v1/openapi.json for the API")
@@ -460,7 +485,7 @@ async fn wait_for_commit(
     }
 }
 
-fn tx_result(store: &Store, height: u64, index: u32) -> Result<v1::TxResult, ApiError> {
+pub(crate) fn tx_result(store: &Store, height: u64, index: u32) -> Result<v1::TxResult, ApiError> {
     let bytes = store
         .results(height)?
         .ok_or_else(|| ApiError::internal(format!("results of block {height} are missing")))?;
@@ -539,7 +564,7 @@ fn event_views(events: &[v1::Event]) -> Vec<EventView> {
         .collect()
 }
 
-fn parse_hash(text: &str) -> Result<Hash, ApiError> {
+pub(crate) fn parse_hash(text: &str) -> Result<Hash, ApiError> {
     text.parse().map_err(|e| {
         ApiError::bad_request(format!("{text:?} is not a transaction or block hash: {e}"))
     })
@@ -601,12 +626,25 @@ async fn get_tx(State(state): State<ApiState>, Path(hash): Path<String>) -> ApiR
 }
 
 fn message_view(message: &tx::Msg) -> MessageView {
+    let simple = |kind: &str, to: Option<String>| MessageView {
+        kind: kind.into(),
+        to,
+        amount: None,
+    };
     match message {
         tx::Msg::Transfer(t) => MessageView {
             kind: "transfer".into(),
             to: Some(t.to.to_string()),
             amount: Some(t.amount.to_string()),
         },
+        tx::Msg::OnboardDevice(m) => simple(
+            "onboard_device",
+            Some(groundwork_primitives::DeviceId::from_public_key(&m.device_key).to_string()),
+        ),
+        tx::Msg::AssertLocation(m) => simple("assert_location", Some(m.device.to_string())),
+        tx::Msg::TransferDevice(m) => simple("transfer_device", Some(m.new_owner.to_string())),
+        tx::Msg::DecommissionDevice(m) => simple("decommission_device", Some(m.device.to_string())),
+        tx::Msg::WithdrawUnbonded(_) => simple("withdraw_unbonded", None),
     }
 }
 
@@ -650,7 +688,7 @@ pub struct BlockTxView {
     pub error: String,
 }
 
-fn load_block(store: &Store, height: u64) -> Result<v1::Block, ApiError> {
+pub(crate) fn load_block(store: &Store, height: u64) -> Result<v1::Block, ApiError> {
     let bytes = store
         .block(height)?
         .ok_or_else(|| ApiError::not_found(format!("no block at height {height}")))?;

@@ -134,6 +134,7 @@ fn run_transfers(
         .collect();
     let validator = seeded_key(usize::MAX);
     let genesis = Genesis {
+        makers: Vec::new(),
         chain_id: chain_id.into(),
         genesis_time_ms: 1,
         token: TokenInfo::default(),
@@ -225,6 +226,7 @@ fn run_transfers(
             parent_hash: tip.block_hash,
             proposer,
             txs: chosen,
+            reports: Vec::new(),
         };
         let phase = Instant::now();
         let block = app.finalize_block(input)?.clone();

@@ -25,6 +25,28 @@ pub struct NodeConfig {
     /// The faucet (devnets only).
     #[serde(default)]
     pub faucet: FaucetConfig,
+    /// Device report ingest.
+    #[serde(default)]
+    pub reports: ReportsConfig,
+}
+
+/// `[reports]`
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportsConfig {
+    /// Most reports waiting for a block; beyond it a batch gets 429.
+    pub queue_capacity: usize,
+    /// Most reports in one block.
+    pub max_per_block: usize,
+}
+
+impl Default for ReportsConfig {
+    fn default() -> Self {
+        ReportsConfig {
+            queue_capacity: 500_000,
+            max_per_block: 100_000,
+        }
+    }
 }
 
 /// `[http]`
@@ -122,6 +144,7 @@ impl Default for NodeConfig {
             block: BlockConfig::default(),
             mempool: MempoolConfig::default(),
             faucet: FaucetConfig::default(),
+            reports: ReportsConfig::default(),
         }
     }
 }
@@ -216,6 +239,11 @@ impl NodeConfig {
                 self.block.interval_ms
             )));
         }
+        if self.reports.queue_capacity == 0 || self.reports.max_per_block == 0 {
+            return Err(ConfigError::Invalid(
+                "reports.queue_capacity and reports.max_per_block must be above 0".into(),
+            ));
+        }
         if self.block.max_txs == 0 || self.mempool.max_txs == 0 {
             return Err(ConfigError::Invalid(
                 "block.max_txs and mempool.max_txs must be above 0".into(),
@@ -267,6 +295,13 @@ max_nonce_gap = {gap}
 # Name of an unencrypted key in keys/ whose account pays POST /v1/faucet requests (devnets only).
 {faucet}# Most whole tokens one faucet request may ask for.
 max_tokens = {faucet_max}
+
+[reports]
+# Most device reports waiting for a block. A batch that does not fit gets 429 (retry later);
+# nothing the node accepted is ever dropped.
+queue_capacity = {queue_capacity}
+# Most reports in one block.
+max_per_block = {reports_per_block}
 "#,
             moniker = self.moniker,
             listen = self.http.listen,
@@ -278,6 +313,8 @@ max_tokens = {faucet_max}
             gap = self.mempool.max_nonce_gap,
             faucet = faucet,
             faucet_max = self.faucet.max_tokens,
+            queue_capacity = self.reports.queue_capacity,
+            reports_per_block = self.reports.max_per_block,
         )
     }
 }

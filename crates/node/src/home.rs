@@ -84,6 +84,9 @@ pub struct InitOptions<'a> {
     pub genesis_time_ms: u64,
     /// Token decimals.
     pub decimals: u8,
+    /// Also create a plain `maker` key and register it as a hardware maker in the genesis
+    /// (devnets: lets simulated devices be attested).
+    pub with_maker: bool,
 }
 
 /// What `init` created.
@@ -101,6 +104,8 @@ pub struct InitReport {
     pub account_address: Address,
     /// The faucet's address, when there is one.
     pub faucet_address: Option<Address>,
+    /// The devnet maker's id, when there is one.
+    pub maker_id: Option<Address>,
 }
 
 /// Creates a home: keys, genesis and config. Refuses to touch an existing one.
@@ -141,7 +146,21 @@ pub fn init(home: &Home, options: InitOptions<'_>) -> anyhow::Result<InitReport>
         }
         None => None,
     };
+    let mut makers = Vec::new();
+    let maker_id = if options.with_maker {
+        let maker = SigningKey::generate();
+        let info = keys.add("maker", &maker, Protection::Plain)?;
+        makers.push(groundwork_app::genesis::GenesisMaker {
+            name: "devnet-maker".into(),
+            public_key: maker.public_key().to_string(),
+            allowance: 1_000_000,
+        });
+        Some(info.address)
+    } else {
+        None
+    };
     let genesis = Genesis {
+        makers,
         chain_id: options.chain_id.clone(),
         genesis_time_ms: options.genesis_time_ms,
         token: TokenInfo {
@@ -168,5 +187,6 @@ pub fn init(home: &Home, options: InitOptions<'_>) -> anyhow::Result<InitReport>
         account_name: options.account_name,
         account_address: account_info.address,
         faucet_address,
+        maker_id,
     })
 }

@@ -14,7 +14,9 @@
 pub mod api;
 pub mod bench;
 pub mod config;
+mod devices_api;
 pub mod home;
+pub mod ingest;
 pub mod keystore;
 pub mod mempool;
 pub mod metrics;
@@ -130,6 +132,9 @@ impl Node {
         let metrics = Arc::new(Metrics::default());
         metrics.height.set(tip.height as i64);
         let mempool = Arc::new(Mutex::new(Mempool::new(config.mempool.clone())));
+        let reports = Arc::new(Mutex::new(ingest::ReportQueue::new(
+            config.reports.queue_capacity,
+        )));
         let (tips_tx, tips_rx) = watch::channel(tip);
         let stop = Arc::new(AtomicBool::new(false));
 
@@ -148,6 +153,7 @@ impl Node {
             checker,
             chain.clone(),
             mempool.clone(),
+            reports.clone(),
             tips_rx,
             metrics.clone(),
             config.moniker.clone(),
@@ -166,6 +172,8 @@ impl Node {
             app,
             proposer: validator,
             mempool,
+            reports,
+            max_reports: config.reports.max_per_block,
             config: config.block.clone(),
             tips: tips_tx,
             metrics,

@@ -26,6 +26,16 @@ pub struct Metrics {
     pub block_seconds: Histogram,
     /// Transactions per block.
     pub block_txs: Histogram,
+    /// Device reports waiting for a block.
+    pub reports_queued: Gauge,
+    /// Device reports accepted at ingest.
+    pub reports_accepted: Counter,
+    /// Device reports refused at ingest.
+    pub reports_refused: Counter,
+    /// Reports committed with a valid verdict.
+    pub reports_valid: Counter,
+    /// Reports committed with an invalid verdict.
+    pub reports_invalid: Counter,
 }
 
 impl Default for Metrics {
@@ -39,6 +49,36 @@ impl Default for Metrics {
         let mempool_txs = Gauge::default();
         let block_seconds = Histogram::new(exponential_buckets(0.001, 2.0, 16));
         let block_txs = Histogram::new(exponential_buckets(1.0, 4.0, 10));
+        let reports_queued = Gauge::default();
+        let reports_accepted = Counter::default();
+        let reports_refused = Counter::default();
+        let reports_valid = Counter::default();
+        let reports_invalid = Counter::default();
+        registry.register(
+            "reports_queued",
+            "Device reports waiting for a block",
+            reports_queued.clone(),
+        );
+        registry.register(
+            "reports_accepted",
+            "Device reports accepted at ingest",
+            reports_accepted.clone(),
+        );
+        registry.register(
+            "reports_refused",
+            "Device reports refused at ingest",
+            reports_refused.clone(),
+        );
+        registry.register(
+            "reports_valid",
+            "Reports committed with a valid verdict",
+            reports_valid.clone(),
+        );
+        registry.register(
+            "reports_invalid",
+            "Reports committed with an invalid verdict",
+            reports_invalid.clone(),
+        );
         registry.register(
             "block_height",
             "Height of the last committed block",
@@ -85,6 +125,11 @@ impl Default for Metrics {
             mempool_txs,
             block_seconds,
             block_txs,
+            reports_queued,
+            reports_accepted,
+            reports_refused,
+            reports_valid,
+            reports_invalid,
         }
     }
 }

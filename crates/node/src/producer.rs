@@ -14,6 +14,7 @@ use groundwork_state::Tip;
 use tokio::sync::watch;
 
 use crate::config::BlockConfig;
+use crate::ingest::ReportQueue;
 use crate::mempool::Mempool;
 use crate::metrics::Metrics;
 
@@ -34,6 +35,10 @@ pub struct Producer {
     pub proposer: SigningKey,
     /// Shared with the API.
     pub mempool: Arc<Mutex<Mempool>>,
+    /// Ingested reports, shared with the API.
+    pub reports: Arc<Mutex<ReportQueue>>,
+    /// Most reports per block.
+    pub max_reports: usize,
     /// Block settings.
     pub config: BlockConfig,
     /// Announces each new tip.
@@ -76,10 +81,26 @@ impl Producer {
                     limits.max_bytes.saturating_mul(2),
                 )
             };
+            let reports: Vec<Vec<u8>> = {
+                let mut queue = self
+                    .reports
+                    .lock()
+                    .map_err(|_| anyhow::anyhow!("report queue lock poisoned"))?;
+                queue
+                    .take(self.max_reports)
+                    .into_iter()
+                    .map(|r| r.bytes)
+                    .collect()
+            };
+            let report_count = reports.len() as u64;
             let started = Instant::now();
-            let block = self
-                .app
-                .produce_block(now_ms(), proposer, &candidates, limits)?;
+            let block = self.app.produce_block_with_reports(
+                now_ms(),
+                proposer,
+                &candidates,
+                reports,
+                limits,
+            )?;
             let elapsed = started.elapsed();
             let height = block.header().height;
             let failed = block
@@ -99,7 +120,24 @@ impl Producer {
                     snapshot.account(sender).map(|a| a.nonce).unwrap_or(0)
                 });
                 self.metrics.mempool_txs.set(pool.len() as i64);
+                drop(pool);
+                let mut queue = self
+                    .reports
+                    .lock()
+                    .map_err(|_| anyhow::anyhow!("report queue lock poisoned"))?;
+                queue.after_block(&snapshot);
+                self.metrics.reports_queued.set(queue.len() as i64);
             }
+            let valid_reports = block
+                .results
+                .report_results
+                .iter()
+                .filter(|r| r.code == 0)
+                .count() as u64;
+            self.metrics.reports_valid.inc_by(valid_reports);
+            self.metrics
+                .reports_invalid
+                .inc_by(report_count - valid_reports);
             self.metrics.height.set(height as i64);
             self.metrics.txs_committed.inc_by(committed - failed);
             self.metrics.txs_failed.inc_by(failed);

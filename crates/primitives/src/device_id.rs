@@ -87,6 +87,9 @@ mod tests {
         let text = id.to_string();
         assert!(text.starts_with("gwd1"), "{text}");
         assert_eq!(text.parse::<DeviceId>(), Ok(id));
-        assert!(matches!(text.parse::<Address>(), Err(AddressError::WrongPrefix(_))));
+        assert!(matches!(
+            text.parse::<Address>(),
+            Err(AddressError::WrongPrefix(_))
+        ));
     }
 }

@@ -179,6 +179,49 @@ impl fmt::Debug for PublicKey {
     }
 }
 
+/// `ed25519:<hex>` or `p256:<hex>`.
+impl fmt::Display for PublicKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.kind(), hex::encode(self.as_bytes()))
+    }
+}
+
+impl std::str::FromStr for PublicKey {
+    type Err = KeyError;
+    /// Parses `ed25519:<hex>` or `p256:<hex>`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = |reason: String| KeyError::InvalidPublicKey {
+            kind: "key",
+            reason,
+        };
+        let (kind, hex_key) = s
+            .trim()
+            .split_once(':')
+            .ok_or_else(|| bad("write keys as ed25519:<hex> or p256:<hex>".into()))?;
+        let bytes = hex::decode(hex_key).map_err(|e| bad(format!("not hex: {e}")))?;
+        match kind {
+            "ed25519" => PublicKey::ed25519(&bytes),
+            "p256" => PublicKey::p256(&bytes),
+            other => Err(bad(format!(
+                "unknown key kind {other:?}: use ed25519 or p256"
+            ))),
+        }
+    }
+}
+
+impl serde::Serialize for PublicKey {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for PublicKey {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let s = <String as serde::Deserialize>::deserialize(deserializer)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 /// A 64-byte signature (ed25519 `R || s`, or P-256 `r || s`).
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Signature(pub [u8; 64]);

@@ -22,6 +22,7 @@ const RESULTS: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("results")
 const BLOCK_HASHES: TableDefinition<'_, &[u8], u64> = TableDefinition::new("block_hashes");
 const TX_INDEX: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("tx_index");
 const META: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("meta");
+const INDEX: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("index");
 
 const TIP_KEY: &str = "tip";
 
@@ -99,6 +100,9 @@ pub struct BlockCommit {
     pub changes: ChangeSet,
     /// The tree nodes, from [`Store::compute_root`] over the same changes.
     pub tree: TreeUpdate,
+    /// Entries for the non-authenticated lookup index (e.g. device ‖ height ‖ report index),
+    /// written in the same transaction. Derived data: never part of the state root.
+    pub index: Vec<Vec<u8>>,
 }
 
 /// The node's store. Cheap to clone; readers never block the writer (redb is MVCC).
@@ -128,6 +132,7 @@ impl Store {
             txn.open_table(BLOCK_HASHES)?;
             txn.open_table(TX_INDEX)?;
             txn.open_table(META)?;
+            txn.open_table(INDEX)?;
         }
         txn.commit()?;
         Ok(Store { db: Arc::new(db) })
@@ -235,6 +240,10 @@ impl Store {
                     .insert(commit.height, commit.results.as_slice())?;
                 txn.open_table(BLOCK_HASHES)?
                     .insert(commit.block_hash.0.as_slice(), commit.height)?;
+                let mut lookup = txn.open_table(INDEX)?;
+                for key in &commit.index {
+                    lookup.insert(key.as_slice(), [].as_slice())?;
+                }
                 let mut index = txn.open_table(TX_INDEX)?;
                 for (i, hash) in commit.tx_hashes.iter().enumerate() {
                     let mut location = [0u8; 12];
@@ -304,6 +313,20 @@ impl Store {
                 .map_err(|_| corrupt())?,
         );
         Ok(Some(TxLocation { height, index }))
+    }
+
+    /// Up to `limit` lookup-index keys in `[start, end)`, in order.
+    pub fn index_range(&self, start: &[u8], end: &[u8], limit: usize) -> StateResult<Vec<Vec<u8>>> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(INDEX)?;
+        let mut out = Vec::new();
+        for entry in table.range(start..end)? {
+            if out.len() >= limit {
+                break;
+            }
+            out.push(entry?.0.value().to_vec());
+        }
+        Ok(out)
     }
 
     /// The value under `key` with a Merkle proof against the latest app hash.
@@ -444,6 +467,7 @@ mod tests {
                 tx_hashes: vec![Hash([0xaa; 32])],
                 changes,
                 tree,
+                index: vec![b"dev1/0001".to_vec()],
             })
             .unwrap();
         root
@@ -472,6 +496,10 @@ mod tests {
         assert_eq!(snapshot.tip().unwrap().app_hash, root);
         assert_eq!(store.block(1).unwrap(), Some(vec![1, 2, 3]));
         assert_eq!(store.height_of_block(&Hash([1; 32])).unwrap(), Some(1));
+        assert_eq!(
+            store.index_range(b"dev1/", b"dev1/~", 10).unwrap(),
+            vec![b"dev1/0001".to_vec()]
+        );
         assert_eq!(
             store.tx_location(&Hash([0xaa; 32])).unwrap(),
             Some(TxLocation {

@@ -105,6 +105,7 @@ impl GenesisBuilder {
             .collect();
         let validator_key = derive_key(self.seed, "validator", 0);
         let genesis = Genesis {
+            makers: Vec::new(),
             chain_id: self.chain_id,
             genesis_time_ms: self.genesis_time_ms,
             token: TokenInfo {
@@ -115,6 +116,7 @@ impl GenesisBuilder {
                 accounts: AccountsParams {
                     min_fee: self.min_fee,
                 },
+                ..GenesisParams::default()
             },
             accounts: account_keys
                 .iter()

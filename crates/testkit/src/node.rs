@@ -312,6 +312,7 @@ impl TestNode {
             parent_hash: tip.block_hash,
             proposer: self.genesis.validator_key.public_key(),
             txs,
+            reports: Vec::new(),
         })
     }
 

@@ -4,3 +4,6 @@
 //! and `query.rs`. Modules reach each other only through those traits.
 
 pub mod accounts;
+pub mod devices;
+pub mod reports;
+pub mod staking;

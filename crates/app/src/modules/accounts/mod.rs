@@ -41,14 +41,15 @@ pub fn init_genesis(state: &mut impl AccountsWrite, genesis: &Genesis) -> AppRes
     Ok(())
 }
 
-/// Checks the module's invariants over the whole state: the balances add up to the supply, and
-/// the supply equals genesis + minted − burned. Scans every account: for tests and audits.
-pub fn check_invariants(state: &impl AccountsRead) -> Result<(), String> {
+/// Checks the supply invariants over the whole state: liquid balances plus what other modules
+/// hold (`held`: bonded and unbonding stake, escrow) add up to the supply, and the supply equals
+/// genesis + minted − burned. Scans every account: for tests and audits.
+pub fn check_invariants(state: &impl AccountsRead, held: Amount) -> Result<(), String> {
     let supply = state.supply().map_err(|e| e.to_string())?;
     let expected = supply
         .total()
         .ok_or_else(|| format!("burned {} exceeds genesis + minted", supply.burned.0))?;
-    let mut sum: u128 = 0;
+    let mut sum: u128 = held.0;
     let mut after: Option<Vec<u8>> = None;
     loop {
         let page = state
@@ -66,7 +67,7 @@ pub fn check_invariants(state: &impl AccountsRead) -> Result<(), String> {
     }
     if sum != expected.0 {
         return Err(format!(
-            "balances add up to {sum}, the supply is {}",
+            "balances and held stake add up to {sum}, the supply is {}",
             expected.0
         ));
     }

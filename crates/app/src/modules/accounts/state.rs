@@ -253,6 +253,20 @@ pub trait AccountsWrite: StateWrite + AccountsRead {
         Ok(Ok(()))
     }
 
+    /// Records that `amount` held outside accounts (bonded stake, escrow) was burned.
+    fn burn_held(&mut self, amount: Amount) -> AppResult<()> {
+        let mut supply = self.supply()?;
+        supply.burned = supply
+            .burned
+            .checked_add(amount)
+            .ok_or_else(|| AppError::Corrupt {
+                key: "accounts/supply".into(),
+                reason: "burned counter overflow".into(),
+            })?;
+        self.put_supply(&supply);
+        Ok(())
+    }
+
     /// Creates `amount` new tokens in an account.
     fn mint_to(
         &mut self,

@@ -1,0 +1,1 @@
+//! Events the reports module emits: verdicts travel as report results, not events.
