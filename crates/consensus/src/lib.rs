@@ -22,6 +22,7 @@
 
 mod block;
 mod driver;
+mod service;
 
 use std::num::{NonZeroU16, NonZeroU64, NonZeroUsize};
 use std::sync::{Arc, Mutex};
@@ -54,6 +55,7 @@ use groundwork_state::Store;
 use rand_core::CryptoRng;
 
 pub use block::{Block, BlockCodec};
+pub use service::{P2pConfig, RunningValidator, spawn};
 
 /// The certificate scheme: ed25519 signatures from each validator.
 pub type Scheme = commonware_consensus::simplex::scheme::ed25519::Scheme;
@@ -96,6 +98,9 @@ pub enum ConsensusError {
     /// The store has no genesis state.
     #[error("the store has no genesis state: run init_chain first")]
     NotInitialized,
+    /// The runtime could not start.
+    #[error("runtime: {0}")]
+    Runtime(String),
     /// The app failed.
     #[error("app: {0}")]
     App(#[from] groundwork_app::AppError),
@@ -241,7 +246,7 @@ const PAGE_SIZE: NonZeroU16 = match NonZeroU16::new(4096) {
     Some(n) => n,
     None => NonZeroU16::MIN,
 };
-const fn non_zero(n: usize) -> NonZeroUsize {
+pub(crate) const fn non_zero(n: usize) -> NonZeroUsize {
     match NonZeroUsize::new(n) {
         Some(n) => n,
         None => NonZeroUsize::MIN,
