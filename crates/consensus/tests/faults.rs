@@ -498,3 +498,26 @@ fn a_single_validator_is_a_set_of_one_and_paces_its_blocks() {
         })
     });
 }
+
+#[test]
+fn the_same_seed_replays_the_same_chain() {
+    let chain_of = |seed: u64| {
+        let out: Arc<Mutex<Vec<Option<Vec<u8>>>>> = Default::default();
+        let sink = out.clone();
+        run(seed, move |context| {
+            Box::pin(async move {
+                let mut net = Testnet::new(&context, link(30, true)).await;
+                net.submit_transfer();
+                let all: Vec<usize> = (0..VALIDATORS).collect();
+                net.wait_for(&context, &all, 5, Duration::from_secs(300))
+                    .await;
+                *sink.lock().unwrap() = (1..=5).map(|h| net.block_hash_at(0, h)).collect();
+            })
+        });
+        let blocks = out.lock().unwrap().clone();
+        blocks
+    };
+    let first = chain_of(7);
+    assert_eq!(first.len(), 5);
+    assert_eq!(chain_of(7), first, "a seed must replay the same blocks");
+}
