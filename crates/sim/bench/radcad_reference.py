@@ -84,7 +84,8 @@ def s_market_and_operators(params, substep, history, state, signal):
     # joining
     mean_income = (uptime_pool / max(n, 1) + data_pool * CAPACITY / max(capacity, 1e-9)) * price
     net = mean_income - OPEX
-    expected = state["expected"] + min(1.0, 1.0 / SMOOTHING) * (net - state["expected"])
+    previous = state["expected"]
+    expected = net if previous is None else previous + min(1.0, 1.0 / SMOOTHING) * (net - previous)
     joined = 0
     room = MAX_OPERATORS - len(ops["capacity"])
     if room > 0 and expected > 0:
@@ -117,7 +118,7 @@ KEYS = ["operators", "price", "market", "supply", "treasury", "expected", "left"
 def main():
     initial = {
         "operators": new_operators(INITIAL_OPERATORS, 0), "price": 1.0, "market": 10_000_000.0,
-        "supply": 10_000_000.0, "treasury": 0.0, "expected": 0.0, "left": 0, "joined": 0,
+        "supply": 10_000_000.0, "treasury": 0.0, "expected": None, "left": 0, "joined": 0,
         "revenue": 0.0, "held": 0.0, "_world": None,
     }
     blocks = [
