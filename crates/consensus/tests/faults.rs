@@ -514,8 +514,7 @@ fn the_same_seed_replays_the_same_chain() {
                 *sink.lock().unwrap() = (1..=5).map(|h| net.block_hash_at(0, h)).collect();
             })
         });
-        let blocks = out.lock().unwrap().clone();
-        blocks
+        out.lock().unwrap().clone()
     };
     let first = chain_of(7);
     assert_eq!(first.len(), 5);
