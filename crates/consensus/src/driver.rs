@@ -58,6 +58,7 @@ pub(crate) struct Shared {
     pub(crate) status: Arc<Mutex<Status>>,
     pub(crate) block_interval: Duration,
     pub(crate) limits: BlockLimits,
+    pub(crate) max_reports: usize,
 }
 
 impl Shared {
@@ -146,7 +147,7 @@ impl Driver {
             parent_hash: parent.hash(),
             proposer,
             txs,
-            reports: Vec::new(),
+            reports: shared.mempool.report_candidates(shared.max_reports),
         };
         match app.finalize_block(input) {
             Ok(finalized) => Some(Block::new(finalized.block.clone())),

@@ -111,6 +111,14 @@ pub trait Mempool: Send + Sync + 'static {
     /// Transactions to offer the next proposal, in the order to try them (per sender in nonce
     /// order), at most `max_txs` of them and about `max_bytes`.
     fn candidates(&self, max_txs: usize, max_bytes: usize) -> Vec<Vec<u8>>;
+    /// Signed device reports to put in the next proposal, at most `max_reports`, oldest first.
+    /// Offer them without removing them: a proposal may never be finalized. Those a committed
+    /// block included are dropped in [`Mempool::committed`] (the new state in `store` says
+    /// which). None by default.
+    fn report_candidates(&self, max_reports: usize) -> Vec<Vec<u8>> {
+        let _ = max_reports;
+        Vec::new()
+    }
     /// Block `height` was committed with these transactions (hashes in block order): drop them
     /// and any made stale by the new state in `store`.
     fn committed(&self, height: u64, tx_hashes: &[Hash], store: &Store);
@@ -142,8 +150,10 @@ pub struct Config {
     pub block_interval: Duration,
     /// How long validators wait for a leader's proposal beyond the block interval.
     pub leader_timeout_margin: Duration,
-    /// Block limits for proposals.
+    /// Block limits for proposals (transactions).
     pub limits: BlockLimits,
+    /// Most device reports in one proposal.
+    pub max_reports: usize,
     /// Largest encoded block accepted from the network.
     pub max_block_bytes: u32,
     /// Messages per second each peer may send on each channel.
@@ -157,6 +167,7 @@ impl Default for Config {
             block_interval: Duration::from_millis(500),
             leader_timeout_margin: Duration::from_secs(2),
             limits: BlockLimits::default(),
+            max_reports: 10_000,
             max_block_bytes: 20 * 1024 * 1024,
             quota_per_second: 10_000,
         }
@@ -310,6 +321,7 @@ where
         status: status.clone(),
         block_interval: config.block_interval,
         limits: config.limits,
+        max_reports: config.max_reports,
     });
     let codec = BlockCodec {
         max_block_bytes: config.max_block_bytes,
