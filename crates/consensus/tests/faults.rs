@@ -102,6 +102,31 @@ impl Testnet {
         Testnet::with_validators(context, link_config, VALIDATORS).await
     }
 
+    /// Runs validator `index` as a Byzantine voter instead: it signs conflicting notarize and
+    /// finalize votes for payloads of its own in every view it hears about.
+    async fn make_conflicter(&mut self, context: &deterministic::Context, index: usize) {
+        use commonware_consensus::simplex::mocks::conflicter;
+        self.crash(context, index).await;
+        let keys: Vec<ValidatorKey> = self.members.iter().map(|m| m.key.clone()).collect();
+        let scheme = groundwork_consensus::Scheme::signer(
+            format!("groundwork/{CHAIN}").as_bytes(),
+            commonware_utils::ordered::Set::from_iter_dedup(keys),
+            signer_from_seed(self.members[index].seed).unwrap(),
+        )
+        .unwrap();
+        let control = self.oracle.control(self.members[index].key.clone());
+        let votes = control
+            .register(channels::VOTES, Quota::per_second(NZU32!(10_000)))
+            .await
+            .unwrap();
+        let byzantine =
+            conflicter::Conflicter::<_, _, commonware_cryptography::sha256::Sha256>::new(
+                context.child("conflicter"),
+                conflicter::Config { scheme },
+            );
+        self.members[index].task = Some(byzantine.start(votes));
+    }
+
     async fn with_validators(
         context: &deterministic::Context,
         link_config: Link,
@@ -519,4 +544,22 @@ fn the_same_seed_replays_the_same_chain() {
     let first = chain_of(7);
     assert_eq!(first.len(), 5);
     assert_eq!(chain_of(7), first, "a seed must replay the same blocks");
+}
+
+#[test]
+fn a_validator_voting_for_conflicting_blocks_cannot_split_the_honest_ones() {
+    run(8, |context| {
+        Box::pin(async move {
+            let mut net = Testnet::new(&context, link(10, false)).await;
+            net.make_conflicter(&context, 3).await;
+            net.submit_transfer();
+            let honest = [0, 1, 2];
+            net.wait_for(&context, &honest, 8, Duration::from_secs(120))
+                .await;
+            net.assert_no_fork(&honest);
+            for i in honest {
+                assert_eq!(net.receiver_balance(i), Amount(1), "validator {i}");
+            }
+        })
+    });
 }
