@@ -30,16 +30,17 @@ pub fn par_map<T: Sync, R: Send>(
     })
 }
 
+/// One signature to check: the key, the signed message and the signature (`None` for an item
+/// that could not even be decoded, whose verdict is `false`).
+pub type SignatureItem = Option<(PublicKey, Vec<u8>, Signature)>;
+
 /// Verifies signatures, one verdict per item (`None` items are `false`). Batches are cut at
 /// fixed positions (every [`ED25519_BATCH`] items of the whole list, whichever are `None`) and
 /// each thread takes whole batches, so the verdicts are the same on every machine: a batch can
 /// accept a signature that the strict single check refuses, so its membership must not depend
 /// on anything but the block's content.
-pub fn verify_signatures(
-    items: &[Option<(PublicKey, Vec<u8>, Signature)>],
-    threads: usize,
-) -> Vec<bool> {
-    let work = |batch: &[Option<(PublicKey, Vec<u8>, Signature)>]| -> Vec<bool> {
+pub fn verify_signatures(items: &[SignatureItem], threads: usize) -> Vec<bool> {
+    let work = |batch: &[SignatureItem]| -> Vec<bool> {
         let present: Vec<(PublicKey, &[u8], Signature)> = batch
             .iter()
             .flatten()
@@ -51,8 +52,7 @@ pub fn verify_signatures(
             .map(|item| item.is_some() && verdicts.next().unwrap_or(false))
             .collect()
     };
-    let batches: Vec<&[Option<(PublicKey, Vec<u8>, Signature)>]> =
-        items.chunks(ED25519_BATCH).collect();
+    let batches: Vec<&[SignatureItem]> = items.chunks(ED25519_BATCH).collect();
     par_map(
         &batches,
         if items.len() > 2 * ED25519_BATCH {

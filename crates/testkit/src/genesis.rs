@@ -1,8 +1,13 @@
 //! Genesis documents with keys from a seed.
 
 use groundwork_app::Genesis;
-use groundwork_app::genesis::{GenesisAccount, GenesisParams, GenesisValidator, TokenInfo};
+use groundwork_app::genesis::{
+    GenesisAccount, GenesisMaker, GenesisParams, GenesisValidator, TokenInfo,
+};
 use groundwork_app::modules::accounts::params::AccountsParams;
+use groundwork_app::modules::devices::params::DevicesParams;
+use groundwork_app::modules::reports::params::ReportsParams;
+use groundwork_app::modules::staking::params::StakingParams;
 use groundwork_primitives::{Address, Amount, SigningKey, sha256};
 
 /// A genesis together with the secret keys of its accounts and validator.
@@ -14,6 +19,8 @@ pub struct TestGenesis {
     pub account_keys: Vec<SigningKey>,
     /// The one validator's key (it proposes every block).
     pub validator_key: SigningKey,
+    /// The hardware makers' attestation keys, in the order of `genesis.makers`.
+    pub maker_keys: Vec<SigningKey>,
     /// How far each block moves the clock, in ms.
     pub block_step_ms: u64,
 }
@@ -21,7 +28,8 @@ pub struct TestGenesis {
 /// Builds a [`TestGenesis`]: `accounts` funded accounts with keys derived from `seed`.
 ///
 /// Defaults: chain `groundwork-test-1`, 8 decimals, minimum fee 1,000 base units, 3 accounts
-/// of 10^12 base units each, genesis at 1,700,000,000,000 ms, blocks 1,000 ms apart, seed 0.
+/// of 10^12 base units each, no makers, the app's default devices, staking and reports
+/// parameters, genesis at 1,700,000,000,000 ms, blocks 1,000 ms apart, seed 0.
 #[derive(Debug, Clone)]
 pub struct GenesisBuilder {
     chain_id: String,
@@ -32,6 +40,10 @@ pub struct GenesisBuilder {
     seed: u64,
     genesis_time_ms: u64,
     block_step_ms: u64,
+    maker_allowances: Vec<u64>,
+    devices: DevicesParams,
+    staking: StakingParams,
+    reports: ReportsParams,
 }
 
 impl Default for GenesisBuilder {
@@ -45,6 +57,10 @@ impl Default for GenesisBuilder {
             seed: 0,
             genesis_time_ms: 1_700_000_000_000,
             block_step_ms: 1_000,
+            maker_allowances: Vec::new(),
+            devices: DevicesParams::default(),
+            staking: StakingParams::default(),
+            reports: ReportsParams::default(),
         }
     }
 }
@@ -98,14 +114,51 @@ impl GenesisBuilder {
         self
     }
 
+    /// One more hardware maker, `maker-<index>`, with a key derived from the seed and
+    /// `allowance` onboardings.
+    pub fn maker(mut self, allowance: u64) -> Self {
+        self.maker_allowances.push(allowance);
+        self
+    }
+
+    /// The devices parameters (stakes per kind, location fee, coarsest location).
+    pub fn devices_params(mut self, params: DevicesParams) -> Self {
+        self.devices = params;
+        self
+    }
+
+    /// The staking parameters (the unbonding delay).
+    pub fn staking_params(mut self, params: StakingParams) -> Self {
+        self.staking = params;
+        self
+    }
+
+    /// The reports parameters (epoch length, beacon selection, physics and sensor thresholds).
+    pub fn reports_params(mut self, params: ReportsParams) -> Self {
+        self.reports = params;
+        self
+    }
+
     /// The genesis and its keys.
     pub fn build(self) -> TestGenesis {
         let account_keys: Vec<SigningKey> = (0..self.account_count)
             .map(|i| derive_key(self.seed, "account", i as u64))
             .collect();
         let validator_key = derive_key(self.seed, "validator", 0);
+        let maker_keys: Vec<SigningKey> = (0..self.maker_allowances.len())
+            .map(|i| derive_key(self.seed, "maker", i as u64))
+            .collect();
         let genesis = Genesis {
-            makers: Vec::new(),
+            makers: maker_keys
+                .iter()
+                .zip(&self.maker_allowances)
+                .enumerate()
+                .map(|(i, (key, &allowance))| GenesisMaker {
+                    name: format!("maker-{i}"),
+                    public_key: key.public_key().to_string(),
+                    allowance,
+                })
+                .collect(),
             chain_id: self.chain_id,
             genesis_time_ms: self.genesis_time_ms,
             token: TokenInfo {
@@ -116,7 +169,9 @@ impl GenesisBuilder {
                 accounts: AccountsParams {
                     min_fee: self.min_fee,
                 },
-                ..GenesisParams::default()
+                devices: self.devices,
+                staking: self.staking,
+                reports: self.reports,
             },
             accounts: account_keys
                 .iter()
@@ -135,13 +190,14 @@ impl GenesisBuilder {
             genesis,
             account_keys,
             validator_key,
+            maker_keys,
             block_step_ms: self.block_step_ms,
         }
     }
 }
 
 /// A key from `(seed, role, index)`: SHA-256 of a tag and the three, as the ed25519 seed.
-fn derive_key(seed: u64, role: &str, index: u64) -> SigningKey {
+pub(crate) fn derive_key(seed: u64, role: &str, index: u64) -> SigningKey {
     let mut material = b"groundwork-testkit/key/".to_vec();
     material.extend_from_slice(role.as_bytes());
     material.extend_from_slice(&seed.to_be_bytes());

@@ -9,6 +9,12 @@
 //!   [`App::produce_block`](groundwork_app::App::produce_block), and read balances and nonces.
 //!   Every block it produces is followed by [`App::check_invariants`](groundwork_app::App::check_invariants):
 //!   a broken invariant fails the call that produced the block.
+//! - Devices: [`GenesisBuilder::maker`] registers hardware makers with seeded keys;
+//!   [`TestDevice`] holds an ed25519 or P-256 device key and signs reports with a counter that
+//!   goes up by one each time; [`TestNode::onboard_device`] and [`TestNode::assert_location`]
+//!   send the transactions, and [`TestNode::judge_reports`] puts reports in a block
+//!   ([`App::produce_block_with_reports`](groundwork_app::App::produce_block_with_reports)) and
+//!   returns their verdicts.
 //! - [`replay_blocks`] re-executes every stored block of a node into a fresh store, for
 //!   determinism tests.
 //!
@@ -26,6 +32,7 @@
 //! ```
 
 mod clock;
+mod devices;
 mod error;
 mod genesis;
 mod node;
@@ -33,6 +40,11 @@ mod replay;
 mod txs;
 
 pub use clock::SeededClock;
+pub use devices::{
+    DEVICE_RESOLUTION, DeviceKey, Radio, TestDevice, assert_location_message, data_transfer,
+    decommission_device_message, h3_cell, heartbeat, onboard_device_message, sensor_reading,
+    transfer_device_message, withdraw_unbonded_message,
+};
 pub use error::{TestkitError, TestkitResult};
 pub use genesis::{GenesisBuilder, TestGenesis};
 pub use node::{OfferedBlock, TestNode};

@@ -3,13 +3,18 @@
 use std::path::{Path, PathBuf};
 
 use groundwork_app::modules::accounts::state::{Account, AccountsRead, Supply};
+use groundwork_app::modules::devices::state::{DeviceRecord, DevicesRead};
+use groundwork_app::modules::staking::state::{StakeTotals, StakingRead};
+use groundwork_app::tx::build_signed_tx;
 use groundwork_app::{App, BlockInput, BlockLimits, CheckedTx, FinalizedBlock, SignedTx, TxError};
-use groundwork_primitives::{Address, Amount, SigningKey};
+use groundwork_primitives::{Address, Amount, DeviceId, SigningKey, sha256};
 use groundwork_proto::v1;
+use groundwork_proto::v1::report_body::Kind;
 use groundwork_state::{Store, Tip};
 use tempfile::TempDir;
 
 use crate::clock::SeededClock;
+use crate::devices::{Radio, TestDevice, assert_location_message, onboard_device_message};
 use crate::error::{TestkitError, TestkitResult};
 use crate::genesis::TestGenesis;
 use crate::replay::{decode_stored, replay_blocks, stored_history};
@@ -348,6 +353,143 @@ impl TestNode {
             &self.genesis.genesis,
             &dir.path().join(STORE_FILE),
         )
+    }
+
+    /// The attestation key of genesis maker `index`.
+    pub fn maker_key(&self, index: usize) -> TestkitResult<&SigningKey> {
+        self.genesis.maker_keys.get(index).ok_or_else(|| {
+            TestkitError::Usage(format!(
+                "maker {index} does not exist: the genesis has {} makers",
+                self.genesis.maker_keys.len()
+            ))
+        })
+    }
+
+    /// A transaction from account `from` carrying `messages`, with its next nonce and the
+    /// minimum fee.
+    pub fn sign_tx(&self, from: usize, messages: Vec<v1::Message>) -> TestkitResult<Vec<u8>> {
+        let nonce = self.next_nonce(from)?;
+        let fee = self.min_fee()?;
+        Ok(build_signed_tx(
+            self.key(from)?,
+            self.chain_id(),
+            nonce,
+            fee,
+            messages,
+            "",
+        ))
+    }
+
+    /// Signs `messages` from account `from` ([`TestNode::sign_tx`]), submits them, produces the
+    /// next block and returns the transaction's result. A transaction the mempool refuses is an
+    /// `Err` (these helpers are for transactions that pay their fee).
+    pub fn execute(
+        &mut self,
+        from: usize,
+        messages: Vec<v1::Message>,
+    ) -> TestkitResult<v1::TxResult> {
+        let tx = self.sign_tx(from, messages)?;
+        let hash = sha256(&tx);
+        if let Err(refusal) = self.submit(tx)? {
+            return Err(TestkitError::Usage(format!(
+                "the mempool refused the transaction: {refusal}"
+            )));
+        }
+        let block = self.produce_block()?;
+        block
+            .tx_hashes
+            .iter()
+            .position(|h| *h == hash)
+            .and_then(|i| block.results.tx_results.get(i).cloned())
+            .ok_or_else(|| TestkitError::Usage("the block left the transaction out".into()))
+    }
+
+    /// The onboarding message of `device` for account `owner`, attested by maker `maker`, with
+    /// both signatures (tests may tamper with it before sending it).
+    pub fn onboarding(
+        &self,
+        owner: usize,
+        device: &TestDevice,
+        maker: usize,
+    ) -> TestkitResult<v1::OnboardDevice> {
+        Ok(device.onboarding(
+            self.chain_id(),
+            &self.address(owner),
+            self.maker_key(maker)?,
+        ))
+    }
+
+    /// Onboards `device` for account `owner` with maker `maker`'s attestation in the next block;
+    /// returns the transaction's result.
+    pub fn onboard_device(
+        &mut self,
+        owner: usize,
+        device: &TestDevice,
+        maker: usize,
+    ) -> TestkitResult<v1::TxResult> {
+        let onboarding = self.onboarding(owner, device, maker)?;
+        self.execute(owner, vec![onboard_device_message(onboarding)])
+    }
+
+    /// Asserts a device's location and antenna, signed by account `owner`, in the next block;
+    /// returns the transaction's result.
+    pub fn assert_location(
+        &mut self,
+        owner: usize,
+        device: &DeviceId,
+        radio: Radio,
+    ) -> TestkitResult<v1::TxResult> {
+        self.execute(owner, vec![assert_location_message(device, radio)])
+    }
+
+    /// The time the next block will carry.
+    pub fn next_block_time(&self) -> TestkitResult<u64> {
+        let tip = self.tip()?;
+        Ok(self.clock.time_of_block(tip.height + 1).max(tip.time_ms))
+    }
+
+    /// A report of `device` with its next counter, dated at the next block's time.
+    pub fn report(&self, device: &mut TestDevice, kind: Kind) -> TestkitResult<Vec<u8>> {
+        let time_ms = self.next_block_time()?;
+        Ok(device.report(self.chain_id(), time_ms, kind))
+    }
+
+    /// Makes the next block like [`TestNode::produce_block`], with `reports` after the
+    /// transactions ([`App::produce_block_with_reports`]), then checks the invariants.
+    pub fn produce_block_with_reports(
+        &mut self,
+        reports: Vec<Vec<u8>>,
+    ) -> TestkitResult<FinalizedBlock> {
+        let candidates = std::mem::take(&mut self.mempool);
+        let proposer = self.genesis.validator_key.public_key();
+        let time_ms = self.next_block_time()?;
+        let block = self.app.produce_block_with_reports(
+            time_ms,
+            proposer,
+            &candidates,
+            reports,
+            self.limits,
+        )?;
+        self.check_invariants()?;
+        Ok(block)
+    }
+
+    /// [`TestNode::produce_block_with_reports`], returning only the reports' verdicts, in order.
+    pub fn judge_reports(&mut self, reports: Vec<Vec<u8>>) -> TestkitResult<Vec<v1::ReportResult>> {
+        Ok(self
+            .produce_block_with_reports(reports)?
+            .results
+            .report_results)
+    }
+
+    /// A device as committed.
+    pub fn device(&self, id: &DeviceId) -> TestkitResult<Option<DeviceRecord>> {
+        Ok(self.store().snapshot()?.device(id)?)
+    }
+
+    /// The committed staking totals.
+    pub fn stake_totals(&self) -> TestkitResult<StakeTotals> {
+        Ok(self.store().snapshot()?.stake_totals()?)
     }
 
     /// [`App::check_invariants`] over the committed state, as a `Result`.
