@@ -40,6 +40,12 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             groundwork_sim::cli::run(action, output == Output::Json)?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Agents {
+            action: crate::AgentsCommand::Fleet(args),
+        } => {
+            init_logging(cli.log.as_deref(), "info");
+            agents_fleet(args, output)
+        }
     }
 }
 
@@ -600,6 +606,21 @@ fn bench(what: BenchCommand, output: Output) -> anyhow::Result<ExitCode> {
                 report.to_string()
             });
         }
+        BenchCommand::Reports {
+            devices,
+            block_size,
+            blocks,
+        } => {
+            let options = groundwork_node::bench::ReportBenchOptions {
+                devices,
+                block_size,
+                blocks,
+            };
+            let report = groundwork_node::bench::reports(&options)?;
+            print(output, &serde_json::to_value(&report)?, || {
+                report.to_string()
+            });
+        }
         BenchCommand::Verify { count } => {
             let report = groundwork_node::bench::verify(count);
             print(output, &serde_json::to_value(&report)?, || {
@@ -607,5 +628,50 @@ fn bench(what: BenchCommand, output: Output) -> anyhow::Result<ExitCode> {
             });
         }
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+// ---------------------------------------------------------------------------------------------
+
+fn agents_fleet(args: crate::FleetArgs, output: Output) -> anyhow::Result<ExitCode> {
+    use groundwork_agents::{FleetConfig, OwnerFunding};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    let home = Home::new(resolve_home(&args.home)?);
+    let keys = home.keystore();
+    let maker = load_key(&keys, &args.maker).with_context(|| {
+        format!("loading the maker key {:?}: it must be registered as a maker in the genesis (`groundwork init --maker` makes one)", args.maker)
+    })?;
+    let owner = match (&args.owner, args.faucet) {
+        (Some(name), _) => OwnerFunding::Key(load_key(&keys, name)?),
+        (None, true) => OwnerFunding::Faucet {
+            devices_per_owner: 25,
+        },
+        (None, false) => bail!(
+            "say who pays the devices' stakes: --owner NAME (a funded key in the home) or --faucet (devnets)"
+        ),
+    };
+    let mut config = FleetConfig::new(node_url(&args.home, &args.node), args.devices, maker, owner);
+    config.seed = args.seed;
+    config.duration = args.duration.map(std::time::Duration::from_secs);
+    // The chain's report and device parameters, when the home holds its genesis.
+    if let Ok(genesis) = home.genesis() {
+        config.reports_params = genesis.params.reports.clone();
+        config.devices_params = genesis.params.devices.clone();
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    std::thread::spawn(move || {
+        if let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        {
+            runtime.block_on(shutdown_signal());
+            flag.store(true, Ordering::Relaxed);
+        }
+    });
+    let report = groundwork_agents::run_fleet(config, stop)?;
+    print(output, &serde_json::to_value(&report)?, || report.summary());
     Ok(ExitCode::SUCCESS)
 }

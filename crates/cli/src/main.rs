@@ -91,6 +91,46 @@ pub(crate) enum Command {
         #[command(subcommand)]
         action: groundwork_sim::cli::SimCommand,
     },
+    /// Run simulated devices against a node (load tests, demos).
+    Agents {
+        #[command(subcommand)]
+        action: AgentsCommand,
+    },
+}
+
+/// `groundwork agents …`
+#[derive(Debug, Subcommand)]
+pub(crate) enum AgentsCommand {
+    /// Onboard a fleet of simulated hotspots and sensors (a few of them cheaters) and report until
+    /// Ctrl-C or --duration: heartbeats, beacons, witnesses, data receipts, sensor readings.
+    Fleet(FleetArgs),
+}
+
+/// `groundwork agents fleet`
+#[derive(Debug, Args)]
+pub(crate) struct FleetArgs {
+    /// Devices in the fleet (about 5 % of them cheat once there are 20 or more).
+    #[arg(long, default_value_t = 200)]
+    pub(crate) devices: usize,
+    /// Seed of the device keys, places and behaviour (a new seed makes new devices).
+    #[arg(long, default_value_t = 1)]
+    pub(crate) seed: u64,
+    /// Stop after this many seconds (default: run until Ctrl-C).
+    #[arg(long)]
+    pub(crate) duration: Option<u64>,
+    /// Name of a funded key in the home that owns the devices and pays their stakes.
+    #[arg(long, conflicts_with = "faucet")]
+    pub(crate) owner: Option<String>,
+    /// Fund fresh owner keys from the node's faucet instead (devnets).
+    #[arg(long)]
+    pub(crate) faucet: bool,
+    /// Name of the maker key in the home (registered as a maker in the genesis).
+    #[arg(long, default_value = "maker")]
+    pub(crate) maker: String,
+    #[command(flatten)]
+    pub(crate) home: HomeArg,
+    #[command(flatten)]
+    pub(crate) node: NodeArg,
 }
 
 /// `groundwork init`
@@ -263,6 +303,18 @@ pub(crate) enum BenchCommand {
         block_size: usize,
         /// Blocks to measure.
         #[arg(long, default_value_t = 10)]
+        blocks: usize,
+    },
+    /// Device reports per second through ingest, verification, verdicts and commit.
+    Reports {
+        /// Sensor devices onboarded first.
+        #[arg(long, default_value_t = 10_000)]
+        devices: usize,
+        /// Reports per block.
+        #[arg(long, default_value_t = 50_000)]
+        block_size: usize,
+        /// Blocks to measure.
+        #[arg(long, default_value_t = 5)]
         blocks: usize,
     },
     /// Raw ed25519 verification per second, single and batched, on 1 and all threads.

@@ -1,0 +1,225 @@
+//! A real node (HTTP on loopback, block producer, ingest) and a fleet of 30 devices with one of
+//! each cheater: after about two epochs, honest devices have valid verdicts and every cheater is
+//! caught with the right reason.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::BTreeMap;
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+use groundwork_agents::{CheaterCounts, DeviceRole, FleetConfig, OwnerFunding, run_fleet};
+use groundwork_node::config::NodeConfig;
+use groundwork_node::home::{self, Home, InitOptions};
+use groundwork_node::keystore::Protection;
+use groundwork_node::{Node, NodeOptions};
+use serde_json::Value;
+
+const BLOCK_MS: u64 = 250;
+const EPOCH_BLOCKS: u64 = 40;
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn get(url: &str) -> Value {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let mut response = agent.get(url).call().unwrap();
+    let status = response.status().as_u16();
+    let text = response.body_mut().read_to_string().unwrap();
+    assert_eq!(status, 200, "GET {url}: {text}");
+    serde_json::from_str(&text).unwrap()
+}
+
+/// Every verdict of a device over the epochs `epochs`.
+fn verdicts(url: &str, id: &str, epochs: std::ops::RangeInclusive<u64>) -> Vec<Value> {
+    epochs
+        .flat_map(|epoch| {
+            get(&format!(
+                "{url}/v1/devices/{id}/verdicts?epoch={epoch}&limit=5000"
+            ))["verdicts"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+#[test]
+fn a_fleet_with_cheaters_gets_its_cheaters_caught() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = Home::new(dir.path());
+    let port = free_port();
+    let mut config = NodeConfig::default();
+    config.http.listen = format!("127.0.0.1:{port}").parse().unwrap();
+    config.block.interval_ms = BLOCK_MS;
+    home::init(
+        &home,
+        InitOptions {
+            chain_id: "agents-itest".into(),
+            account_name: "owner".into(),
+            account_protection: Protection::Plain,
+            account_tokens: 1_000_000,
+            faucet_tokens: None,
+            config,
+            genesis_time_ms: groundwork_agents::fleet::now_ms(),
+            decimals: 8,
+            with_maker: true,
+        },
+    )
+    .unwrap();
+    // Short epochs and a short heartbeat floor, before the first start.
+    let mut genesis: Value =
+        serde_json::from_str(&std::fs::read_to_string(home.genesis_path()).unwrap()).unwrap();
+    genesis["params"]["reports"]["epoch_blocks"] = EPOCH_BLOCKS.into();
+    genesis["params"]["reports"]["beacon_interval_blocks"] = 10.into();
+    genesis["params"]["reports"]["heartbeat"] = serde_json::json!({ "min_interval_ms": 3_000 });
+    assert_eq!(
+        genesis["makers"].as_array().map(Vec::len),
+        Some(1),
+        "the genesis has the maker"
+    );
+    std::fs::write(
+        home.genesis_path(),
+        serde_json::to_string_pretty(&genesis).unwrap(),
+    )
+    .unwrap();
+    let genesis = home.genesis().unwrap();
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let node = runtime
+        .block_on(Node::start(NodeOptions {
+            home: dir.path().to_path_buf(),
+            http: None,
+            block_interval_ms: None,
+        }))
+        .unwrap();
+    let url = format!("http://{}", node.addr());
+
+    let keys = home.keystore();
+    let maker = keys.load("maker", None).unwrap();
+    let owner = keys.load("owner", None).unwrap();
+    let mut fleet = FleetConfig::new(&url, 30, maker, OwnerFunding::Key(owner));
+    fleet.seed = 11;
+    fleet.cheaters = CheaterCounts::ONE_OF_EACH;
+    fleet.radius_m = Some(3_000.0);
+    fleet.reports_params = genesis.params.reports.clone();
+    fleet.devices_params = genesis.params.devices.clone();
+    fleet.cadences.sensor = Duration::from_secs(2);
+    fleet.cadences.data_transfer = Duration::from_secs(3);
+    fleet.cadences.replay = Duration::from_secs(2);
+    fleet.duration = Some(Duration::from_millis(BLOCK_MS * EPOCH_BLOCKS * 2));
+    let report = run_fleet(fleet, Arc::new(AtomicBool::new(false))).unwrap();
+    eprintln!("{}", report.summary());
+    assert_eq!(report.onboarded, 30);
+    assert!(report.beacons > 0 && report.witnesses > 0);
+
+    // Let the queue drain into blocks.
+    std::thread::sleep(Duration::from_millis(BLOCK_MS * 6));
+    let tip = get(&format!("{url}/v1/status"))["height"].as_u64().unwrap();
+    let epochs = (report.heights.0 / EPOCH_BLOCKS)..=(tip / EPOCH_BLOCKS);
+
+    let mut caught: BTreeMap<DeviceRole, usize> = BTreeMap::new();
+    for device in &report.devices {
+        let all = verdicts(&url, &device.id, epochs.clone());
+        let invalid: Vec<&Value> = all
+            .iter()
+            .filter(|v| v["code"].as_u64() != Some(0))
+            .collect();
+        let reasons = || {
+            invalid
+                .iter()
+                .map(|v| {
+                    format!(
+                        "{} #{}: {} {}",
+                        v["kind"], v["counter"], v["code"], v["reason"]
+                    )
+                })
+                .collect::<Vec<_>>()
+        };
+        match device.role {
+            DeviceRole::Honest => {
+                assert!(
+                    all.len() > invalid.len(),
+                    "honest {} ({}) has no valid verdict: {:?}",
+                    device.id,
+                    device.kind,
+                    reasons()
+                );
+                assert_eq!(
+                    device.refused, 0,
+                    "honest {} had reports refused: {:?}",
+                    device.id, device.refusal_reasons
+                );
+                for v in &invalid {
+                    // The one excuse: it heard the liar, whose claimed place makes the signal impossible.
+                    let counter = v["counter"].as_u64().unwrap();
+                    assert!(
+                        device.witnessed_cheater_counters.contains(&counter) && v["code"] == 16,
+                        "honest {} ({}) got an invalid verdict: {:?}",
+                        device.id,
+                        device.kind,
+                        reasons()
+                    );
+                }
+            }
+            DeviceRole::LocationLiar => {
+                assert!(
+                    invalid.iter().any(|v| v["code"] == 16
+                        && v["reason"]
+                            .as_str()
+                            .unwrap()
+                            .contains("exceeds the free-space maximum")),
+                    "the liar {} was not caught with RssiTooStrong: {:?}",
+                    device.id,
+                    reasons()
+                );
+                *caught.entry(device.role).or_default() += 1;
+            }
+            DeviceRole::WitnessRing => {
+                assert!(
+                    invalid.iter().any(|v| v["code"] == 16 && {
+                        let reason = v["reason"].as_str().unwrap();
+                        reason.contains("exceeds the free-space maximum")
+                            || reason.contains("from the beaconer (at most")
+                    }),
+                    "ring member {} was not caught: {:?}",
+                    device.id,
+                    reasons()
+                );
+                *caught.entry(device.role).or_default() += 1;
+            }
+            DeviceRole::Replayer => {
+                let refused_as_replay = device
+                    .refusal_reasons
+                    .iter()
+                    .any(|r| r.contains("duplicate or replay"));
+                let judged_replayed = invalid.iter().any(|v| v["code"] == 6);
+                assert!(
+                    refused_as_replay || judged_replayed,
+                    "the replayer {} was not caught: {:?} {:?}",
+                    device.id,
+                    device.refusal_reasons,
+                    reasons()
+                );
+                *caught.entry(device.role).or_default() += 1;
+            }
+        }
+    }
+    assert_eq!(caught.get(&DeviceRole::LocationLiar), Some(&1));
+    assert_eq!(caught.get(&DeviceRole::WitnessRing), Some(&3));
+    assert_eq!(caught.get(&DeviceRole::Replayer), Some(&1));
+    runtime.block_on(node.shutdown()).unwrap();
+}
