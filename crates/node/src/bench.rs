@@ -366,3 +366,302 @@ pub fn verify(count: usize) -> VerifyBenchReport {
         threads,
     }
 }
+
+/// Settings of the report benchmark.
+#[derive(Debug, Clone)]
+pub struct ReportBenchOptions {
+    /// Sensor devices onboarded before the clock starts.
+    pub devices: usize,
+    /// Reports per block.
+    pub block_size: usize,
+    /// Blocks to measure.
+    pub blocks: usize,
+}
+
+/// What the report benchmark measured.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReportBenchReport {
+    /// Devices.
+    pub devices: usize,
+    /// Reports per block.
+    pub block_size: usize,
+    /// Blocks measured.
+    pub blocks: usize,
+    /// Reports per second through ingest (decode, device lookup, signature, freshness, counter)
+    /// and block execution and commit, pipelined as in the node (ingest of the next batch
+    /// overlaps the current block): all reports over the whole run's wall time.
+    pub end_to_end_per_second: f64,
+    /// Median reports per second at ingest alone.
+    pub median_ingest_per_second: f64,
+    /// Median reports per second through block execution and commit alone.
+    pub median_block_per_second: f64,
+    /// Valid verdicts (should be every report).
+    pub valid: usize,
+    /// Invalid verdicts.
+    pub invalid: usize,
+    /// The first invalid verdict's reason, if any (a benchmark input bug).
+    pub first_invalid: Option<String>,
+}
+
+impl fmt::Display for ReportBenchReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "reports: {} blocks of {} from {} sensors\n  ingested, verified and committed: {:.0}/s end to end (pipelined)\n  ingest alone {:.0}/s, block execution + commit alone {:.0}/s\n  verdicts: {} valid, {} invalid",
+            self.blocks,
+            self.block_size,
+            self.devices,
+            self.end_to_end_per_second,
+            self.median_ingest_per_second,
+            self.median_block_per_second,
+            self.valid,
+            self.invalid
+        )?;
+        if let Some(reason) = &self.first_invalid {
+            write!(f, "\n  first invalid verdict: {reason}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Onboards `devices` sensors, then times blocks of signed sensor readings through the node's
+/// ingest queue and the app's block path on a store in a temporary folder.
+pub fn reports(options: &ReportBenchOptions) -> anyhow::Result<ReportBenchReport> {
+    anyhow::ensure!(
+        options.devices >= 1 && options.block_size >= 1 && options.blocks >= 1,
+        "need devices, reports and blocks"
+    );
+    let dir = std::env::temp_dir().join(format!(
+        "groundwork-bench-reports-{}-{}",
+        std::process::id(),
+        crate::producer::now_ms()
+    ));
+    std::fs::create_dir_all(&dir)?;
+    let result = run_reports(options, &dir);
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
+fn run_reports(
+    options: &ReportBenchOptions,
+    dir: &std::path::Path,
+) -> anyhow::Result<ReportBenchReport> {
+    use groundwork_app::modules::devices::msgs::{
+        device_onboarding_message, maker_attestation_message,
+    };
+    use groundwork_app::modules::devices::state::DeviceKind;
+    use groundwork_app::modules::reports::report_message;
+    use groundwork_primitives::DeviceId;
+    use groundwork_proto::Message as _;
+    use groundwork_proto::v1;
+
+    let chain_id = "groundwork-bench";
+    let owner = seeded_key(1);
+    let owner_address = Address::from_public_key(&owner.public_key());
+    let maker = seeded_key(2);
+    let validator = seeded_key(3);
+    let genesis = Genesis {
+        chain_id: chain_id.into(),
+        genesis_time_ms: 1_000,
+        token: TokenInfo::default(),
+        params: GenesisParams::default(),
+        accounts: vec![GenesisAccount {
+            address: owner_address,
+            balance: Amount(u128::MAX / 4),
+        }],
+        makers: vec![groundwork_app::genesis::GenesisMaker {
+            name: "bench".into(),
+            public_key: maker.public_key().to_string(),
+            allowance: u64::MAX,
+        }],
+        validators: vec![GenesisValidator {
+            name: "bench".into(),
+            public_key: hex::encode(validator.public_key().as_bytes()),
+            power: 1,
+        }],
+    };
+    let store = Store::open(&dir.join("state.redb"))?;
+    let mut app = App::open(store.clone())?;
+    app.init_chain(&genesis)?;
+    let proposer = validator.public_key();
+    let chain = app
+        .chain_info()
+        .cloned()
+        .ok_or_else(|| anyhow::anyhow!("no chain"))?;
+
+    // Setup (not timed): onboard the sensors, 64 per transaction.
+    let device_keys: Vec<SigningKey> = (0..options.devices)
+        .map(|i| seeded_key(1_000_000 + i))
+        .collect();
+    let mut nonce = 0;
+    let mut time = 2_000u64;
+    for chunk in device_keys.chunks(1000) {
+        let mut txs = Vec::new();
+        for group in chunk.chunks(64) {
+            let messages = group
+                .iter()
+                .map(|key| {
+                    let public = key.public_key();
+                    let maker_sig = maker.sign_message(&maker_attestation_message(
+                        chain_id,
+                        &public,
+                        DeviceKind::Sensor,
+                    ));
+                    let device_sig =
+                        key.sign_message(&device_onboarding_message(chain_id, &owner_address));
+                    v1::Message {
+                        kind: Some(v1::message::Kind::OnboardDevice(v1::OnboardDevice {
+                            device_key: Some(groundwork_app::proto_public_key(&public)),
+                            kind: DeviceKind::Sensor.to_proto(),
+                            maker: Address::from_public_key(&maker.public_key())
+                                .as_bytes()
+                                .to_vec(),
+                            maker_signature: maker_sig.0.to_vec(),
+                            device_signature: device_sig.0.to_vec(),
+                            ..Default::default()
+                        })),
+                    }
+                })
+                .collect();
+            txs.push(tx::build_signed_tx(
+                &owner,
+                chain_id,
+                nonce,
+                Amount(1000),
+                messages,
+                "",
+            ));
+            nonce += 1;
+        }
+        let block = app.produce_block(time, proposer, &txs, BlockLimits::default())?;
+        anyhow::ensure!(
+            block.results.tx_results.iter().all(|r| r.code == 0),
+            "onboarding failed: {:?}",
+            block.results.tx_results.first()
+        );
+        time += 1_000;
+    }
+
+    // Sign every reading first, on every core.
+    let total = options.block_size * options.blocks;
+    let start_time = time;
+    let block_times: Vec<u64> = (0..options.blocks)
+        .map(|b| start_time + b as u64 * 1_000)
+        .collect();
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let sign = |i: usize| -> Vec<u8> {
+        let device = i % device_keys.len();
+        let counter = (i / device_keys.len()) as u64 + 1;
+        let block = i / options.block_size;
+        let body = v1::ReportBody {
+            chain_id: chain_id.into(),
+            counter,
+            timestamp_ms: block_times[block] - 500 + (counter % 400),
+            kind: Some(v1::report_body::Kind::Sensor(v1::SensorReading {
+                measurements: vec![v1::Measurement {
+                    kind: v1::MeasurementKind::TemperatureC as i32,
+                    value_milli: 21_000,
+                }],
+            })),
+        }
+        .encode_to_vec();
+        let key = &device_keys[device];
+        let signature = key.sign_message(&report_message(chain_id, &body));
+        v1::ReportEnvelope {
+            body,
+            device: DeviceId::from_public_key(&key.public_key())
+                .as_bytes()
+                .to_vec(),
+            signature: signature.0.to_vec(),
+        }
+        .encode_to_vec()
+    };
+    let indexes: Vec<usize> = (0..total).collect();
+    let reports: Vec<Vec<u8>> = groundwork_app::parallel::par_map(&indexes, threads, |&i| sign(i));
+
+    // The node ingests on HTTP worker threads while the producer executes the previous block, so
+    // the pipeline overlaps the two: batch b+1 is ingested while block b executes and commits.
+    let mut queue = crate::ingest::ReportQueue::new(total.max(1));
+    let batches: Vec<&[Vec<u8>]> = reports.chunks(options.block_size).collect();
+    let (mut ingest, mut blocks) = (Vec::new(), Vec::new());
+    let (mut valid, mut invalid) = (0, 0);
+    let mut first_invalid = None;
+    let admit = |queue: &mut crate::ingest::ReportQueue, b: usize| -> anyhow::Result<f64> {
+        let started = Instant::now();
+        let snapshot = store.snapshot()?;
+        let outcome = queue
+            .admit(
+                &snapshot,
+                &chain,
+                batches[b].to_vec(),
+                block_times[b],
+                threads,
+            )
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        anyhow::ensure!(
+            outcome.rejected.is_empty(),
+            "ingest refused {:?}",
+            outcome.rejected.first()
+        );
+        Ok(batches[b].len() as f64 / started.elapsed().as_secs_f64())
+    };
+    let pipeline_started = Instant::now();
+    ingest.push(admit(&mut queue, 0)?);
+    for b in 0..batches.len() {
+        let taken: Vec<Vec<u8>> = queue
+            .take(batches[b].len())
+            .into_iter()
+            .map(|r| r.bytes)
+            .collect();
+        let (block, executed, next) = std::thread::scope(|scope| {
+            let next = (b + 1 < batches.len()).then(|| scope.spawn(|| admit(&mut queue, b + 1)));
+            let phase = Instant::now();
+            let block = app.produce_block_with_reports(
+                block_times[b],
+                proposer,
+                &[],
+                taken,
+                BlockLimits::default(),
+            );
+            let executed = phase.elapsed().as_secs_f64();
+            let next = next.map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(anyhow::anyhow!("ingest thread panicked")))
+            });
+            (block, executed, next)
+        });
+        let block = block?;
+        if let Some(rate) = next {
+            ingest.push(rate?);
+        }
+        queue.after_block(&store.snapshot()?);
+        let ok = block
+            .results
+            .report_results
+            .iter()
+            .filter(|r| r.code == 0)
+            .count();
+        if first_invalid.is_none()
+            && let Some(bad) = block.results.report_results.iter().find(|r| r.code != 0)
+        {
+            first_invalid = Some(format!("block {b}: code {}: {}", bad.code, bad.reason));
+        }
+        valid += ok;
+        invalid += batches[b].len() - ok;
+        blocks.push(batches[b].len() as f64 / executed);
+    }
+    let pipelined = total as f64 / pipeline_started.elapsed().as_secs_f64();
+    Ok(ReportBenchReport {
+        devices: options.devices,
+        block_size: options.block_size,
+        blocks: options.blocks,
+        end_to_end_per_second: pipelined,
+        median_ingest_per_second: median(&mut ingest),
+        median_block_per_second: median(&mut blocks),
+        valid,
+        invalid,
+        first_invalid,
+    })
+}

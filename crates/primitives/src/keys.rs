@@ -282,6 +282,11 @@ impl SigningKey {
         PublicKey::Ed25519(self.inner.verifying_key().to_bytes())
     }
 
+    /// Signs bytes already built with [`signed_message`].
+    pub fn sign_message(&self, message: &[u8]) -> Signature {
+        Signature(self.inner.sign(message).to_bytes())
+    }
+
     /// Signs [`signed_message`]`(domain, chain_id, body)`.
     pub fn sign(&self, domain: &[u8], chain_id: &str, body: &[u8]) -> Signature {
         Signature(

@@ -10,7 +10,6 @@ use crate::{
 /// replay check compares counters in that order, so a device's witness (counter n) followed by
 /// its heartbeat (counter n + 1) in the same block is judged a replay.
 #[test]
-#[ignore = "reports/mod.rs judges a device's witness after its later reports and calls it a replay; see the testkit report"]
 fn a_hotspots_witness_and_later_heartbeat_in_one_block_are_both_judged_on_their_merits() {
     let mut node = device_node();
     let mut beaconer = hotspot_at(&mut node, 1, BRANDENBURG_GATE);

@@ -271,8 +271,8 @@ where
     // Look every device up once.
     let mut devices: BTreeMap<DeviceId, Option<DeviceRecord>> = BTreeMap::new();
     for report in decoded.iter().flatten() {
-        if !devices.contains_key(&report.device) {
-            devices.insert(report.device, state.device(&report.device)?);
+        if let std::collections::btree_map::Entry::Vacant(entry) = devices.entry(report.device) {
+            entry.insert(state.device(&report.device)?);
         }
     }
     let items: Vec<Option<(PublicKey, Vec<u8>, Signature)>> = decoded
@@ -319,21 +319,50 @@ where
         }))
         .collect();
     let mut results: Vec<Option<v1::ReportResult>> = vec![None; reports.len()];
+    let mut cache = ActivityCache::default();
+    // Replays are decided in block order, whatever order the kinds are judged in below: each
+    // device's authenticated reports must carry rising counters as they stand in the block.
+    let mut replayed: Vec<Option<u64>> = vec![None; reports.len()];
+    let mut highest: BTreeMap<DeviceId, Option<u64>> = BTreeMap::new();
+    for (i, report) in decoded.iter().enumerate() {
+        let Ok(report) = report else { continue };
+        let authentic = signatures_ok[i]
+            && report.body.chain_id == chain.chain_id
+            && devices
+                .get(&report.device)
+                .and_then(Option::as_ref)
+                .is_some_and(|d| d.status == DeviceStatus::Active);
+        if !authentic {
+            continue;
+        }
+        let last = match highest.entry(report.device) {
+            std::collections::btree_map::Entry::Occupied(entry) => entry.into_mut(),
+            std::collections::btree_map::Entry::Vacant(entry) => {
+                entry.insert(cache.get(state, &report.device, epoch)?.last_counter)
+            }
+        };
+        match *last {
+            Some(previous) if report.body.counter <= previous => replayed[i] = Some(previous),
+            _ => *last = Some(report.body.counter),
+        }
+    }
     for i in order {
         let result = match &decoded[i] {
             Err(invalid) => result_for(None, 0, "unknown", Err(invalid.clone())),
             Ok(report) => {
-                let record = devices.get(&report.device).cloned().flatten();
+                let record = devices.get(&report.device).and_then(Option::as_ref);
                 let verdict = judge(
                     state,
+                    &mut cache,
                     chain,
                     &params,
                     height,
                     time_ms,
                     epoch,
                     report,
-                    record.as_ref(),
+                    record,
                     signatures_ok[i],
+                    replayed[i],
                 )?;
                 result_for(
                     Some(&report.device),
@@ -345,6 +374,7 @@ where
         };
         results[i] = Some(result);
     }
+    cache.flush(state, epoch);
     for (i, bytes) in reports.iter().enumerate() {
         processed.hashes.push(
             decoded[i]
@@ -378,10 +408,52 @@ fn result_for(
     }
 }
 
+/// Every device's activity touched in a block, loaded once and written once at the end of the
+/// block's reports (a device sending many reports per block costs one read and one write).
+#[derive(Default)]
+struct ActivityCache {
+    entries: BTreeMap<DeviceId, DeviceActivity>,
+}
+
+impl ActivityCache {
+    fn get<S: ReportsRead>(
+        &mut self,
+        state: &S,
+        device: &DeviceId,
+        epoch: u64,
+    ) -> AppResult<&mut DeviceActivity> {
+        if !self.entries.contains_key(device) {
+            let mut activity = state.activity(device)?;
+            if activity.counts.epoch != epoch {
+                // The previous epoch's counts were saved when it ended; start afresh.
+                activity.counts = state::EpochCounts {
+                    epoch,
+                    ..Default::default()
+                };
+            }
+            self.entries.insert(*device, activity);
+        }
+        self.entries
+            .get_mut(device)
+            .ok_or_else(|| crate::error::AppError::Corrupt {
+                key: device.to_string(),
+                reason: "activity cache".into(),
+            })
+    }
+
+    fn flush<S: StateWrite>(self, state: &mut S, epoch: u64) {
+        for (device, activity) in self.entries {
+            mark_active(state, epoch, &device);
+            state.put_activity(&device, &activity);
+        }
+    }
+}
+
 /// Judges one decoded report and updates the device's activity.
 #[allow(clippy::too_many_arguments)]
 fn judge<S: StateRead + StateWrite>(
     state: &mut S,
+    cache: &mut ActivityCache,
     chain: &ChainInfo,
     params: &ReportsParams,
     height: u64,
@@ -390,6 +462,7 @@ fn judge<S: StateRead + StateWrite>(
     report: &DecodedReport,
     record: Option<&DeviceRecord>,
     signature_ok: bool,
+    replayed_after: Option<u64>,
 ) -> AppResult<Result<(), ReportInvalid>> {
     let Some(record) = record else {
         return Ok(Err(ReportInvalid::UnknownDevice(report.device.to_string())));
@@ -405,24 +478,15 @@ fn judge<S: StateRead + StateWrite>(
     if report.body.chain_id != chain.chain_id {
         return Ok(Err(ReportInvalid::WrongChain(report.body.chain_id.clone())));
     }
-    let mut activity = state.activity(&report.device)?;
-    if activity.counts.epoch != epoch {
-        // The previous epoch's counts were saved when it ended; start afresh.
-        activity.counts = state::EpochCounts {
-            epoch,
-            ..Default::default()
-        };
-    }
-    if let Some(last) = activity.last_counter
-        && report.body.counter <= last
-    {
-        let verdict = Err(ReportInvalid::Replayed {
+    let activity = cache.get(state, &report.device, epoch)?;
+    if let Some(last) = replayed_after {
+        activity.counts.invalid += 1;
+        return Ok(Err(ReportInvalid::Replayed {
             last,
             got: report.body.counter,
-        });
-        record_invalid(state, &report.device, &mut activity, epoch);
-        return Ok(verdict);
+        }));
     }
+    let mut credit_beaconer = None;
     let verdict = judge_fresh_report(
         state,
         chain,
@@ -431,28 +495,17 @@ fn judge<S: StateRead + StateWrite>(
         time_ms,
         report,
         record,
-        &mut activity,
+        activity,
+        &mut credit_beaconer,
     )?;
-    activity.last_counter = Some(report.body.counter);
-    match &verdict {
-        Ok(()) => {
-            mark_active(state, epoch, &report.device);
-            state.put_activity(&report.device, &activity);
-        }
-        Err(_) => record_invalid(state, &report.device, &mut activity, epoch),
+    activity.last_counter = activity.last_counter.max(Some(report.body.counter));
+    if verdict.is_err() {
+        activity.counts.invalid += 1;
+    }
+    if let Some(beaconer) = credit_beaconer {
+        cache.get(state, &beaconer, epoch)?.counts.beacon_witnesses += 1;
     }
     Ok(verdict)
-}
-
-fn record_invalid<S: StateWrite + StateRead>(
-    state: &mut S,
-    device: &DeviceId,
-    activity: &mut DeviceActivity,
-    epoch: u64,
-) {
-    activity.counts.invalid += 1;
-    mark_active(state, epoch, device);
-    state.put_activity(device, activity);
 }
 
 const ACTIVE_PREFIX: &[u8] = b"reports/active/";
@@ -474,6 +527,7 @@ fn judge_fresh_report<S: StateRead + StateWrite>(
     report: &DecodedReport,
     record: &DeviceRecord,
     activity: &mut DeviceActivity,
+    credit_beaconer: &mut Option<DeviceId>,
 ) -> AppResult<Result<(), ReportInvalid>> {
     let timestamp = report.body.timestamp_ms;
     if timestamp.saturating_add(params.max_report_age_ms) < time_ms
@@ -621,18 +675,8 @@ fn judge_fresh_report<S: StateRead + StateWrite>(
                     .map_or(witness.received_at_ms, |f| f.min(witness.received_at_ms)),
             );
             state.put_beacon(&payload, &beacon);
-            // Credit the beaconer's epoch counts with the witness.
-            let mut beaconer = state.activity(&beacon.beaconer)?;
-            let epoch = params.epoch_of(height);
-            if beaconer.counts.epoch != epoch {
-                beaconer.counts = state::EpochCounts {
-                    epoch,
-                    ..Default::default()
-                };
-            }
-            beaconer.counts.beacon_witnesses += 1;
-            state.put_activity(&beacon.beaconer, &beaconer);
-            mark_active(state, epoch, &beacon.beaconer);
+            // The beaconer's epoch counts get the witness too.
+            *credit_beaconer = Some(beacon.beaconer);
             activity.counts.witnesses += 1;
             Ok(Ok(()))
         }
@@ -749,7 +793,7 @@ pub fn measurement_kind(value: i32) -> Option<sensors::MeasurementKind> {
 /// its counts saved for the epoch), and forgets beacons too old to be witnessed.
 pub fn end_block<S: StateRead + StateWrite>(state: &mut S, height: u64) -> AppResult<()> {
     let params = state.reports_params()?;
-    if (height + 1) % params.epoch_blocks.max(1) == 0 {
+    if (height + 1).is_multiple_of(params.epoch_blocks.max(1)) {
         let epoch = params.epoch_of(height);
         let prefix = [ACTIVE_PREFIX, &epoch.to_be_bytes()].concat();
         loop {
