@@ -3,6 +3,8 @@
 use std::io::{IsTerminal, Read as _};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, bail};
 use groundwork_app::tx;
@@ -261,17 +263,70 @@ fn devnet(args: DevnetArgs, output: Output) -> anyhow::Result<ExitCode> {
         .show("dev")
         .context("the devnet home has no `dev` key")?;
     let home_text = root.display().to_string();
+
+    // The simulated fleet starts once the node answers, and stops before the node does.
+    let fleet_stop = Arc::new(AtomicBool::new(false));
+    let fleet_thread: Arc<Mutex<Option<std::thread::JoinHandle<()>>>> = Arc::default();
+    let fleet = if args.devices > 0 {
+        let maker = home.keystore().load("maker", None).context(
+            "the devnet home has no `maker` key (it predates device support: use a fresh --home)",
+        )?;
+        let mut config = groundwork_agents::FleetConfig::new(
+            String::new(),
+            args.devices,
+            maker,
+            groundwork_agents::OwnerFunding::Faucet {
+                devices_per_owner: 25,
+            },
+        );
+        config.seed = args.seed;
+        let genesis = home.genesis()?;
+        config.reports_params = genesis.params.reports.clone();
+        config.devices_params = genesis.params.devices.clone();
+        Some(config)
+    } else {
+        None
+    };
+    let devices = args.devices;
+    let (stop, slot) = (fleet_stop.clone(), fleet_thread.clone());
     let banner = Box::new(move |addr: std::net::SocketAddr| {
         let url = format!("http://{addr}");
-        let value = json!({"url": url, "chain_id": "groundwork-devnet", "home": home_text, "dev_address": dev.address.to_string(), "dev_key": "dev"});
+        if let Some(mut config) = fleet {
+            config.node_url = url.clone();
+            let spawned = std::thread::Builder::new()
+                .name("fleet".into())
+                .spawn(move || match groundwork_agents::run_fleet(config, stop) {
+                    Ok(report) => {
+                        tracing::info!("the simulated fleet stopped\n{}", report.summary())
+                    }
+                    Err(error) => tracing::warn!(%error, "the simulated fleet stopped"),
+                });
+            if let (Ok(handle), Ok(mut slot)) = (spawned, slot.lock()) {
+                *slot = Some(handle);
+            }
+        }
+        let fleet_text = if devices > 0 {
+            format!(
+                "Simulated fleet: {devices} devices around Lisbon (hotspots and sensors, including a location liar, a witness ring and a replayer) onboarding now:\n  devices   {url}/v1/devices\n  verdicts  {url}/v1/devices/<gwd1…>/verdicts\n\n"
+            )
+        } else {
+            String::new()
+        };
+        let value = json!({"url": url, "chain_id": "groundwork-devnet", "home": home_text, "dev_address": dev.address.to_string(), "dev_key": "dev", "devices": devices});
         print(output, &value, || {
             format!(
-                "\nGroundwork devnet is running.\n\n  API       {url}/v1/status   (OpenAPI: {url}/v1/openapi.json, metrics: {url}/metrics)\n  chain     groundwork-devnet\n  home      {home_text}\n  dev key   \"dev\" = {} (unencrypted, 1,000,000 tokens)\n\nTry, in another terminal:\n  groundwork keys new alice --plain --home {home_text}\n  groundwork tx transfer --home {home_text} --node {url} --from dev --to <alice's address> --amount 12.5 --wait\n  groundwork query account <address> --node {url} --prove\n  curl -s -X POST {url}/v1/faucet -H 'content-type: application/json' -d '{{\"address\":\"<address>\",\"amount\":\"50\"}}'\n\nPress Ctrl-C to stop.\n",
+                "\nGroundwork devnet is running.\n\n  API       {url}/v1/status   (OpenAPI: {url}/v1/openapi.json, metrics: {url}/metrics)\n  chain     groundwork-devnet\n  home      {home_text}\n  dev key   \"dev\" = {} (unencrypted, 1,000,000 tokens)\n\n{fleet_text}Try, in another terminal:\n  groundwork keys new alice --plain --home {home_text}\n  groundwork tx transfer --home {home_text} --node {url} --from dev --to <alice's address> --amount 12.5 --wait\n  groundwork query account <address> --node {url} --prove\n  curl -s -X POST {url}/v1/faucet -H 'content-type: application/json' -d '{{\"address\":\"<address>\",\"amount\":\"50\"}}'\n\nPress Ctrl-C to stop.\n",
                 dev.address
             )
         });
     });
     let result = run_node(root.clone(), Some(args.http), Some(banner));
+    fleet_stop.store(true, Ordering::Relaxed);
+    if let Ok(mut slot) = fleet_thread.lock()
+        && let Some(handle) = slot.take()
+    {
+        let _ = handle.join();
+    }
     if temporary {
         let _ = std::fs::remove_dir_all(&root);
     }

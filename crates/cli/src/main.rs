@@ -179,6 +179,13 @@ pub(crate) struct DevnetArgs {
     /// Target block interval in milliseconds.
     #[arg(long, default_value_t = 1000)]
     pub(crate) block_ms: u64,
+    /// Simulated devices to run against the devnet (hotspots and sensors around Lisbon, with a few
+    /// cheaters); 0 runs none.
+    #[arg(long, default_value_t = 200)]
+    pub(crate) devices: usize,
+    /// Seed of the simulated fleet.
+    #[arg(long, default_value_t = 1)]
+    pub(crate) seed: u64,
 }
 
 /// `groundwork keys …`
