@@ -289,14 +289,16 @@ impl App {
         let mut senders: std::collections::BTreeMap<Address, (u64, Amount)> = Default::default();
         let mut chosen = Vec::new();
         let mut bytes = 0usize;
-        for candidate in candidates {
+        // Decoding is independent per candidate: spread it over the cores, then choose in order.
+        let decoded = parallel::par_map(candidates, self.threads, |c| SignedTx::decode(c).ok());
+        for (candidate, tx) in candidates.iter().zip(decoded) {
             if chosen.len() >= limits.max_txs {
                 break;
             }
             if bytes + candidate.len() > limits.max_bytes {
                 continue;
             }
-            let Ok(tx) = SignedTx::decode(candidate) else {
+            let Some(tx) = tx else {
                 continue;
             };
             if tx.chain_id != chain.chain_id || tx.fee < min_fee {

@@ -312,7 +312,7 @@ impl fmt::Debug for SigningKey {
 /// How many signatures [`batch_verify_ed25519`] checks together. Callers that split work across
 /// threads split at multiples of this, so the batches, and so the verdicts, never depend on the
 /// number of threads.
-pub const ED25519_BATCH: usize = 64;
+pub const ED25519_BATCH: usize = 256;
 
 /// Verifies many ed25519 signatures, returning one verdict per item in order.
 ///
