@@ -447,12 +447,15 @@ impl App {
         let phase = std::time::Instant::now();
         let (app_hash, tree) = self.store.compute_root(&snapshot, &changes, input.height)?;
         timings.state_root_us = phase.elapsed().as_micros() as u64;
+        // One lookup entry per device per block: a device's verdicts are found by height, then
+        // read from that block's results.
         let index = reports
             .results
             .iter()
-            .enumerate()
-            .filter(|(_, r)| r.device.len() == 20)
-            .map(|(i, r)| report_index_key(&r.device, input.height, i as u32))
+            .filter(|r| r.device.len() == 20)
+            .map(|r| report_index_key(&r.device, input.height))
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
             .collect();
         let results = v1::BlockResults {
             tx_results,
@@ -778,16 +781,10 @@ pub fn public_key_from_proto(key: Option<&v1::PublicKey>) -> Result<PublicKey, S
     }
 }
 
-/// The lookup-index key of a report's verdict: `r/` ‖ device (20) ‖ height (u64 BE) ‖ position
-/// in the block (u32 BE). Queries scan a device's range of heights.
-pub fn report_index_key(device: &[u8], height: u64, index: u32) -> Vec<u8> {
-    [
-        b"r/".as_slice(),
-        device,
-        &height.to_be_bytes(),
-        &index.to_be_bytes(),
-    ]
-    .concat()
+/// The lookup-index key saying a block holds reports of a device: `r/` ‖ device (20) ‖ height
+/// (u64 BE). Queries scan a device's range of heights, then read those blocks' results.
+pub fn report_index_key(device: &[u8], height: u64) -> Vec<u8> {
+    [b"r/".as_slice(), device, &height.to_be_bytes()].concat()
 }
 
 fn block_input(block: &v1::Block) -> Result<BlockInput, String> {

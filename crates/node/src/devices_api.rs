@@ -393,33 +393,30 @@ pub(crate) async fn device_verdicts(
     let last = first.saturating_add(report_params.epoch_blocks - 1);
     let counts = report_query::epoch_counts(&snapshot, &id, epoch)?
         .and_then(|c| serde_json::to_value(c).ok());
-    let keys = store.index_range(
-        &report_index_key(id.as_bytes(), first, 0),
-        &report_index_key(id.as_bytes(), last.saturating_add(1), 0),
+    let heights = store.index_range(
+        &report_index_key(id.as_bytes(), first),
+        &report_index_key(id.as_bytes(), last.saturating_add(1)),
         limit,
     )?;
-    let mut verdicts = Vec::with_capacity(keys.len());
-    let mut cached: Option<(u64, v1::BlockResults)> = None;
-    for key in keys {
-        let tail = &key[key.len() - 12..];
-        let height = u64::from_be_bytes(tail[..8].try_into().map_err(ApiError::internal)?);
-        let index = u32::from_be_bytes(tail[8..].try_into().map_err(ApiError::internal)?);
-        if cached.as_ref().is_none_or(|(h, _)| *h != height) {
-            let bytes = store
-                .results(height)?
-                .ok_or_else(|| ApiError::internal(format!("results of block {height} missing")))?;
-            let results: v1::BlockResults =
-                decode_bounded("block results", &bytes, MAX_BLOCK_BYTES)
-                    .map_err(ApiError::internal)?;
-            cached = Some((height, results));
-        }
-        let Some((_, results)) = &cached else {
-            continue;
-        };
-        if let Some(result) = results.report_results.get(index as usize) {
+    let mut verdicts = Vec::new();
+    'blocks: for key in heights {
+        let tail = &key[key.len() - 8..];
+        let height = u64::from_be_bytes(tail.try_into().map_err(ApiError::internal)?);
+        let bytes = store
+            .results(height)?
+            .ok_or_else(|| ApiError::internal(format!("results of block {height} missing")))?;
+        let results: v1::BlockResults =
+            decode_bounded("block results", &bytes, MAX_BLOCK_BYTES).map_err(ApiError::internal)?;
+        for (index, result) in results.report_results.iter().enumerate() {
+            if result.device != id.as_bytes() {
+                continue;
+            }
+            if verdicts.len() == limit {
+                break 'blocks;
+            }
             verdicts.push(VerdictView {
                 height,
-                index,
+                index: index as u32,
                 kind: result.kind.clone(),
                 counter: result.counter,
                 verdict: if result.code == 0 {

@@ -153,6 +153,7 @@ impl ReportQueue {
                             None
                         }
                         Some(record) => Some((
+                            record.id,
                             record.public_key,
                             report_message(&chain.chain_id, &report.body_bytes),
                             report.signature,
@@ -162,7 +163,23 @@ impl ReportQueue {
             };
             keys.push(key);
         }
-        let signatures = parallel::verify_signatures(&keys, threads);
+        // Each device's key is decompressed once per batch.
+        let distinct: Vec<(DeviceId, groundwork_primitives::PublicKey)> = keys
+            .iter()
+            .flatten()
+            .map(|(id, key, _, _)| (*id, *key))
+            .collect::<std::collections::BTreeMap<_, _>>()
+            .into_iter()
+            .collect();
+        let prepared = parallel::prepare_keys(&distinct, threads);
+        let items: Vec<parallel::PreparedItem<'_>> = keys
+            .iter()
+            .map(|item| {
+                let (id, _, message, signature) = item.as_ref()?;
+                Some((prepared.get(id)?, message.clone(), *signature))
+            })
+            .collect();
+        let signatures = parallel::verify_prepared(&items, threads);
         let mut batch: Vec<QueuedReport> = Vec::new();
         let mut batch_counters: HashMap<DeviceId, u64> = HashMap::new();
         for (index, report) in decoded.into_iter().enumerate() {

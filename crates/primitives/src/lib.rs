@@ -32,5 +32,6 @@ pub use amount::{Amount, AmountError, DEFAULT_DECIMALS, MAX_DECIMALS};
 pub use device_id::{DEVICE_HRP, DeviceId};
 pub use hash::{Hash, HashError, sha256};
 pub use keys::{
-    ED25519_BATCH, KeyError, PublicKey, Signature, SigningKey, batch_verify_ed25519, signed_message,
+    ED25519_BATCH, KeyError, PreparedKey, PublicKey, Signature, SigningKey, batch_verify_ed25519,
+    batch_verify_prepared, signed_message,
 };

@@ -275,19 +275,22 @@ where
             entry.insert(state.device(&report.device)?);
         }
     }
-    let items: Vec<Option<(PublicKey, Vec<u8>, Signature)>> = decoded
+    // Each device's key is decompressed once per block, however many reports it sent.
+    let known: Vec<(DeviceId, PublicKey)> = devices
         .iter()
-        .map(|r| {
-            let report = r.as_ref().ok()?;
-            let record = devices.get(&report.device)?.as_ref()?;
-            Some((
-                record.public_key,
-                report_message(&chain.chain_id, &report.body_bytes),
-                report.signature,
-            ))
-        })
+        .filter_map(|(id, record)| record.as_ref().map(|r| (*id, r.public_key)))
         .collect();
-    let signatures_ok = parallel::verify_signatures(&items, threads);
+    let keys = parallel::prepare_keys(&known, threads);
+    let items: Vec<parallel::PreparedItem<'_>> = parallel::par_map(&decoded, threads, |r| {
+        let report = r.as_ref().ok()?;
+        let key = keys.get(&report.device)?;
+        Some((
+            key,
+            report_message(&chain.chain_id, &report.body_bytes),
+            report.signature,
+        ))
+    });
+    let signatures_ok = parallel::verify_prepared(&items, threads);
 
     let epoch = params.epoch_of(height);
     let mut processed = ProcessedReports::default();
@@ -412,7 +415,9 @@ fn result_for(
 /// block's reports (a device sending many reports per block costs one read and one write).
 #[derive(Default)]
 struct ActivityCache {
-    entries: BTreeMap<DeviceId, DeviceActivity>,
+    /// Each device's activity, and whether this block is its first in the epoch (so it must be
+    /// marked active for the epoch's end).
+    entries: BTreeMap<DeviceId, (DeviceActivity, bool)>,
 }
 
 impl ActivityCache {
@@ -422,19 +427,26 @@ impl ActivityCache {
         device: &DeviceId,
         epoch: u64,
     ) -> AppResult<&mut DeviceActivity> {
-        if !self.entries.contains_key(device) {
+        if let std::collections::btree_map::Entry::Vacant(entry) = self.entries.entry(*device) {
             let mut activity = state.activity(device)?;
+            // A device with nothing counted yet in this epoch starts the epoch here (every judged
+            // report adds to some count), so it is marked for the epoch's end.
+            let fresh = state::EpochCounts {
+                epoch,
+                ..Default::default()
+            };
+            let first_in_epoch = activity.counts.epoch != epoch || activity.counts == fresh;
             if activity.counts.epoch != epoch {
-                // The previous epoch's counts were saved when it ended; start afresh.
                 activity.counts = state::EpochCounts {
                     epoch,
                     ..Default::default()
                 };
             }
-            self.entries.insert(*device, activity);
+            entry.insert((activity, first_in_epoch));
         }
         self.entries
             .get_mut(device)
+            .map(|(activity, _)| activity)
             .ok_or_else(|| crate::error::AppError::Corrupt {
                 key: device.to_string(),
                 reason: "activity cache".into(),
@@ -442,8 +454,10 @@ impl ActivityCache {
     }
 
     fn flush<S: StateWrite>(self, state: &mut S, epoch: u64) {
-        for (device, activity) in self.entries {
-            mark_active(state, epoch, &device);
+        for (device, (activity, first_in_epoch)) in self.entries {
+            if first_in_epoch {
+                mark_active(state, epoch, &device);
+            }
             state.put_activity(&device, &activity);
         }
     }
