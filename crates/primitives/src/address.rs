@@ -64,9 +64,32 @@ fn hrp() -> Hrp {
     Hrp::parse_unchecked(ADDRESS_HRP)
 }
 
+/// Writes 20 bytes as bech32m with human-readable part `hrp` (addresses and device ids).
+pub(crate) fn write_bech32m(
+    f: &mut fmt::Formatter<'_>,
+    hrp: Hrp,
+    bytes: &[u8; ADDRESS_LEN],
+) -> fmt::Result {
+    bech32::encode_lower_to_fmt::<Bech32m, _>(f, hrp, bytes).map_err(|_| fmt::Error)
+}
+
+/// Reads bech32m text with human-readable part `hrp` holding exactly 20 bytes.
+pub(crate) fn read_bech32m(text: &str, hrp: Hrp) -> Result<[u8; ADDRESS_LEN], AddressError> {
+    use bech32::primitives::decode::CheckedHrpstring;
+    let checked = CheckedHrpstring::new::<Bech32m>(text.trim())
+        .map_err(|e| AddressError::Bech32(e.to_string()))?;
+    if checked.hrp() != hrp {
+        return Err(AddressError::WrongPrefix(checked.hrp().to_string()));
+    }
+    let data: Vec<u8> = checked.byte_iter().collect();
+    data.as_slice()
+        .try_into()
+        .map_err(|_| AddressError::WrongLength(data.len()))
+}
+
 impl fmt::Display for Address {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        bech32::encode_lower_to_fmt::<Bech32m, _>(f, hrp(), &self.0).map_err(|_| fmt::Error)
+        write_bech32m(f, hrp(), &self.0)
     }
 }
 
@@ -79,14 +102,7 @@ impl fmt::Debug for Address {
 impl FromStr for Address {
     type Err = AddressError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        use bech32::primitives::decode::CheckedHrpstring;
-        let checked = CheckedHrpstring::new::<Bech32m>(s.trim())
-            .map_err(|e| AddressError::Bech32(e.to_string()))?;
-        if checked.hrp() != hrp() {
-            return Err(AddressError::WrongPrefix(checked.hrp().to_string()));
-        }
-        let data: Vec<u8> = checked.byte_iter().collect();
-        Address::from_slice(&data)
+        read_bech32m(s, hrp()).map(Address)
     }
 }
 

@@ -4,7 +4,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use bech32::{Bech32m, Hrp};
+use bech32::Hrp;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::{ADDRESS_LEN, Address, AddressError, PublicKey};
@@ -39,7 +39,7 @@ fn hrp() -> Hrp {
 
 impl fmt::Display for DeviceId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        bech32::encode_lower_to_fmt::<Bech32m, _>(f, hrp(), &self.0).map_err(|_| fmt::Error)
+        crate::address::write_bech32m(f, hrp(), &self.0)
     }
 }
 
@@ -52,14 +52,7 @@ impl fmt::Debug for DeviceId {
 impl FromStr for DeviceId {
     type Err = AddressError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        use bech32::primitives::decode::CheckedHrpstring;
-        let checked = CheckedHrpstring::new::<Bech32m>(s.trim())
-            .map_err(|e| AddressError::Bech32(e.to_string()))?;
-        if checked.hrp() != hrp() {
-            return Err(AddressError::WrongPrefix(checked.hrp().to_string()));
-        }
-        let data: Vec<u8> = checked.byte_iter().collect();
-        DeviceId::from_slice(&data)
+        crate::address::read_bech32m(s, hrp()).map(DeviceId)
     }
 }
 
