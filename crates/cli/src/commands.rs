@@ -607,6 +607,108 @@ fn query(what: QueryCommand, output: Output) -> anyhow::Result<ExitCode> {
                 serde_json::to_string_pretty(&value).unwrap_or_default()
             });
         }
+        QueryCommand::Devices {
+            owner,
+            kind,
+            status,
+            cell,
+            limit,
+            cursor,
+            home,
+            node,
+        } => {
+            let mut query = format!("/v1/devices?limit={limit}");
+            for (name, value) in [
+                ("owner", owner),
+                ("kind", kind),
+                ("status", status),
+                ("cell", cell),
+                ("cursor", cursor),
+            ] {
+                if let Some(value) = value {
+                    query += &format!("&{name}={value}");
+                }
+            }
+            let value: Value = Client::new(&node_url(&home, &node)).get(&query)?;
+            print(output, &value, || {
+                let mut lines: Vec<String> = value["devices"]
+                    .as_array()
+                    .map(|devices| {
+                        devices
+                            .iter()
+                            .map(|d| {
+                                format!(
+                                    "{}\t{}\t{}\towner {}\tcell {}",
+                                    d["id"].as_str().unwrap_or(""),
+                                    d["kind"].as_str().unwrap_or(""),
+                                    d["status"].as_str().unwrap_or(""),
+                                    d["owner"].as_str().unwrap_or(""),
+                                    d["location"].as_str().unwrap_or("-")
+                                )
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                if lines.is_empty() {
+                    lines.push("No devices match.".into());
+                }
+                if let Some(next) = value["next_cursor"].as_str() {
+                    lines.push(format!("more: --cursor {next}"));
+                }
+                lines.join("\n")
+            });
+        }
+        QueryCommand::Device {
+            id,
+            verdicts,
+            epoch,
+            home,
+            node,
+        } => {
+            let client = Client::new(&node_url(&home, &node));
+            let mut value: Value = client.get(&format!("/v1/devices/{id}"))?;
+            if verdicts {
+                let path = match epoch {
+                    Some(epoch) => format!("/v1/devices/{id}/verdicts?epoch={epoch}"),
+                    None => format!("/v1/devices/{id}/verdicts"),
+                };
+                value["verdicts"] = client.get(&path)?;
+            }
+            print(output, &value, || {
+                let mut text = format!(
+                    "{} ({}, {})\nowner {}\nmaker {}\nlocation {}\nstake {} base units\nlast report counter {}",
+                    value["id"].as_str().unwrap_or(""),
+                    value["kind"].as_str().unwrap_or(""),
+                    value["status"].as_str().unwrap_or(""),
+                    value["owner"].as_str().unwrap_or(""),
+                    value["maker"].as_str().unwrap_or(""),
+                    value["location"].as_str().unwrap_or("not asserted"),
+                    value["stake"].as_str().unwrap_or(""),
+                    value["last_report_counter"]
+                );
+                if let Some(list) = value["verdicts"]["verdicts"].as_array() {
+                    text += &format!("\nepoch {} verdicts:", value["verdicts"]["epoch"]);
+                    for v in list {
+                        text += &format!(
+                            "\n  block {:>6}  {:<13} #{:<6} {}",
+                            v["height"],
+                            v["kind"].as_str().unwrap_or(""),
+                            v["counter"],
+                            if v["code"] == 0 {
+                                "valid".to_string()
+                            } else {
+                                format!(
+                                    "INVALID ({}): {}",
+                                    v["code"],
+                                    v["reason"].as_str().unwrap_or("")
+                                )
+                            }
+                        );
+                    }
+                }
+                text
+            });
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -295,6 +295,46 @@ pub(crate) enum QueryCommand {
         #[command(flatten)]
         node: NodeArg,
     },
+    /// Devices, filtered and paged (`--owner`, `--kind`, `--status`, `--cell`, `--limit`, `--cursor`).
+    Devices {
+        /// Only this owner's devices (gw1…).
+        #[arg(long)]
+        owner: Option<String>,
+        /// Only this kind: hotspot, sensor, storage, compute or meter.
+        #[arg(long)]
+        kind: Option<String>,
+        /// Only this status: active or decommissioned.
+        #[arg(long)]
+        status: Option<String>,
+        /// Only devices in this H3 cell or region (hex).
+        #[arg(long)]
+        cell: Option<String>,
+        /// Most devices to show (1 to 1000).
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        /// The next_cursor of the previous page.
+        #[arg(long)]
+        cursor: Option<String>,
+        #[command(flatten)]
+        home: HomeArg,
+        #[command(flatten)]
+        node: NodeArg,
+    },
+    /// One device's record and, with --verdicts, every report of an epoch with its verdict.
+    Device {
+        /// The device id (gwd1…).
+        id: String,
+        /// Also list the verdicts of its reports.
+        #[arg(long)]
+        verdicts: bool,
+        /// The epoch of the verdicts (default: the current one).
+        #[arg(long)]
+        epoch: Option<u64>,
+        #[command(flatten)]
+        home: HomeArg,
+        #[command(flatten)]
+        node: NodeArg,
+    },
 }
 
 /// `groundwork bench …`

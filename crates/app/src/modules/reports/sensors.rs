@@ -274,9 +274,9 @@ pub fn check_reading(
 pub struct HeartbeatParams {
     /// A heartbeat less than this many ms after the device's previous counted heartbeat is not
     /// counted. Default 30 minutes. Uptime is rewarded per counted heartbeat, so without a floor
-    /// a device could multiply its uptime by sending more often; at 30 minutes a device that
-    /// beats every 15 minutes (as the simulated fleet does) still has one counted in every
-    /// half-hour even when a packet is lost, while a flood earns nothing extra. Our choice:
+    /// a device could multiply its uptime by sending more often; a device beating a little
+    /// more often than this (the simulated fleet beats 10% above the floor) has one heartbeat
+    /// counted per interval, while a flood earns nothing extra. Our choice:
     /// Helium Mobile likewise counts radio heartbeats per hour rather than per message.
     pub min_interval_ms: u64,
 }
