@@ -704,15 +704,7 @@ fn deliver_tx<S: StateRead>(
     account.balance = balance;
     account.nonce += 1;
     state.put_account(&tx.sender, &account);
-    let mut supply = state.supply()?;
-    supply.burned = supply
-        .burned
-        .checked_add(tx.fee)
-        .ok_or_else(|| AppError::Corrupt {
-            key: "accounts/supply".into(),
-            reason: "burned counter overflow".into(),
-        })?;
-    state.put_supply(&supply);
+    state.burn_held(tx.fee)?;
     let fee_event = accounts::events::fee_burned(&tx.sender, tx.fee);
 
     let mut ctx = TxContext {

@@ -611,9 +611,7 @@ async fn get_tx(State(state): State<ApiState>, Path(hash): Path<String>) -> ApiR
                 "no transaction {hash} in a block or in the mempool"
             )));
         }
-        pool.candidates(usize::MAX, usize::MAX)
-            .into_iter()
-            .find(|b| groundwork_primitives::sha256(b) == hash)
+        pool.get(&hash).map(<[u8]>::to_vec)
     };
     if let Some(tx) = bytes.as_deref().and_then(|b| SignedTx::decode(b).ok()) {
         view.sender = Some(tx.sender.to_string());

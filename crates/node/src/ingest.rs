@@ -172,18 +172,19 @@ impl ReportQueue {
             .into_iter()
             .collect();
         let prepared = parallel::prepare_keys(&distinct, threads);
+        let authenticated: Vec<bool> = keys.iter().map(Option::is_some).collect();
         let items: Vec<parallel::PreparedItem<'_>> = keys
-            .iter()
+            .into_iter()
             .map(|item| {
-                let (id, _, message, signature) = item.as_ref()?;
-                Some((prepared.get(id)?, message.clone(), *signature))
+                let (id, _, message, signature) = item?;
+                Some((prepared.get(&id)?, message, signature))
             })
             .collect();
         let signatures = parallel::verify_prepared(&items, threads);
         let mut batch: Vec<QueuedReport> = Vec::new();
         let mut batch_counters: HashMap<DeviceId, u64> = HashMap::new();
         for (index, report) in decoded.into_iter().enumerate() {
-            let (Ok(report), Some(_)) = (report, &keys[index]) else {
+            let (Ok(report), true) = (report, authenticated[index]) else {
                 continue;
             };
             if !signatures[index] {

@@ -104,6 +104,11 @@ impl Mempool {
         self.entries.contains_key(hash)
     }
 
+    /// The bytes of a waiting transaction.
+    pub fn get(&self, hash: &Hash) -> Option<&[u8]> {
+        self.entries.get(hash).map(|e| e.bytes.as_slice())
+    }
+
     /// How many transactions from `sender` wait.
     pub fn pending_from(&self, sender: &Address) -> usize {
         self.by_sender.get(sender).map_or(0, BTreeMap::len)

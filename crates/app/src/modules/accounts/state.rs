@@ -241,19 +241,12 @@ pub trait AccountsWrite: StateWrite + AccountsRead {
         if let Err(e) = self.debit(address, amount)? {
             return Ok(Err(e));
         }
-        let mut supply = self.supply()?;
-        supply.burned = supply
-            .burned
-            .checked_add(amount)
-            .ok_or_else(|| AppError::Corrupt {
-                key: "accounts/supply".into(),
-                reason: "burned counter overflow".into(),
-            })?;
-        self.put_supply(&supply);
+        self.burn_held(amount)?;
         Ok(Ok(()))
     }
 
-    /// Records that `amount` held outside accounts (bonded stake, escrow) was burned.
+    /// Records that `amount`, already taken out of an account or held outside accounts (a fee,
+    /// bonded stake, escrow), was burned: the supply's `burned` counter grows by it.
     fn burn_held(&mut self, amount: Amount) -> AppResult<()> {
         let mut supply = self.supply()?;
         supply.burned = supply

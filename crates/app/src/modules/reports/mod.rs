@@ -13,6 +13,7 @@
 //! counts) and, at each epoch's end, a per-device summary that rewards are computed from.
 
 pub mod events;
+pub mod msgs;
 pub mod params;
 pub mod physics;
 pub mod query;
