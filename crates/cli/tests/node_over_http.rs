@@ -128,6 +128,10 @@ fn a_node_process_commits_transfers_sent_over_http_and_the_cli() {
     assert_eq!(code, 400, "{body}");
     let (code, _) = try_get(&format!("{}/v1/blocks/999999", node.url)).unwrap();
     assert_eq!(code, 404);
+    // A malformed query parameter is a JSON error too, not the framework's plain text.
+    let (code, body) = try_get(&format!("{}/v1/accounts/{bob}?prove=maybe", node.url)).unwrap();
+    assert_eq!(code, 400, "{body}");
+    assert_eq!(body["error"]["kind"], "bad_request", "{body}");
 
     // The proof the node serves verifies (the CLI checks it locally).
     let proven = run_ok(&[

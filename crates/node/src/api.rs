@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::body::Bytes;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -238,6 +239,19 @@ impl From<groundwork_app::AppError> for ApiError {
     }
 }
 
+/// Query parameters, or a JSON `bad_request` error saying which one is wrong.
+pub(crate) fn query_params<T>(params: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
+    params
+        .map(|Query(p)| p)
+        .map_err(|e| ApiError::bad_request(e.body_text()))
+}
+
+/// A JSON body, or a JSON `bad_request` error saying what is wrong with it.
+pub(crate) fn json_body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
+    body.map(|Json(b)| b)
+        .map_err(|e| ApiError::bad_request(e.body_text()))
+}
+
 pub(crate) type ApiResult<T> = Result<Json<T>, ApiError>;
 
 async fn not_found() -> ApiError {
@@ -372,10 +386,11 @@ pub struct SubmitResponse {
 )]
 async fn submit_tx(
     State(state): State<ApiState>,
-    Query(params): Query<SubmitParams>,
+    params: Result<Query<SubmitParams>, QueryRejection>,
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<SubmitResponse> {
+    let params = crate::api::query_params(params)?;
     let is_json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -808,8 +823,9 @@ pub struct ProofView {
 async fn get_account(
     State(state): State<ApiState>,
     Path(address): Path<String>,
-    Query(params): Query<AccountParams>,
+    params: Result<Query<AccountParams>, QueryRejection>,
 ) -> ApiResult<AccountResponse> {
+    let params = crate::api::query_params(params)?;
     let address: Address = address
         .parse()
         .map_err(|e| ApiError::bad_request(format!("{address:?}: {e}")))?;
@@ -894,8 +910,9 @@ pub struct FaucetRequest {
     responses((status = 200, body = SubmitResponse), (status = 400, body = ErrorBody), (status = 404, description = "No faucet on this node", body = ErrorBody)))]
 async fn faucet(
     State(state): State<ApiState>,
-    Json(request): Json<FaucetRequest>,
+    request: Result<Json<FaucetRequest>, JsonRejection>,
 ) -> ApiResult<SubmitResponse> {
+    let request = crate::api::json_body(request)?;
     let inner = state.inner.clone();
     let Some(faucet) = inner.faucet.as_ref() else {
         return Err(ApiError::not_found(

@@ -2,6 +2,7 @@
 
 use axum::Json;
 use axum::body::Bytes;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use groundwork_app::modules::devices::query::{DeviceFilter, list};
@@ -229,8 +230,9 @@ pub struct DeviceListResponse {
     responses((status = 200, body = DeviceListResponse), (status = 400, body = ErrorBody)))]
 pub(crate) async fn list_devices(
     State(state): State<ApiState>,
-    Query(params): Query<DeviceListParams>,
+    params: Result<Query<DeviceListParams>, QueryRejection>,
 ) -> ApiResult<DeviceListResponse> {
+    let params = crate::api::query_params(params)?;
     let limit = params.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::bad_request("limit is 1 to 1000"));
@@ -374,8 +376,9 @@ pub struct VerdictView {
 pub(crate) async fn device_verdicts(
     State(state): State<ApiState>,
     Path(id): Path<String>,
-    Query(params): Query<VerdictParams>,
+    params: Result<Query<VerdictParams>, QueryRejection>,
 ) -> ApiResult<VerdictsResponse> {
+    let params = crate::api::query_params(params)?;
     let id = parse_device(&id)?;
     let limit = params.limit.unwrap_or(500);
     if !(1..=5000).contains(&limit) {
