@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 use crate::client::Client;
 use crate::{
     BenchCommand, Cli, Command, DevnetArgs, HomeArg, InitArgs, KeysCommand, NodeArg, Output,
-    QueryCommand, TxCommand,
+    QueryCommand, TestnetArgs, TxCommand,
 };
 
 /// Runs a parsed command line.
@@ -34,6 +34,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             init_logging(cli.log.as_deref(), "info");
             devnet(args, output)
         }
+        Command::Testnet(args) => testnet(args, output),
         Command::Keys { action, home } => keys(action, &home, output),
         Command::Tx { action } => transaction(action, output),
         Command::Query { what } => query(what, output),
@@ -71,7 +72,7 @@ fn resolve_home(arg: &HomeArg) -> anyhow::Result<PathBuf> {
     Ok(PathBuf::from(user_home).join(".groundwork"))
 }
 
-fn print(output: Output, value: &Value, text: impl FnOnce() -> String) {
+pub(crate) fn print(output: Output, value: &Value, text: impl FnOnce() -> String) {
     match output {
         Output::Json => println!(
             "{}",
@@ -144,7 +145,7 @@ fn init(args: InitArgs, output: Output) -> anyhow::Result<ExitCode> {
             account_tokens: args.tokens,
             faucet_tokens: args.faucet.then_some(1_000_000_000),
             config,
-            genesis_time_ms: groundwork_node::producer::now_ms(),
+            genesis_time_ms: groundwork_node::now_ms(),
             decimals: args.decimals,
             with_maker: args.maker,
         },
@@ -185,11 +186,11 @@ fn run_node(
         loop {
             tokio::select! {
                 _ = shutdown_signal() => {
-                    tracing::info!("stopping: finishing the block in progress");
+                    tracing::info!("stopping");
                     break;
                 }
                 _ = check.tick() => {
-                    if node.producer_failed() {
+                    if node.consensus_failed() {
                         break;
                     }
                 }
@@ -201,7 +202,7 @@ fn run_node(
     Ok(ExitCode::SUCCESS)
 }
 
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
@@ -224,10 +225,13 @@ async fn shutdown_signal() {
 }
 
 fn devnet(args: DevnetArgs, output: Output) -> anyhow::Result<ExitCode> {
+    if args.validators > 1 {
+        return crate::network::devnet(args, output);
+    }
     let (root, temporary) = match args.home {
         Some(home) => (home, false),
         None => {
-            let stamp = groundwork_node::producer::now_ms();
+            let stamp = groundwork_node::now_ms();
             (
                 std::env::temp_dir()
                     .join(format!("groundwork-devnet-{}-{stamp}", std::process::id())),
@@ -252,7 +256,7 @@ fn devnet(args: DevnetArgs, output: Output) -> anyhow::Result<ExitCode> {
                 account_tokens: 1_000_000,
                 faucet_tokens: Some(1_000_000_000),
                 config,
-                genesis_time_ms: groundwork_node::producer::now_ms(),
+                genesis_time_ms: groundwork_node::now_ms(),
                 decimals: groundwork_primitives::DEFAULT_DECIMALS,
                 with_maker: true,
             },
@@ -331,6 +335,49 @@ fn devnet(args: DevnetArgs, output: Output) -> anyhow::Result<ExitCode> {
         let _ = std::fs::remove_dir_all(&root);
     }
     result
+}
+
+fn testnet(args: TestnetArgs, output: Output) -> anyhow::Result<ExitCode> {
+    let validators = usize::from(args.validators);
+    let report = crate::network::write_testnet(&crate::network::NetworkSpec {
+        out: args.out.clone(),
+        chain_id: args.chain_id,
+        validators,
+        http_port: args.http_port,
+        p2p_port: args.p2p_port,
+        block_ms: args.block_ms,
+        account_name: "operator".into(),
+        devnet_keys: false,
+    })?;
+    let out = args.out.display().to_string();
+    let value = json!({
+        "out": out, "chain_id": report.chain_id, "validators": validators,
+        "homes": (0..validators).map(|i| format!("{out}/validator-{i}")).collect::<Vec<_>>(),
+        "http": (0..validators).map(|i| format!("http://127.0.0.1:{}", usize::from(args.http_port) + i)).collect::<Vec<_>>(),
+        "operator_address": report.account_address.to_string(),
+    });
+    print(output, &value, || {
+        let homes: Vec<String> = (0..validators)
+            .map(|i| {
+                format!(
+                    "  groundwork node --home {out}/validator-{i}    # API http://127.0.0.1:{}, p2p port {}",
+                    usize::from(args.http_port) + i,
+                    usize::from(args.p2p_port) + i
+                )
+            })
+            .collect();
+        format!(
+            "Wrote {validators} validator homes for chain {} in {out} (one genesis; peers on loopback).
+The funded key \"operator\" ({}) is in validator-0's home.
+
+Start each validator (they finalize once more than two thirds are up):
+{}",
+            report.chain_id,
+            report.account_address,
+            homes.join("\n")
+        )
+    });
+    Ok(ExitCode::SUCCESS)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -748,6 +795,12 @@ fn verify_account_proof(address: &Address, value: &Value) -> Result<(), String> 
 
 fn bench(what: BenchCommand, output: Output) -> anyhow::Result<ExitCode> {
     match what {
+        BenchCommand::Consensus(args) => {
+            let report = crate::bench_consensus::run(&args)?;
+            print(output, &serde_json::to_value(&report)?, || {
+                report.to_string()
+            });
+        }
         BenchCommand::Transfers {
             accounts,
             block_size,

@@ -1,8 +1,10 @@
 //! `groundwork`: one binary for the whole network. `main` parses the command line and hands the
 //! settings to `commands`; errors print once, with their causes, and set the exit code.
 
+mod bench_consensus;
 mod client;
 mod commands;
+mod network;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -64,6 +66,8 @@ pub(crate) enum Command {
     },
     /// Run a throwaway local network with a funded `dev` key and a faucet: the place to start.
     Devnet(DevnetArgs),
+    /// Write the homes of a local multi-validator network (one shared genesis, loopback peers).
+    Testnet(TestnetArgs),
     /// Manage keys.
     Keys {
         #[command(subcommand)]
@@ -186,6 +190,33 @@ pub(crate) struct DevnetArgs {
     /// Seed of the simulated fleet.
     #[arg(long, default_value_t = 1)]
     pub(crate) seed: u64,
+    /// Validators, each a separate `groundwork node` process (the API and the fleet use
+    /// validator-0; the others take the following HTTP ports).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub(crate) validators: u16,
+}
+
+/// `groundwork testnet`
+#[derive(Debug, Args)]
+pub(crate) struct TestnetArgs {
+    /// Validators (one home each: OUT/validator-0, OUT/validator-1, …).
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub(crate) validators: u16,
+    /// The folder to write the homes into.
+    #[arg(long)]
+    pub(crate) out: PathBuf,
+    /// The chain id.
+    #[arg(long, default_value = "groundwork-testnet")]
+    pub(crate) chain_id: String,
+    /// HTTP port of validator-0; validator i listens on this plus i.
+    #[arg(long, default_value_t = 26657)]
+    pub(crate) http_port: u16,
+    /// P2p port of validator-0; validator i listens on this plus i.
+    #[arg(long, default_value_t = 26757)]
+    pub(crate) p2p_port: u16,
+    /// Target block interval in milliseconds.
+    #[arg(long, default_value_t = 1000)]
+    pub(crate) block_ms: u64,
 }
 
 /// `groundwork keys …`
@@ -364,6 +395,9 @@ pub(crate) enum BenchCommand {
         #[arg(long, default_value_t = 5)]
         blocks: usize,
     },
+    /// Committed transfers per second and submission-to-finality latency on a local network of
+    /// validator processes (Simplex over loopback).
+    Consensus(crate::bench_consensus::BenchConsensusArgs),
     /// Raw ed25519 verification per second, single and batched, on 1 and all threads.
     Verify {
         /// Signatures to verify per measurement.

@@ -24,13 +24,15 @@
 //! and the chain waits; executing on notarized, unfinalized parents (state overlays per
 //! uncommitted block) removes this.
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, UNIX_EPOCH};
 
 use commonware_actor::Feedback;
 use commonware_consensus::marshal::Update;
 use commonware_consensus::marshal::ancestry::Ancestry;
-use commonware_consensus::simplex::types::Context;
+use commonware_consensus::simplex::types::{Activity, Context};
+use commonware_consensus::Viewable as _;
 use commonware_consensus::{Application, Reporter};
 use commonware_cryptography::{Digested, Digestible as _, ed25519};
 use commonware_runtime::{Clock, Metrics, Spawner};
@@ -42,10 +44,13 @@ use groundwork_state::{Store, Tip};
 use rand_core::CryptoRng;
 
 use crate::block::Block;
-use crate::{Mempool, Scheme, Status};
+use crate::{CommittedBlock, Mempool, Scheme, Status};
 
 /// How often a waiting proposal or verification looks at the tip again.
 const POLL: Duration = Duration::from_millis(5);
+
+/// Views whose notes are kept for timeout logs.
+const NOTES_KEPT: usize = 256;
 
 /// The consensus digest type.
 pub(crate) type Digest = commonware_cryptography::sha256::Digest;
@@ -59,11 +64,30 @@ pub(crate) struct Shared {
     pub(crate) block_interval: Duration,
     pub(crate) limits: BlockLimits,
     pub(crate) max_reports: usize,
+    /// Wall-clock milliseconds (for the finality time on the status page only).
+    pub(crate) now_ms: Box<dyn Fn() -> u64 + Send + Sync>,
+    /// What this validator did in recent views, to say why a view timed out.
+    pub(crate) notes: Mutex<BTreeMap<u64, String>>,
 }
 
 impl Shared {
     fn app(&self) -> Option<MutexGuard<'_, App>> {
         self.app.lock().ok()
+    }
+
+    /// Records what happened in `view` here (kept for the last [`NOTES_KEPT`] views).
+    fn note(&self, view: u64, note: String) {
+        if let Ok(mut notes) = self.notes.lock() {
+            notes.insert(view, note);
+            while notes.len() > NOTES_KEPT {
+                notes.pop_first();
+            }
+        }
+    }
+
+    /// What happened in `view` here, if anything was recorded.
+    pub(crate) fn note_of(&self, view: u64) -> Option<String> {
+        self.notes.lock().ok()?.get(&view).cloned()
     }
 
     fn tip(&self) -> Option<Tip> {
@@ -129,11 +153,17 @@ fn wall_ms(clock: &impl Clock) -> u64 {
 impl Driver {
     fn build(&self, parent: &Block, time_ms: u64, proposer: PublicKey) -> Option<Block> {
         let shared = &self.shared;
+        // With the app locked, the mempool has forgotten everything the tip includes (the
+        // finalizer tells it before it lets go of the app).
+        let mut app = shared.app()?;
+        let tip = app.tip().ok().flatten()?;
+        if tip.height != parent.number() || tip.block_hash != parent.hash() {
+            return None;
+        }
         let candidates = shared.mempool.candidates(
             shared.limits.max_txs.saturating_mul(2),
             shared.limits.max_bytes.saturating_mul(2),
         );
-        let mut app = shared.app()?;
         let txs = match app.prepare_proposal(&candidates, shared.limits) {
             Ok(txs) => txs,
             Err(error) => {
@@ -176,11 +206,28 @@ where
     ) -> Option<Digested<Self::Block>> {
         let parent = ancestry.next().await?;
         let parent = parent.inner().clone();
+        let view = context.round.view().get();
+        self.shared.note(
+            view,
+            format!(
+                "this validator leads; its proposal waits for parent height {} to be finalized and applied here",
+                parent.number()
+            ),
+        );
         // Wait for the parent to be finalized and applied; give up if the chain moved past it.
         loop {
             match parent_state(&self.shared, &parent) {
                 ParentState::Ready => break,
-                ParentState::Passed => return None,
+                ParentState::Passed => {
+                    self.shared.note(
+                        view,
+                        format!(
+                            "this validator leads but the chain moved past parent height {}",
+                            parent.number()
+                        ),
+                    );
+                    return None;
+                }
                 ParentState::Waiting => clock.sleep(POLL).await,
             }
         }
@@ -193,8 +240,22 @@ where
             clock.sleep(Duration::from_millis(due - now)).await;
         }
         let proposer = PublicKey::ed25519(context.leader.as_ref()).ok()?;
-        let block = self.build(&parent, wall_ms(&clock), proposer)?;
-        tracing::debug!(height = block.number(), view = %context.round.view(), "proposing");
+        let Some(block) = self.build(&parent, wall_ms(&clock), proposer) else {
+            self.shared.note(
+                view,
+                "this validator leads but could not build a block (see the log above)".into(),
+            );
+            return None;
+        };
+        self.shared.note(
+            view,
+            format!(
+                "this validator proposed height {} with {} transactions",
+                block.number(),
+                block.inner().txs.len()
+            ),
+        );
+        tracing::debug!(height = block.number(), view, "proposing");
         let digest = block.digest();
         Some(Digested::precomputed(block, digest))
     }
@@ -212,7 +273,20 @@ where
         };
         let block = block.inner().clone();
         let parent = parent.inner().clone();
+        let view = context.round.view().get();
+        self.shared.note(
+            view,
+            format!(
+                "the proposal of height {} waits for its parent height {} to be finalized and applied here",
+                block.number(),
+                parent.number()
+            ),
+        );
         if block.proposer_bytes() != context.leader.as_ref() {
+            self.shared.note(
+                view,
+                "the proposal names another proposer than the view's leader".into(),
+            );
             tracing::warn!(
                 height = block.number(),
                 "the block names another proposer than the view's leader"
@@ -238,12 +312,22 @@ where
             return std::future::pending().await;
         };
         match verdict {
-            Ok(Ok(())) => true,
+            Ok(Ok(())) => {
+                self.shared.note(
+                    view,
+                    format!("this validator verified height {} and voted for it", block.number()),
+                );
+                true
+            }
             Ok(Err(reason)) => {
                 tracing::warn!(height = block.number(), %reason, "rejecting a proposal");
+                self.shared
+                    .note(view, format!("this validator rejected the proposal: {reason}"));
                 false
             }
             Err(error) => {
+                self.shared
+                    .note(view, format!("this validator could not verify the proposal: {error}"));
                 // Broken infrastructure is not a verdict on the block: abstain.
                 tracing::error!(%error, "cannot verify a proposal");
                 std::future::pending().await
@@ -280,17 +364,30 @@ impl Finalizer {
             return false;
         };
         let applied = app.apply_block(block.inner());
-        drop(app);
         match applied {
             Ok(tip) => {
-                // A transaction's hash is SHA-256 of its envelope bytes.
+                // Hashes are SHA-256 of the envelope bytes. The mempool learns of the block
+                // before the app is unlocked, so no proposal offers what it already includes.
                 let tx_hashes: Vec<Hash> = block.inner().txs.iter().map(|tx| sha256(tx)).collect();
-                shared.mempool.committed(height, &tx_hashes, &shared.store);
+                let report_hashes: Vec<Hash> =
+                    block.inner().reports.iter().map(|r| sha256(r)).collect();
+                shared.mempool.committed(
+                    CommittedBlock {
+                        height,
+                        time_ms: block.time_ms(),
+                        tx_hashes: &tx_hashes,
+                        report_hashes: &report_hashes,
+                    },
+                    &shared.store,
+                );
+                drop(app);
+                let finality_ms = (shared.now_ms)().saturating_sub(block.time_ms());
                 if let Ok(mut status) = shared.status.lock() {
                     status.applied_height = tip.height;
                     status.app_hash = tip.app_hash;
+                    status.last_finality_ms = finality_ms;
                 }
-                tracing::info!(height, txs = tx_hashes.len(), app_hash = %tip.app_hash, "applied finalized block");
+                tracing::info!(height, txs = tx_hashes.len(), reports = report_hashes.len(), finality_ms, app_hash = %tip.app_hash, "applied finalized block");
                 true
             }
             Err(error) => {
@@ -321,5 +418,52 @@ impl Reporter for Finalizer {
             }
         }
         Feedback::Ok
+    }
+}
+
+/// Watches Simplex's activity on its way to marshal: follows the view, counts nullified views
+/// and says in the log why each one timed out, as far as this validator can tell.
+#[derive(Clone)]
+pub(crate) struct Observer<R> {
+    pub(crate) inner: R,
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl<R> Reporter for Observer<R>
+where
+    R: Reporter<Activity = Activity<Scheme, Digest>>,
+{
+    type Activity = Activity<Scheme, Digest>;
+
+    fn report(&mut self, activity: Self::Activity) -> Feedback {
+        let view = activity.view().get();
+        let certificate = matches!(
+            activity,
+            Activity::Notarization(_)
+                | Activity::Certification(_)
+                | Activity::Finalization(_)
+                | Activity::Nullification(_)
+        );
+        if certificate && let Ok(mut status) = self.shared.status.lock() {
+            status.current_view = status.current_view.max(view.saturating_add(1));
+            if matches!(activity, Activity::Nullification(_)) {
+                status.views_nullified += 1;
+            }
+        }
+        match &activity {
+            Activity::Nullification(_) => {
+                let why = self.shared.note_of(view).unwrap_or_else(|| {
+                    "no proposal from the view's leader reached this validator in time (leader down, slow or cut off)".into()
+                });
+                tracing::warn!(view, %why, "view timed out without a block (nullified)");
+            }
+            Activity::ConflictingNotarize(_)
+            | Activity::ConflictingFinalize(_)
+            | Activity::NullifyFinalize(_) => {
+                tracing::warn!(view, "evidence of a validator signing conflicting votes");
+            }
+            _ => {}
+        }
+        self.inner.report(activity)
     }
 }

@@ -22,6 +22,7 @@
 
 mod block;
 mod driver;
+mod gossip;
 mod service;
 
 use std::num::{NonZeroU16, NonZeroU64, NonZeroUsize};
@@ -55,6 +56,7 @@ use groundwork_state::Store;
 use rand_core::CryptoRng;
 
 pub use block::{Block, BlockCodec};
+pub use gossip::GOSSIP_LIMITS;
 pub use service::{P2pConfig, RunningValidator, spawn};
 
 /// The certificate scheme: ed25519 signatures from each validator.
@@ -76,6 +78,8 @@ pub mod channels {
     pub const BLOCKS: u64 = 3;
     /// Marshal's backfill of missing blocks.
     pub const BACKFILL: u64 = 4;
+    /// Transactions and device reports shared between validators.
+    pub const GOSSIP: u64 = 5;
 }
 
 /// Errors while starting consensus.
@@ -106,6 +110,36 @@ pub enum ConsensusError {
     App(#[from] groundwork_app::AppError),
 }
 
+/// A block the app has just committed, as the mempool needs to know it.
+#[derive(Debug, Clone, Copy)]
+pub struct CommittedBlock<'a> {
+    /// Its height.
+    pub height: u64,
+    /// Its time (the proposer's clock when it built it), ms since the Unix epoch.
+    pub time_ms: u64,
+    /// Its transactions' hashes (SHA-256 of the envelope bytes), in block order.
+    pub tx_hashes: &'a [Hash],
+    /// Its device reports' hashes (SHA-256 of the envelope bytes), in block order.
+    pub report_hashes: &'a [Hash],
+}
+
+/// Transactions and device reports one validator shares with the others, so that whichever
+/// validator leads a view can propose them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Gossip {
+    /// Transaction envelopes, as submitted.
+    pub txs: Vec<Vec<u8>>,
+    /// Signed device reports, as submitted.
+    pub reports: Vec<Vec<u8>>,
+}
+
+impl Gossip {
+    /// Whether it carries nothing.
+    pub fn is_empty(&self) -> bool {
+        self.txs.is_empty() && self.reports.is_empty()
+    }
+}
+
 /// What [`Mempool`] implementations are asked; the node's mempool implements it.
 pub trait Mempool: Send + Sync + 'static {
     /// Transactions to offer the next proposal, in the order to try them (per sender in nonce
@@ -113,15 +147,19 @@ pub trait Mempool: Send + Sync + 'static {
     fn candidates(&self, max_txs: usize, max_bytes: usize) -> Vec<Vec<u8>>;
     /// Signed device reports to put in the next proposal, at most `max_reports`, oldest first.
     /// Offer them without removing them: a proposal may never be finalized. Those a committed
-    /// block included are dropped in [`Mempool::committed`] (the new state in `store` says
-    /// which). None by default.
+    /// block included are dropped in [`Mempool::committed`]. None by default.
     fn report_candidates(&self, max_reports: usize) -> Vec<Vec<u8>> {
         let _ = max_reports;
         Vec::new()
     }
-    /// Block `height` was committed with these transactions (hashes in block order): drop them
-    /// and any made stale by the new state in `store`.
-    fn committed(&self, height: u64, tx_hashes: &[Hash], store: &Store);
+    /// `block` was committed (the new state is in `store`): drop its transactions and reports
+    /// and any made stale. Called with the app locked, so no proposal is built in between.
+    fn committed(&self, block: CommittedBlock<'_>, store: &Store);
+    /// Another validator shared transactions and reports (see [`EngineHandle::share`]): admit
+    /// them like submissions, without sharing them again. Ignored by default.
+    fn received(&self, gossip: Gossip) {
+        let _ = gossip;
+    }
 }
 
 /// What the engine reports about itself, for `/v1/status`.
@@ -135,10 +173,18 @@ pub struct Status {
     pub finalized_height: u64,
     /// The view of that finalization.
     pub finalized_view: u64,
+    /// The highest view this validator has seen a certificate for, plus one: the view it is
+    /// in or about to enter.
+    pub current_view: u64,
+    /// Views that ended without a block (nullified) since this node started.
+    pub views_nullified: u64,
     /// The last height applied to the app.
     pub applied_height: u64,
     /// The app hash after it.
     pub app_hash: Hash,
+    /// Time from the last applied block's proposal (its header time) to its application here,
+    /// in milliseconds.
+    pub last_finality_ms: u64,
 }
 
 /// How consensus runs.
@@ -190,6 +236,11 @@ pub fn signer_from_seed(seed: [u8; 32]) -> Result<ValidatorSigner, ConsensusErro
     })
 }
 
+/// A validator key from its 32 bytes, if they name an ed25519 point.
+pub fn validator_key(bytes: &[u8]) -> Option<ValidatorKey> {
+    ValidatorKey::decode(bytes.to_vec()).ok()
+}
+
 /// The validator keys listed in genesis, in genesis order.
 pub fn validator_keys(genesis: &Genesis) -> Result<Vec<ValidatorKey>, ConsensusError> {
     if genesis.validators.is_empty() {
@@ -209,16 +260,51 @@ pub fn validator_keys(genesis: &Genesis) -> Result<Vec<ValidatorKey>, ConsensusE
         .collect()
 }
 
-/// A running validator's view of itself.
+/// Renders the engine's own metrics (Prometheus text).
+type MetricsRenderer = Box<dyn Fn() -> String + Send + Sync>;
+
+/// A running validator's view of itself, and the way to share transactions with the others.
 #[derive(Clone)]
 pub struct EngineHandle {
     status: Arc<Mutex<Status>>,
+    gossip: Option<futures::channel::mpsc::UnboundedSender<Gossip>>,
+    metrics: Arc<Mutex<Option<MetricsRenderer>>>,
 }
 
 impl EngineHandle {
+    fn new(status: Arc<Mutex<Status>>) -> EngineHandle {
+        EngineHandle {
+            status,
+            gossip: None,
+            metrics: Arc::new(Mutex::new(None)),
+        }
+    }
+
     /// The engine's status now.
     pub fn status(&self) -> Status {
         self.status.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    /// Sends transactions and reports this node admitted to every other validator (batched;
+    /// best effort: a peer that is down misses them, and the submitter's node still proposes
+    /// them when it leads). Does nothing when there are no other validators.
+    pub fn share(&self, gossip: Gossip) {
+        if gossip.is_empty() {
+            return;
+        }
+        if let Some(sender) = &self.gossip {
+            let _ = sender.unbounded_send(gossip);
+        }
+    }
+
+    /// The engine's own metrics in the Prometheus text format (views, timeouts by reason,
+    /// peers, messages, storage), or nothing when the runtime does not expose them.
+    pub fn engine_metrics(&self) -> String {
+        self.metrics
+            .lock()
+            .ok()
+            .and_then(|m| m.as_ref().map(|render| render()))
+            .unwrap_or_default()
     }
 }
 
@@ -277,7 +363,7 @@ pub async fn start<E, S, R, B, P>(
     peers: P,
 ) -> Result<(EngineHandle, Handle<()>), ConsensusError>
 where
-    E: Clock + CryptoRng + Spawner + Storage + Metrics + rand_core::Rng,
+    E: Clock + CryptoRng + Spawner + Storage + Metrics + rand_core::Rng + Send + Sync + 'static,
     S: Sender<PublicKey = ValidatorKey>,
     R: Receiver<PublicKey = ValidatorKey>,
     B: Blocker<PublicKey = ValidatorKey>,
@@ -311,8 +397,11 @@ where
         me: hex::encode(me.as_ref()),
         finalized_height: tip.height,
         finalized_view: 0,
+        current_view: 0,
+        views_nullified: 0,
         applied_height: tip.height,
         app_hash: tip.app_hash,
+        last_finality_ms: 0,
     }));
     let shared = Arc::new(driver::Shared {
         app: Arc::new(Mutex::new(app)),
@@ -322,6 +411,17 @@ where
         block_interval: config.block_interval,
         limits: config.limits,
         max_reports: config.max_reports,
+        now_ms: {
+            let clock = context.child("clock");
+            Box::new(move || {
+                clock
+                    .current()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_millis() as u64)
+                    .unwrap_or(0)
+            })
+        },
+        notes: Mutex::new(std::collections::BTreeMap::new()),
     });
     let codec = BlockCodec {
         max_block_bytes: config.max_block_bytes,
@@ -441,7 +541,10 @@ where
             blocker,
             automaton: wrapper.clone(),
             relay: wrapper.clone(),
-            reporter: wrapper,
+            reporter: driver::Observer {
+                inner: wrapper,
+                shared: shared.clone(),
+            },
             strategy: Sequential,
             partition: format!("{prefix}-simplex"),
             mailbox_size,
@@ -462,7 +565,7 @@ where
         },
     );
     let handle = engine.start(network.votes, network.certificates, network.resolver);
-    Ok((EngineHandle { status }, handle))
+    Ok((EngineHandle::new(status), handle))
 }
 
 /// The layout of one of marshal's archives (finalizations or finalized blocks).

@@ -15,7 +15,7 @@ use std::time::Duration;
 use commonware_cryptography::{ChaCha20Poly1305, Signer as _};
 use commonware_p2p::authenticated::lookup;
 use commonware_p2p::{Address, AddressableManager as _};
-use commonware_runtime::{Quota, Runner as _, Spawner as _, Supervisor as _, tokio};
+use commonware_runtime::{Metrics as _, Quota, Runner as _, Spawner as _, Supervisor as _, tokio};
 use commonware_stream::{cups, sake};
 use commonware_utils::ordered::Map;
 use futures::FutureExt as _;
@@ -80,6 +80,7 @@ pub fn spawn(
     let signer = signer_from_seed(validator.seed)?;
     let namespace = format!("groundwork/{}/p2p", validator.genesis.chain_id);
     let max_message_size = validator.config.max_message_size();
+    let mempool = validator.mempool.clone();
     let quota_per_second = validator.config.quota_per_second;
     let mut book: Vec<(ValidatorKey, Address)> = p2p
         .peers
@@ -131,6 +132,7 @@ pub fn spawn(
                     blocks: network.register(channels::BLOCKS, quota),
                     backfill: network.register(channels::BACKFILL, quota),
                 };
+                let (gossip_sender, gossip_receiver) = network.register(channels::GOSSIP, quota);
                 network.start();
                 let started = start(
                     context.child("consensus"),
@@ -141,7 +143,16 @@ pub fn spawn(
                 )
                 .await;
                 let engine = match started {
-                    Ok((handle, engine)) => {
+                    Ok((mut handle, engine)) => {
+                        let (outgoing_tx, outgoing_rx) = futures::channel::mpsc::unbounded();
+                        handle.gossip = Some(outgoing_tx);
+                        context.child("gossip").spawn(move |_| {
+                            crate::gossip::run(gossip_sender, gossip_receiver, outgoing_rx, mempool)
+                        });
+                        let metrics_context = context.child("metrics");
+                        if let Ok(mut slot) = handle.metrics.lock() {
+                            *slot = Some(Box::new(move || metrics_context.encode()));
+                        }
                         let _ = ready_tx.send(Ok(handle));
                         engine
                     }

@@ -18,7 +18,7 @@ use groundwork_app::genesis::{GenesisAccount, GenesisValidator, TokenInfo};
 use groundwork_app::modules::accounts::state::AccountsRead as _;
 use groundwork_app::tx::{build_signed_tx, transfer_message};
 use groundwork_app::{App, Genesis, SignedTx};
-use groundwork_consensus::{
+use groundwork_consensus::{CommittedBlock, 
     Config, EngineHandle, Mempool, Network, Validator, ValidatorKey, channels, signer_from_seed,
     start,
 };
@@ -51,8 +51,8 @@ impl Mempool for Pool {
             .map(|(_, b)| b.clone())
             .collect()
     }
-    fn committed(&self, _height: u64, tx_hashes: &[Hash], _store: &Store) {
-        let done: BTreeSet<Hash> = tx_hashes.iter().copied().collect();
+    fn committed(&self, block: CommittedBlock<'_>, _store: &Store) {
+        let done: BTreeSet<Hash> = block.tx_hashes.iter().copied().collect();
         self.txs.lock().unwrap().retain(|(h, _)| !done.contains(h));
     }
 }

@@ -14,7 +14,7 @@ use groundwork_app::genesis::{GenesisAccount, GenesisValidator, TokenInfo};
 use groundwork_app::modules::accounts::state::AccountsRead as _;
 use groundwork_app::tx::{build_signed_tx, transfer_message};
 use groundwork_app::{App, Genesis};
-use groundwork_consensus::{Config, Mempool, P2pConfig, Validator, signer_from_seed, spawn};
+use groundwork_consensus::{CommittedBlock, Config, Mempool, P2pConfig, Validator, signer_from_seed, spawn};
 use groundwork_primitives::{Address, Amount, Hash, SigningKey, sha256};
 use groundwork_state::Store;
 
@@ -33,8 +33,8 @@ impl Mempool for Pool {
             .cloned()
             .collect()
     }
-    fn committed(&self, _height: u64, tx_hashes: &[Hash], _store: &Store) {
-        let done: BTreeSet<Hash> = tx_hashes.iter().copied().collect();
+    fn committed(&self, block: CommittedBlock<'_>, _store: &Store) {
+        let done: BTreeSet<Hash> = block.tx_hashes.iter().copied().collect();
         self.txs
             .lock()
             .unwrap()

@@ -5,7 +5,7 @@
 //! that says whose fault it is: 400 bad input, 404 unknown, 409 conflicting nonce, 429/503 come
 //! back later, 500 our fault.
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use axum::body::Bytes;
@@ -17,6 +17,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use groundwork_app::modules::accounts::state::AccountsRead;
 use groundwork_app::{App, ChainInfo, SignedTx, TxError, tx};
+use groundwork_consensus::{EngineHandle, Gossip};
 use groundwork_primitives::{Address, Amount, Hash, SigningKey};
 use groundwork_proto::v1;
 use groundwork_proto::{MAX_BLOCK_BYTES, decode_bounded};
@@ -48,6 +49,8 @@ pub(crate) struct Inner {
     pub(crate) metrics: Arc<Metrics>,
     pub(crate) moniker: String,
     pub(crate) faucet: Option<Faucet>,
+    /// The consensus engine, once it runs (status, and sharing submissions with validators).
+    pub(crate) engine: OnceLock<EngineHandle>,
 }
 
 /// The devnet faucet: an unencrypted funded key the node signs with.
@@ -62,7 +65,7 @@ pub struct Faucet {
 
 impl ApiState {
     /// Builds the API's shared state. `checker` is an `App` over the same store used only for
-    /// `check_tx` (the producer owns the writing one).
+    /// `check_tx` (consensus owns the writing one).
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         store: Store,
@@ -86,8 +89,15 @@ impl ApiState {
                 metrics,
                 moniker,
                 faucet,
+                engine: OnceLock::new(),
             }),
         }
+    }
+
+    /// Connects the running consensus engine: the status page shows it and admitted
+    /// submissions are shared through it. Only the first call counts.
+    pub fn attach_engine(&self, engine: EngineHandle) {
+        let _ = self.inner.engine.set(engine);
     }
 }
 
@@ -284,8 +294,31 @@ pub struct StatusResponse {
     pub mempool_txs: usize,
     /// The validator set.
     pub validators: Vec<ValidatorView>,
+    /// What the consensus engine says about itself (absent while it starts).
+    pub consensus: Option<ConsensusView>,
     /// The node software's version.
     pub version: String,
+}
+
+/// The consensus engine at a glance.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ConsensusView {
+    /// This node's role: `validator` (it votes and proposes in turn).
+    pub role: String,
+    /// This node's consensus key (its genesis validator key), hex.
+    pub validator_key: String,
+    /// Validators in the set.
+    pub validator_count: usize,
+    /// The highest finalized height known (blocks up to it may still be arriving).
+    pub finalized_height: u64,
+    /// The view that finalized it.
+    pub finalized_view: u64,
+    /// The view this node is in or about to enter.
+    pub current_view: u64,
+    /// Views that ended without a block since this node started (see the log for why).
+    pub views_nullified: u64,
+    /// Time from the last block's proposal to its application here, in milliseconds.
+    pub last_finality_ms: u64,
 }
 
 /// A validator.
@@ -318,6 +351,19 @@ async fn status(State(state): State<ApiState>) -> ApiResult<StatusResponse> {
         })
         .collect();
     let mempool_txs = inner.mempool.lock().map(|p| p.len()).unwrap_or(0);
+    let consensus = inner.engine.get().map(|engine| {
+        let status = engine.status();
+        ConsensusView {
+            role: "validator".into(),
+            validator_key: status.me,
+            validator_count: status.validators.len(),
+            finalized_height: status.finalized_height,
+            finalized_view: status.finalized_view,
+            current_view: status.current_view,
+            views_nullified: status.views_nullified,
+            last_finality_ms: status.last_finality_ms,
+        }
+    });
     Ok(Json(StatusResponse {
         moniker: inner.moniker.clone(),
         chain_id: inner.chain.chain_id.clone(),
@@ -329,6 +375,7 @@ async fn status(State(state): State<ApiState>) -> ApiResult<StatusResponse> {
         app_hash: tip.app_hash.to_hex(),
         mempool_txs,
         validators,
+        consensus,
         version: env!("CARGO_PKG_VERSION").to_string(),
     }))
 }
@@ -421,43 +468,55 @@ async fn submit_tx(
 /// check_tx, then the mempool.
 async fn admit(state: &ApiState, bytes: Vec<u8>) -> Result<Hash, ApiError> {
     let inner = state.inner.clone();
-    tokio::task::spawn_blocking(move || -> Result<Hash, ApiError> {
-        let checked = match inner.checker.check_tx(&bytes)? {
-            Ok(checked) => checked,
-            Err(error) => {
-                inner.metrics.txs_rejected.inc();
-                return Err(ApiError::invalid_tx(&error));
-            }
-        };
-        let hash = checked.tx.hash;
-        if inner.store.tx_location(&hash)?.is_some() {
-            return Ok(hash);
+    tokio::task::spawn_blocking(move || admit_tx(&inner, bytes, true))
+        .await
+        .map_err(ApiError::internal)?
+}
+
+/// Checks a transaction and adds it to the mempool; a new one is shared with the other
+/// validators when `share` (it came from a client, not from a validator).
+pub(crate) fn admit_tx(inner: &Inner, bytes: Vec<u8>, share: bool) -> Result<Hash, ApiError> {
+    let checked = match inner.checker.check_tx(&bytes)? {
+        Ok(checked) => checked,
+        Err(error) => {
+            inner.metrics.txs_rejected.inc();
+            return Err(ApiError::invalid_tx(&error));
         }
-        let height = inner.tips.borrow().height;
-        let mut pool = inner
-            .mempool
-            .lock()
-            .map_err(|_| ApiError::internal("mempool lock poisoned"))?;
-        match pool.insert(&checked, bytes, height) {
-            Ok(Inserted::New) => {
-                inner.metrics.txs_accepted.inc();
-                inner.metrics.mempool_txs.set(pool.len() as i64);
-                Ok(hash)
+    };
+    let hash = checked.tx.hash;
+    if inner.store.tx_location(&hash)?.is_some() {
+        return Ok(hash);
+    }
+    let height = inner.tips.borrow().height;
+    let mut pool = inner
+        .mempool
+        .lock()
+        .map_err(|_| ApiError::internal("mempool lock poisoned"))?;
+    let shared = share.then(|| bytes.clone());
+    match pool.insert(&checked, bytes, height) {
+        Ok(Inserted::New) => {
+            inner.metrics.txs_accepted.inc();
+            inner.metrics.mempool_txs.set(pool.len() as i64);
+            drop(pool);
+            if let (Some(engine), Some(bytes)) = (inner.engine.get(), shared) {
+                engine.share(Gossip {
+                    txs: vec![bytes],
+                    reports: Vec::new(),
+                });
             }
-            Ok(Inserted::AlreadyKnown) => Ok(hash),
-            Err(error) => {
-                inner.metrics.txs_rejected.inc();
-                let (status, kind) = match error {
-                    MempoolError::Full { .. } => (StatusCode::SERVICE_UNAVAILABLE, "mempool_full"),
-                    MempoolError::NonceGap { .. } => (StatusCode::BAD_REQUEST, "nonce_gap"),
-                    MempoolError::NonceTaken(_) => (StatusCode::CONFLICT, "nonce_taken"),
-                };
-                Err(ApiError::new(status, kind, error.to_string()))
-            }
+            Ok(hash)
         }
-    })
-    .await
-    .map_err(ApiError::internal)?
+        Ok(Inserted::AlreadyKnown) => Ok(hash),
+        Err(error) => {
+            inner.metrics.txs_rejected.inc();
+            let (status, kind) = match error {
+                MempoolError::Full { .. } => (StatusCode::SERVICE_UNAVAILABLE, "mempool_full"),
+                MempoolError::NonceGap { .. } => (StatusCode::BAD_REQUEST, "nonce_gap"),
+                MempoolError::NonceTaken(_) => (StatusCode::CONFLICT, "nonce_taken"),
+            };
+            Err(ApiError::new(status, kind, error.to_string()))
+        }
+    }
 }
 
 async fn wait_for_commit(
@@ -972,7 +1031,19 @@ async fn openapi() -> Response {
 async fn metrics(State(state): State<ApiState>) -> Response {
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.inner.metrics.render(),
+        render_metrics(&state.inner),
     )
         .into_response()
+}
+
+/// The node's metrics followed by the consensus engine's (views, timeouts by reason, peers).
+fn render_metrics(inner: &Inner) -> String {
+    let node = inner.metrics.render();
+    let Some(engine) = inner.engine.get() else {
+        return node;
+    };
+    // Both renderings end with the exposition's end marker; keep only the last one.
+    let mut out = node.trim_end().trim_end_matches("# EOF").to_string();
+    out.push_str(&engine.engine_metrics());
+    out
 }

@@ -114,7 +114,7 @@ pub fn transfers(options: &TransferBenchOptions) -> anyhow::Result<TransferBench
     let dir = std::env::temp_dir().join(format!(
         "groundwork-bench-{}-{}",
         std::process::id(),
-        crate::producer::now_ms()
+        crate::now_ms()
     ));
     std::fs::create_dir_all(&dir)?;
     let result = run_transfers(options, &dir);
@@ -434,7 +434,7 @@ pub fn reports(options: &ReportBenchOptions) -> anyhow::Result<ReportBenchReport
     let dir = std::env::temp_dir().join(format!(
         "groundwork-bench-reports-{}-{}",
         std::process::id(),
-        crate::producer::now_ms()
+        crate::now_ms()
     ));
     std::fs::create_dir_all(&dir)?;
     let result = run_reports(options, &dir);
@@ -636,7 +636,7 @@ fn run_reports(
         if let Some(rate) = next {
             ingest.push(rate?);
         }
-        queue.after_block(&store.snapshot()?);
+        queue.after_block(&[], &store.snapshot()?);
         let ok = block
             .results
             .report_results

@@ -28,6 +28,67 @@ pub struct NodeConfig {
     /// Device report ingest.
     #[serde(default)]
     pub reports: ReportsConfig,
+    /// How this validator reaches the others.
+    #[serde(default)]
+    pub p2p: P2pConfig,
+}
+
+/// `[p2p]`
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct P2pConfig {
+    /// Address this validator listens on for the others (votes, blocks, shared transactions).
+    pub listen: SocketAddr,
+    /// The other validators: their consensus key and address.
+    #[serde(default)]
+    pub peers: Vec<PeerConfig>,
+}
+
+/// One entry of `[[p2p.peers]]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PeerConfig {
+    /// Its validator public key as genesis lists it (ed25519, hex).
+    pub public_key: String,
+    /// Where it listens for peers.
+    pub address: SocketAddr,
+}
+
+impl Default for P2pConfig {
+    fn default() -> Self {
+        P2pConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 26656)),
+            peers: Vec::new(),
+        }
+    }
+}
+
+impl PeerConfig {
+    /// Parses `KEY@HOST:PORT` (the form of `GROUNDWORK_P2P_PEERS`).
+    pub fn parse(text: &str) -> Result<PeerConfig, String> {
+        let (key, address) = text
+            .split_once('@')
+            .ok_or_else(|| format!("{text:?} is not KEY@HOST:PORT"))?;
+        let address = address
+            .parse()
+            .map_err(|e| format!("{address:?} is not an address: {e}"))?;
+        let peer = PeerConfig {
+            public_key: key.trim().to_string(),
+            address,
+        };
+        peer.check()?;
+        Ok(peer)
+    }
+
+    fn check(&self) -> Result<(), String> {
+        match hex::decode(&self.public_key) {
+            Ok(bytes) if bytes.len() == 32 => Ok(()),
+            _ => Err(format!(
+                "peer key {:?} is not 64 hex characters (an ed25519 public key)",
+                self.public_key
+            )),
+        }
+    }
 }
 
 /// `[reports]`
@@ -145,6 +206,7 @@ impl Default for NodeConfig {
             mempool: MempoolConfig::default(),
             faucet: FaucetConfig::default(),
             reports: ReportsConfig::default(),
+            p2p: P2pConfig::default(),
         }
     }
 }
@@ -199,8 +261,9 @@ impl NodeConfig {
         Ok(config)
     }
 
-    /// Applies `GROUNDWORK_HTTP_LISTEN`, `GROUNDWORK_BLOCK_INTERVAL_MS` and
-    /// `GROUNDWORK_MONIKER`, read through `lookup`.
+    /// Applies `GROUNDWORK_HTTP_LISTEN`, `GROUNDWORK_BLOCK_INTERVAL_MS`, `GROUNDWORK_MONIKER`,
+    /// `GROUNDWORK_P2P_LISTEN` and `GROUNDWORK_P2P_PEERS` (comma-separated `KEY@HOST:PORT`,
+    /// replacing the configured peers), read through `lookup`.
     pub fn apply_env(
         &mut self,
         lookup: impl Fn(&str) -> Option<String>,
@@ -228,11 +291,36 @@ impl NodeConfig {
         if let Some(value) = lookup("GROUNDWORK_MONIKER") {
             self.moniker = value;
         }
+        if let Some(value) = lookup("GROUNDWORK_P2P_LISTEN") {
+            self.p2p.listen =
+                value
+                    .parse()
+                    .map_err(|e: std::net::AddrParseError| ConfigError::Env {
+                        name: "GROUNDWORK_P2P_LISTEN",
+                        value: value.clone(),
+                        reason: e.to_string(),
+                    })?;
+        }
+        if let Some(value) = lookup("GROUNDWORK_P2P_PEERS") {
+            self.p2p.peers = value
+                .split(',')
+                .filter(|p| !p.trim().is_empty())
+                .map(PeerConfig::parse)
+                .collect::<Result<_, _>>()
+                .map_err(|reason| ConfigError::Env {
+                    name: "GROUNDWORK_P2P_PEERS",
+                    value: value.clone(),
+                    reason,
+                })?;
+        }
         Ok(())
     }
 
     /// Checks ranges.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        for peer in &self.p2p.peers {
+            peer.check().map_err(ConfigError::Invalid)?;
+        }
         if !(10..=600_000).contains(&self.block.interval_ms) {
             return Err(ConfigError::Invalid(format!(
                 "block.interval_ms must be between 10 and 600000, not {}",
@@ -267,7 +355,8 @@ impl NodeConfig {
         format!(
             r#"# Groundwork node configuration.
 # Environment variables override these values: GROUNDWORK_HTTP_LISTEN, GROUNDWORK_BLOCK_INTERVAL_MS,
-# GROUNDWORK_MONIKER; command-line flags override both.
+# GROUNDWORK_MONIKER, GROUNDWORK_P2P_LISTEN, GROUNDWORK_P2P_PEERS (KEY@HOST:PORT,…); command-line
+# flags override both.
 
 # A name for this node in logs and on the status page.
 moniker = {moniker:?}
@@ -278,7 +367,8 @@ moniker = {moniker:?}
 listen = "{listen}"
 
 [block]
-# Target time between blocks in milliseconds. Lower means faster confirmation and more blocks.
+# Target time between blocks in milliseconds: a validator leading a view proposes no sooner than
+# this after the parent block's time. Lower means faster confirmation and more blocks.
 interval_ms = {interval}
 # Most transactions and transaction bytes in one block.
 max_txs = {block_txs}
@@ -302,7 +392,14 @@ max_tokens = {faucet_max}
 queue_capacity = {queue_capacity}
 # Most reports in one block.
 max_per_block = {reports_per_block}
-"#,
+
+[p2p]
+# Where this validator listens for the other validators (Simplex votes and certificates, blocks,
+# backfill, shared transactions and reports; authenticated and encrypted with the validator key).
+listen = "{p2p_listen}"
+# The other genesis validators: one [[p2p.peers]] each, with the key genesis lists and its
+# p2p address. A single validator has none.
+{peers}"#,
             moniker = self.moniker,
             listen = self.http.listen,
             interval = self.block.interval_ms,
@@ -315,6 +412,16 @@ max_per_block = {reports_per_block}
             faucet_max = self.faucet.max_tokens,
             queue_capacity = self.reports.queue_capacity,
             reports_per_block = self.reports.max_per_block,
+            p2p_listen = self.p2p.listen,
+            peers = self
+                .p2p
+                .peers
+                .iter()
+                .map(|p| format!(
+                    "\n[[p2p.peers]]\npublic_key = {:?}\naddress = \"{}\"\n",
+                    p.public_key, p.address
+                ))
+                .collect::<String>(),
         )
     }
 }
@@ -327,6 +434,10 @@ mod tests {
     fn the_commented_config_parses_back_to_the_same_values() {
         let mut config = NodeConfig::default();
         config.faucet.key = Some("faucet".into());
+        config.p2p.peers = vec![
+            PeerConfig::parse(&format!("{}@127.0.0.1:7001", "ab".repeat(32))).unwrap(),
+            PeerConfig::parse(&format!("{}@127.0.0.1:7002", "cd".repeat(32))).unwrap(),
+        ];
         let text = config.to_commented_toml();
         let back: NodeConfig = toml::from_str(&text).unwrap();
         assert_eq!(back, config);
@@ -350,6 +461,18 @@ mod tests {
             err.to_string().contains("GROUNDWORK_BLOCK_INTERVAL_MS"),
             "{err}"
         );
+        let key = "ef".repeat(32);
+        config
+            .apply_env(|name| {
+                (name == "GROUNDWORK_P2P_PEERS").then(|| format!("{key}@127.0.0.1:5,{key}@127.0.0.1:6"))
+            })
+            .unwrap();
+        assert_eq!(config.p2p.peers.len(), 2);
+        assert_eq!(config.p2p.peers[1].address.port(), 6);
+        let err = config
+            .apply_env(|name| (name == "GROUNDWORK_P2P_PEERS").then(|| "nokey@127.0.0.1:5".into()))
+            .unwrap_err();
+        assert!(err.to_string().contains("GROUNDWORK_P2P_PEERS"), "{err}");
     }
 
     #[test]

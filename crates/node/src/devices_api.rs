@@ -18,7 +18,8 @@ use groundwork_proto::{MAX_BLOCK_BYTES, MAX_REPORTS_PER_BATCH, decode_bounded};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::api::{ApiError, ApiResult, ApiState, ErrorBody};
+use crate::api::{ApiError, ApiResult, ApiState, ErrorBody, Inner};
+use groundwork_consensus::Gossip;
 use crate::ingest::BatchOutcome;
 
 /// A batch of reports as JSON.
@@ -93,47 +94,10 @@ pub(crate) async fn submit_reports(
         )));
     }
     let inner = state.inner.clone();
-    let outcome: Result<BatchOutcome, ApiError> = tokio::task::spawn_blocking(move || {
-        let snapshot = inner.store.snapshot()?;
-        let threads = std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1);
-        let mut queue = inner
-            .reports
-            .lock()
-            .map_err(|_| ApiError::internal("report queue lock poisoned"))?;
-        let count = reports.len();
-        match queue.admit(
-            &snapshot,
-            &inner.chain,
-            reports,
-            crate::producer::now_ms(),
-            threads,
-        ) {
-            Ok(outcome) => {
-                inner
-                    .metrics
-                    .reports_accepted
-                    .inc_by(outcome.accepted as u64);
-                inner
-                    .metrics
-                    .reports_refused
-                    .inc_by(outcome.rejected.len() as u64);
-                inner.metrics.reports_queued.set(queue.len() as i64);
-                Ok(outcome)
-            }
-            Err(full) => {
-                inner.metrics.reports_refused.inc_by(count as u64);
-                Err(ApiError::new(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    "queue_full",
-                    full.to_string(),
-                ))
-            }
-        }
-    })
-    .await
-    .map_err(ApiError::internal)?;
+    let outcome: Result<BatchOutcome, ApiError> =
+        tokio::task::spawn_blocking(move || admit_reports(&inner, reports, true))
+            .await
+            .map_err(ApiError::internal)?;
     let outcome = outcome?;
     Ok(Json(ReportBatchResponse {
         accepted: outcome.accepted,
@@ -472,4 +436,52 @@ pub(crate) async fn list_makers(State(state): State<ApiState>) -> ApiResult<Vec<
             })
             .collect(),
     ))
+}
+
+/// Authenticates a batch of reports and queues what passes, all or nothing; what was queued is
+/// shared with the other validators when `share` (it came from devices, not from a validator).
+pub(crate) fn admit_reports(
+    inner: &Inner,
+    reports: Vec<Vec<u8>>,
+    share: bool,
+) -> Result<BatchOutcome, ApiError> {
+    let snapshot = inner.store.snapshot()?;
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let mut queue = inner
+        .reports
+        .lock()
+        .map_err(|_| ApiError::internal("report queue lock poisoned"))?;
+    let count = reports.len();
+    match queue.admit(&snapshot, &inner.chain, reports, crate::now_ms(), threads) {
+        Ok(outcome) => {
+            inner
+                .metrics
+                .reports_accepted
+                .inc_by(outcome.accepted as u64);
+            inner
+                .metrics
+                .reports_refused
+                .inc_by(outcome.rejected.len() as u64);
+            inner.metrics.reports_queued.set(queue.len() as i64);
+            let accepted = (share && outcome.accepted > 0).then(|| queue.newest(outcome.accepted));
+            drop(queue);
+            if let (Some(engine), Some(reports)) = (inner.engine.get(), accepted) {
+                engine.share(Gossip {
+                    txs: Vec::new(),
+                    reports,
+                });
+            }
+            Ok(outcome)
+        }
+        Err(full) => {
+            inner.metrics.reports_refused.inc_by(count as u64);
+            Err(ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "queue_full",
+                full.to_string(),
+            ))
+        }
+    }
 }

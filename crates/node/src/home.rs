@@ -5,6 +5,7 @@
 //! HOME/genesis.json       the chain's genesis, identical on every node
 //! HOME/keys/NAME.json     keys (see keystore); `validator` signs blocks
 //! HOME/data/state.redb    state and blocks
+//! HOME/data/consensus/    consensus journal (votes, certificates) and finalized-block archives
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -50,6 +51,11 @@ impl Home {
     /// The store file.
     pub fn store_path(&self) -> PathBuf {
         self.root.join("data").join("state.redb")
+    }
+
+    /// Where consensus keeps its journal and archives.
+    pub fn consensus_path(&self) -> PathBuf {
+        self.root.join("data").join("consensus")
     }
 
     /// Reads and validates the genesis file.
@@ -188,5 +194,115 @@ pub fn init(home: &Home, options: InitOptions<'_>) -> anyhow::Result<InitReport>
         account_address: account_info.address,
         faucet_address,
         maker_id,
+    })
+}
+
+/// What `groundwork testnet` sets up: several validators sharing one genesis on loopback.
+#[derive(Debug, Clone)]
+pub struct TestnetOptions<'a> {
+    /// How validator-0's home is made (its funded account, faucet and maker keys are the
+    /// network's; its `config` is the template of every validator's config).
+    pub first: InitOptions<'a>,
+    /// Validators (at least 1).
+    pub validators: usize,
+    /// HTTP port of validator-0; validator `i` gets this plus `i`.
+    pub http_port: u16,
+    /// P2p port of validator-0; validator `i` gets this plus `i`.
+    pub p2p_port: u16,
+}
+
+/// The folder of validator `index` in a testnet.
+pub fn validator_folder(out: &Path, index: usize) -> PathBuf {
+    out.join(format!("validator-{index}"))
+}
+
+/// Creates `out/validator-0` … `out/validator-{n-1}`: one genesis listing every validator, one
+/// validator key per home, and configs with loopback ports that do not clash, each listing the
+/// others as peers. Refuses to touch existing homes.
+pub fn init_testnet(out: &Path, options: TestnetOptions<'_>) -> anyhow::Result<InitReport> {
+    if options.validators == 0 {
+        bail!("a testnet needs at least one validator");
+    }
+    let last = options.validators - 1;
+    let highest = |base: u16| usize::from(base) + last;
+    if highest(options.http_port) > usize::from(u16::MAX)
+        || highest(options.p2p_port) > usize::from(u16::MAX)
+    {
+        bail!("the ports of {} validators do not fit below 65536", options.validators);
+    }
+    let http_range = usize::from(options.http_port)..=highest(options.http_port);
+    if http_range.contains(&usize::from(options.p2p_port))
+        || http_range.contains(&highest(options.p2p_port))
+    {
+        bail!(
+            "the HTTP ports ({}…) and p2p ports ({}…) overlap: pick bases further apart",
+            options.http_port,
+            options.p2p_port
+        );
+    }
+    let homes: Vec<Home> = (0..options.validators)
+        .map(|i| Home::new(validator_folder(out, i)))
+        .collect();
+    for home in &homes {
+        if home.genesis_path().exists() {
+            bail!(
+                "{} exists already: choose another --out or delete it",
+                home.genesis_path().display()
+            );
+        }
+    }
+    let template = options.first.config.clone();
+    let moniker = |i: usize| format!("{}-{i}", template.moniker);
+    let mut first = options.first;
+    first.config.moniker = moniker(0);
+    let report = init(&homes[0], first)?;
+    let mut genesis = homes[0].genesis()?;
+    for (i, home) in homes.iter().enumerate().skip(1) {
+        std::fs::create_dir_all(home.root().join("data"))
+            .with_context(|| format!("cannot create {}", home.root().display()))?;
+        let key = SigningKey::generate();
+        home.keystore().add(VALIDATOR_KEY, &key, Protection::Plain)?;
+        genesis.validators.push(GenesisValidator {
+            name: moniker(i),
+            public_key: hex::encode(key.public_key().as_bytes()),
+            power: 1,
+        });
+    }
+    genesis.validate()?;
+    let ip = template.http.listen.ip();
+    let p2p_ip = template.p2p.listen.ip();
+    let p2p_address = |i: usize| {
+        std::net::SocketAddr::new(p2p_ip, options.p2p_port + i as u16)
+    };
+    for (i, home) in homes.iter().enumerate() {
+        std::fs::write(home.genesis_path(), genesis.to_json() + "\n")
+            .with_context(|| format!("cannot write {}", home.genesis_path().display()))?;
+        let mut config = template.clone();
+        config.moniker = moniker(i);
+        config.http.listen = std::net::SocketAddr::new(ip, options.http_port + i as u16);
+        config.p2p.listen = p2p_address(i);
+        config.p2p.peers = genesis
+            .validators
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| *j != i)
+            .map(|(j, v)| crate::config::PeerConfig {
+                public_key: v.public_key.clone(),
+                address: p2p_address(j),
+            })
+            .collect();
+        if i == 0 {
+            // Only validator-0 holds the faucet key: one signer keeps its nonces in order.
+            config.faucet = NodeConfig::load(&home.config_path())?.faucet;
+        } else {
+            config.faucet.key = None;
+        }
+        config.validate()?;
+        std::fs::write(home.config_path(), config.to_commented_toml())
+            .with_context(|| format!("cannot write {}", home.config_path().display()))?;
+    }
+    Ok(InitReport {
+        home: out.to_path_buf(),
+        ..report
     })
 }

@@ -7,15 +7,20 @@
 //! report that passed, the whole batch is refused with 429 and nothing is queued, so a report the
 //! node said it accepted is never dropped. The app judges every queued report again, fully and
 //! deterministically, when its block executes.
+//!
+//! Proposals take reports from the queue without removing them ([`ReportQueue::candidates`]): a
+//! proposal may never be finalized. A report leaves the queue only when a committed block
+//! includes it, or when the chain has seen a higher counter of its device, so it could only be
+//! a replay ([`ReportQueue::after_block`]).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 
 use groundwork_app::ChainInfo;
 use groundwork_app::modules::devices::state::{DeviceStatus, DevicesRead};
 use groundwork_app::modules::reports::state::ReportsRead;
 use groundwork_app::modules::reports::{DecodedReport, report_message};
 use groundwork_app::parallel;
-use groundwork_primitives::DeviceId;
+use groundwork_primitives::{DeviceId, Hash, sha256};
 use groundwork_state::Snapshot;
 use serde::Serialize;
 
@@ -30,6 +35,8 @@ pub struct QueuedReport {
     pub counter: u64,
     /// When the node received it, ms since the Unix epoch.
     pub received_at_ms: u64,
+    /// SHA-256 of `bytes` (how a committed block names it).
+    pub hash: Hash,
 }
 
 /// Reports waiting for blocks, bounded.
@@ -230,6 +237,7 @@ impl ReportQueue {
             }
             batch_counters.insert(report.device, report.body.counter);
             batch.push(QueuedReport {
+                hash: sha256(&reports[index]),
                 bytes: reports[index].clone(),
                 device: report.device,
                 counter: report.body.counter,
@@ -253,17 +261,57 @@ impl ReportQueue {
         Ok(BatchOutcome { accepted, rejected })
     }
 
-    /// Takes up to `max` reports for the next block, oldest first.
+    /// Takes up to `max` reports out of the queue, oldest first (for a driver that commits
+    /// every block it builds; consensus uses [`ReportQueue::candidates`]).
     pub fn take(&mut self, max: usize) -> Vec<QueuedReport> {
         let n = max.min(self.queue.len());
         self.queue.drain(..n).collect()
     }
 
-    /// After a block commits: forgets queued counters the chain now knows.
-    pub fn after_block(&mut self, snapshot: &Snapshot) {
-        self.queued_counters.retain(|device, counter| {
-            let committed = snapshot.activity(device).ok().and_then(|a| a.last_counter);
-            committed.is_none_or(|c| c < *counter)
-        });
+    /// Up to `max` reports for the next proposal, oldest first, left in the queue.
+    pub fn candidates(&self, max: usize) -> Vec<Vec<u8>> {
+        self.queue.iter().take(max).map(|r| r.bytes.clone()).collect()
+    }
+
+    /// The bytes of the `n` reports queued last (a batch just admitted, to share it).
+    pub fn newest(&self, n: usize) -> Vec<Vec<u8>> {
+        let skip = self.queue.len().saturating_sub(n);
+        self.queue.iter().skip(skip).map(|r| r.bytes.clone()).collect()
+    }
+
+    /// After a block commits: drops the reports it included (by hash) and those the chain has
+    /// made stale (a counter at or below the device's committed one), and forgets queued
+    /// counters the chain now knows.
+    pub fn after_block(&mut self, included: &[Hash], snapshot: &Snapshot) {
+        let mut included: HashSet<Hash> = included.iter().copied().collect();
+        let mut touched: HashSet<DeviceId> = HashSet::new();
+        // Proposals take the oldest reports, so a block usually includes a prefix of the queue.
+        while let Some(front) = self.queue.front() {
+            if !included.remove(&front.hash) {
+                break;
+            }
+            touched.insert(front.device);
+            self.queue.pop_front();
+        }
+        if !included.is_empty() {
+            self.queue.retain(|r| {
+                let keep = !included.contains(&r.hash);
+                if !keep {
+                    touched.insert(r.device);
+                }
+                keep
+            });
+        }
+        let committed = |device: &DeviceId| snapshot.activity(device).ok().and_then(|a| a.last_counter);
+        let counters: HashMap<DeviceId, u64> = touched
+            .iter()
+            .filter_map(|device| Some((*device, committed(device)?)))
+            .collect();
+        if !counters.is_empty() {
+            self.queue
+                .retain(|r| counters.get(&r.device).is_none_or(|c| r.counter > *c));
+        }
+        self.queued_counters
+            .retain(|device, counter| committed(device).is_none_or(|c| c < *counter));
     }
 }

@@ -1,15 +1,17 @@
-//! The Groundwork node: it opens a home folder, runs the state machine, produces blocks from its
-//! mempool, and serves the HTTP API and metrics.
+//! The Groundwork node: it opens a home folder, runs the state machine under Simplex consensus
+//! (the `groundwork-consensus` crate; one validator is a set of one), and serves the HTTP API
+//! and metrics.
 //!
 //! ```text
-//!  HTTP client ──POST /v1/txs──▶ api ──check_tx──▶ mempool ──candidates──▶ producer ──▶ App ──▶ redb
-//!       ▲                          │                                         (one thread)   │
-//!       └──── GET /v1/... ◀────────┴──────────────── reads snapshots of the store ◀─────────┘
+//!  HTTP client ──POST /v1/txs──▶ api ──check_tx──▶ mempool ──candidates──▶ consensus ──▶ App ──▶ redb
+//!       ▲                          │   share ▼         ▲ committed            ▲ │ votes, blocks
+//!       │                          │   other validators (gossip channel) ─────┘ ▼ other validators
+//!       └──── GET /v1/... ◀────────┴──────────────── reads snapshots of the store ◀──────────────┘
 //! ```
 //!
-//! [`Node::start`] runs all of it inside a tokio runtime and returns a handle; dropping nothing
-//! is needed to stop it cleanly: call [`RunningNode::shutdown`], which finishes the block in
-//! progress and returns.
+//! [`Node::start`] runs all of it and returns a handle: call [`RunningNode::shutdown`] to stop
+//! the HTTP server and the engine. Everything the engine acknowledged is committed; votes and
+//! certificates are journaled, so a restart (or a SIGKILL) loses nothing and never double-signs.
 
 pub mod api;
 pub mod bench;
@@ -20,15 +22,16 @@ pub mod ingest;
 pub mod keystore;
 pub mod mempool;
 pub mod metrics;
-pub mod producer;
+pub mod pool;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, bail};
-use groundwork_app::App;
+use groundwork_app::{App, BlockLimits};
+use groundwork_consensus::{RunningValidator, ValidatorKey};
 use groundwork_primitives::Amount;
 use groundwork_state::Store;
 use tokio::sync::{oneshot, watch};
@@ -49,14 +52,22 @@ pub struct NodeOptions {
     pub block_interval_ms: Option<u64>,
 }
 
+/// Milliseconds since the Unix epoch by the wall clock (a proposer's clock; the app only ever
+/// sees it through the block header).
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
 /// A running node.
 pub struct RunningNode {
     addr: SocketAddr,
     chain_id: String,
-    stop: Arc<AtomicBool>,
     shutdown_http: Option<oneshot::Sender<()>>,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
-    producer: std::thread::JoinHandle<anyhow::Result<()>>,
+    consensus: Option<RunningValidator>,
 }
 
 /// Entry point.
@@ -64,7 +75,8 @@ pub struct Node;
 
 impl Node {
     /// Opens the home, initialises the chain from `genesis.json` on first start (or checks the
-    /// store belongs to that chain), starts the block producer and the HTTP server.
+    /// store belongs to that chain), starts consensus with the validator key and the HTTP
+    /// server.
     pub async fn start(options: NodeOptions) -> anyhow::Result<RunningNode> {
         let home = Home::new(&options.home);
         let mut config = NodeConfig::load(&home.config_path())?;
@@ -136,7 +148,6 @@ impl Node {
             config.reports.queue_capacity,
         )));
         let (tips_tx, tips_rx) = watch::channel(tip);
-        let stop = Arc::new(AtomicBool::new(false));
 
         let listener = tokio::net::TcpListener::bind(config.http.listen)
             .await
@@ -159,6 +170,60 @@ impl Node {
             config.moniker.clone(),
             faucet,
         );
+        let pool = pool::NodePool::new(state.clone(), mempool, reports, metrics, tips_tx)
+            .context("cannot start the thread admitting shared transactions")?;
+
+        let peers = config
+            .p2p
+            .peers
+            .iter()
+            .map(|peer| {
+                let key = hex::decode(&peer.public_key)
+                    .ok()
+                    .and_then(|bytes| groundwork_consensus::validator_key(&bytes))
+                    .with_context(|| {
+                        format!("p2p peer key {:?} is not an ed25519 key", peer.public_key)
+                    })?;
+                Ok::<(ValidatorKey, SocketAddr), anyhow::Error>((key, peer.address))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let consensus_config = groundwork_consensus::Config {
+            partition_prefix: "groundwork".into(),
+            block_interval: Duration::from_millis(config.block.interval_ms),
+            limits: BlockLimits {
+                max_txs: config.block.max_txs,
+                max_bytes: config.block.max_bytes,
+            },
+            max_reports: config.reports.max_per_block,
+            ..groundwork_consensus::Config::default()
+        };
+        let storage_dir = home.consensus_path();
+        let p2p_listen = config.p2p.listen;
+        let validator_count = genesis.validators.len();
+        let seed = validator.seed();
+        let (engine, running) = tokio::task::spawn_blocking(move || {
+            groundwork_consensus::spawn(
+                groundwork_consensus::Validator {
+                    app,
+                    genesis,
+                    seed,
+                    mempool: Arc::new(pool),
+                    config: consensus_config,
+                },
+                groundwork_consensus::P2pConfig {
+                    listen: p2p_listen,
+                    peers,
+                    storage_dir,
+                    worker_threads: 2,
+                },
+            )
+        })
+        .await?
+        .with_context(|| {
+            format!("cannot start consensus (p2p listens on {p2p_listen}; is another node using it?)")
+        })?;
+        state.attach_engine(engine);
+
         let (shutdown_http, shutdown_rx) = oneshot::channel::<()>();
         let server = tokio::spawn(async move {
             axum::serve(listener, api::router(state))
@@ -167,30 +232,13 @@ impl Node {
                 })
                 .await
         });
-
-        let producer = producer::Producer {
-            app,
-            proposer: validator,
-            mempool,
-            reports,
-            max_reports: config.reports.max_per_block,
-            config: config.block.clone(),
-            tips: tips_tx,
-            metrics,
-            stop: stop.clone(),
-        };
-        let producer = std::thread::Builder::new()
-            .name("block-producer".into())
-            .spawn(move || producer.run())
-            .context("cannot start the block producer thread")?;
-        tracing::info!(%addr, chain_id = %chain.chain_id, "node started");
+        tracing::info!(%addr, chain_id = %chain.chain_id, validators = validator_count, %p2p_listen, "node started");
         Ok(RunningNode {
             addr,
             chain_id: chain.chain_id,
-            stop,
             shutdown_http: Some(shutdown_http),
             server,
-            producer,
+            consensus: Some(running),
         })
     }
 }
@@ -206,25 +254,26 @@ impl RunningNode {
         &self.chain_id
     }
 
-    /// Whether the block producer stopped by itself (a store failure).
-    pub fn producer_failed(&self) -> bool {
-        self.producer.is_finished()
+    /// Whether consensus stopped by itself (a store or network failure: the node must exit).
+    pub fn consensus_failed(&self) -> bool {
+        self.consensus
+            .as_ref()
+            .is_none_or(RunningValidator::has_stopped)
     }
 
-    /// Stops producing after the block in progress, closes the HTTP server, and reports the
-    /// producer's error if it failed.
+    /// Closes the HTTP server and stops consensus (whatever it acknowledged is committed).
     pub async fn shutdown(mut self) -> anyhow::Result<()> {
-        self.stop.store(true, Ordering::Relaxed);
         if let Some(tx) = self.shutdown_http.take() {
             let _ = tx.send(());
         }
-        let producer = tokio::task::spawn_blocking(move || self.producer.join()).await?;
-        let served = self.server.await;
-        match producer {
-            Ok(result) => result?,
-            Err(_) => bail!("the block producer panicked"),
+        let failed = self.consensus_failed();
+        if let Some(consensus) = self.consensus.take() {
+            tokio::task::spawn_blocking(move || consensus.stop()).await?;
         }
-        served??;
+        self.server.await??;
+        if failed {
+            bail!("consensus stopped by itself: see the log above");
+        }
         Ok(())
     }
 }

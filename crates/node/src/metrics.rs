@@ -22,8 +22,8 @@ pub struct Metrics {
     pub txs_rejected: Counter,
     /// Transactions waiting in the mempool.
     pub mempool_txs: Gauge,
-    /// Time to execute and commit a block, in seconds.
-    pub block_seconds: Histogram,
+    /// Time from a block's proposal (its header time) to its commit here, in seconds.
+    pub finality_seconds: Histogram,
     /// Transactions per block.
     pub block_txs: Histogram,
     /// Device reports waiting for a block.
@@ -47,7 +47,7 @@ impl Default for Metrics {
         let txs_accepted = Counter::default();
         let txs_rejected = Counter::default();
         let mempool_txs = Gauge::default();
-        let block_seconds = Histogram::new(exponential_buckets(0.001, 2.0, 16));
+        let finality_seconds = Histogram::new(exponential_buckets(0.01, 1.6, 16));
         let block_txs = Histogram::new(exponential_buckets(1.0, 4.0, 10));
         let reports_queued = Gauge::default();
         let reports_accepted = Counter::default();
@@ -110,9 +110,9 @@ impl Default for Metrics {
             mempool_txs.clone(),
         );
         registry.register(
-            "block_commit_seconds",
-            "Time to execute and commit a block",
-            block_seconds.clone(),
+            "finality_seconds",
+            "Time from a block's proposal to its commit on this node",
+            finality_seconds.clone(),
         );
         registry.register("block_txs", "Transactions per block", block_txs.clone());
         Metrics {
@@ -123,7 +123,7 @@ impl Default for Metrics {
             txs_accepted,
             txs_rejected,
             mempool_txs,
-            block_seconds,
+            finality_seconds,
             block_txs,
             reports_queued,
             reports_accepted,

@@ -1,0 +1,331 @@
+//! `groundwork bench consensus`: a local network of validator processes (Simplex over loopback,
+//! each with its own store), loaded with signed transfers over HTTP, measured from outside.
+//!
+//! Transfers are signed up front by funded genesis accounts; each sender's transfers go to one
+//! validator (sender `s` to validator `s mod N`), so every validator receives submissions and
+//! shares them with the others. A watcher reads validator-0's blocks as they commit. Reported:
+//! committed transfers per second (all transfers over the time from the first submission to the
+//! commit of the last) and, per transfer, the time from its submission to the moment the watcher
+//! saw it in a committed block (median and 99th percentile; the watcher polls every 20 ms).
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use groundwork_app::Genesis;
+use groundwork_app::genesis::GenesisAccount;
+use groundwork_app::tx;
+use groundwork_node::home::{self, Home};
+use groundwork_primitives::{Address, Amount, SigningKey, sha256};
+use serde::Serialize;
+
+use crate::client::Client;
+use crate::network::{NetworkSpec, Validators, write_testnet};
+
+/// `groundwork bench consensus`
+#[derive(Debug, clap::Args)]
+pub(crate) struct BenchConsensusArgs {
+    /// Validators, one process each.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=16))]
+    pub(crate) validators: u16,
+    /// Funded accounts sending transfers.
+    #[arg(long, default_value_t = 2_000)]
+    pub(crate) senders: usize,
+    /// Transfers each sender sends (at most 64: the mempool's nonce gap).
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=64))]
+    pub(crate) per_sender: u64,
+    /// Target block interval in milliseconds.
+    #[arg(long, default_value_t = 250)]
+    pub(crate) block_ms: u64,
+    /// Threads submitting over HTTP.
+    #[arg(long, default_value_t = 8)]
+    pub(crate) submitters: usize,
+    /// HTTP port of validator-0 (validator i uses this plus i; p2p ports are 100 above).
+    #[arg(long, default_value_t = 28657)]
+    pub(crate) http_port: u16,
+    /// Give up waiting for commits after this many seconds.
+    #[arg(long, default_value_t = 300)]
+    pub(crate) timeout_s: u64,
+}
+
+/// What the benchmark measured.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct ConsensusBenchReport {
+    /// Validators.
+    pub(crate) validators: usize,
+    /// Transfers submitted and accepted.
+    pub(crate) submitted: usize,
+    /// Transfers seen committed.
+    pub(crate) committed: usize,
+    /// Accepted submissions per second (HTTP, all submitters).
+    pub(crate) submitted_per_second: f64,
+    /// Committed transfers per second, first submission to last commit.
+    pub(crate) committed_per_second: f64,
+    /// Median time from submission to commit, ms.
+    pub(crate) finality_median_ms: u64,
+    /// 99th percentile of the same, ms.
+    pub(crate) finality_p99_ms: u64,
+    /// Blocks that carried the transfers.
+    pub(crate) blocks: usize,
+    /// The largest of them, in transfers.
+    pub(crate) largest_block: usize,
+    /// Views nullified on validator-0 during the run.
+    pub(crate) views_nullified: u64,
+    /// Available cores.
+    pub(crate) cores: usize,
+}
+
+impl fmt::Display for ConsensusBenchReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "{} validators (separate processes, Simplex over loopback), {} cores",
+            self.validators, self.cores
+        )?;
+        writeln!(
+            f,
+            "  transfers     {} submitted ({:.0}/s accepted over HTTP), {} committed in {} blocks (largest {})",
+            self.submitted,
+            self.submitted_per_second,
+            self.committed,
+            self.blocks,
+            self.largest_block
+        )?;
+        writeln!(
+            f,
+            "  committed     {:.0} transfers/s (first submission to last commit)",
+            self.committed_per_second
+        )?;
+        writeln!(
+            f,
+            "  finality      median {} ms, p99 {} ms (submission to commit seen on validator-0)",
+            self.finality_median_ms, self.finality_p99_ms
+        )?;
+        write!(f, "  nullified     {} views", self.views_nullified)
+    }
+}
+
+fn sender_key(i: usize) -> SigningKey {
+    let mut seed = [7u8; 32];
+    seed[..8].copy_from_slice(&(i as u64).to_le_bytes());
+    SigningKey::from_seed(seed)
+}
+
+/// Runs the benchmark and stops the network.
+pub(crate) fn run(args: &BenchConsensusArgs) -> anyhow::Result<ConsensusBenchReport> {
+    let dir = std::env::temp_dir().join(format!(
+        "groundwork-bench-consensus-{}-{}",
+        std::process::id(),
+        groundwork_node::now_ms()
+    ));
+    let result = run_in(args, &dir);
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
+fn run_in(args: &BenchConsensusArgs, dir: &std::path::Path) -> anyhow::Result<ConsensusBenchReport> {
+    let validators = usize::from(args.validators);
+    let chain_id = "bench-consensus";
+    write_testnet(&NetworkSpec {
+        out: dir.to_path_buf(),
+        chain_id: chain_id.into(),
+        validators,
+        http_port: args.http_port,
+        p2p_port: args.http_port.checked_add(100).context("--http-port too high")?,
+        block_ms: args.block_ms,
+        account_name: "operator".into(),
+        devnet_keys: false,
+    })?;
+    // Fund the senders in the one genesis every validator holds.
+    let first = Home::new(home::validator_folder(dir, 0));
+    let mut genesis: Genesis = first.genesis()?;
+    let keys: Vec<SigningKey> = (0..args.senders).map(sender_key).collect();
+    for key in &keys {
+        genesis.accounts.push(GenesisAccount {
+            address: Address::from_public_key(&key.public_key()),
+            balance: Amount(10u128.pow(15)),
+        });
+    }
+    genesis.validate()?;
+    for i in 0..validators {
+        let home = Home::new(home::validator_folder(dir, i));
+        std::fs::write(home.genesis_path(), genesis.to_json() + "\n")?;
+    }
+    let min_fee = genesis.params.accounts.min_fee;
+    eprintln!(
+        "signing {} transfers from {} senders…",
+        args.senders as u64 * args.per_sender,
+        args.senders
+    );
+    // Round by round: every sender's nonce n before any sender's nonce n+1.
+    let mut work: Vec<(usize, Vec<u8>)> = Vec::new();
+    for nonce in 0..args.per_sender {
+        for (s, key) in keys.iter().enumerate() {
+            let to = Address([(s % 251) as u8; 20]);
+            let bytes = tx::build_signed_tx(
+                key,
+                chain_id,
+                nonce,
+                min_fee,
+                vec![tx::transfer_message(&to, Amount(1))],
+                "",
+            );
+            work.push((s % validators, bytes));
+        }
+    }
+    let hashes: Vec<String> = work.iter().map(|(_, b)| sha256(b).to_hex()).collect();
+    let index: HashMap<String, usize> = hashes
+        .iter()
+        .enumerate()
+        .map(|(i, h)| (h.clone(), i))
+        .collect();
+
+    let running = Validators::start(dir, validators, "warn")?;
+    let urls = running.urls.clone();
+    let watcher = Client::new(&urls[0]);
+    let start_height = watcher.get::<serde_json::Value>("/v1/status")?["height"]
+        .as_u64()
+        .unwrap_or(0);
+    eprintln!("{validators} validators up; submitting…");
+
+    let started = Instant::now();
+    let submitted_at: Arc<Mutex<Vec<Option<Duration>>>> =
+        Arc::new(Mutex::new(vec![None; work.len()]));
+    let next = Arc::new(AtomicUsize::new(0));
+    let work = Arc::new(work);
+    let submitters: Vec<_> = (0..args.submitters.max(1))
+        .map(|_| {
+            let (work, next, submitted_at, urls) =
+                (work.clone(), next.clone(), submitted_at.clone(), urls.clone());
+            std::thread::spawn(move || -> anyhow::Result<()> {
+                let clients: Vec<Client> = urls.iter().map(|u| Client::new(u)).collect();
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some((node, bytes)) = work.get(i) else {
+                        return Ok(());
+                    };
+                    let mut attempts = 0;
+                    loop {
+                        let at = started.elapsed();
+                        match clients[*node].post_bytes::<serde_json::Value>(
+                            "/v1/txs",
+                            "application/x-protobuf",
+                            bytes,
+                        ) {
+                            Ok(_) => {
+                                if let Ok(mut times) = submitted_at.lock() {
+                                    times[i] = Some(at);
+                                }
+                                break;
+                            }
+                            // A full mempool or a nonce gap clears as blocks commit.
+                            Err(error) if attempts < 600 => {
+                                attempts += 1;
+                                tracing::debug!(%error, "retrying a submission");
+                                std::thread::sleep(Duration::from_millis(50));
+                            }
+                            Err(error) => return Err(error),
+                        }
+                    }
+                }
+            })
+        })
+        .collect();
+
+    // Watch validator-0's blocks.
+    let mut committed_at: Vec<Option<Duration>> = vec![None; work.len()];
+    let mut committed = 0usize;
+    let mut blocks = 0usize;
+    let mut largest_block = 0usize;
+    let mut height = start_height;
+    let mut last_commit = Duration::ZERO;
+    let deadline = Instant::now() + Duration::from_secs(args.timeout_s);
+    while committed < work.len() {
+        if Instant::now() > deadline {
+            bail!(
+                "only {committed} of {} transfers committed within {} s",
+                work.len(),
+                args.timeout_s
+            );
+        }
+        let latest = watcher.get::<serde_json::Value>("/v1/status")?["height"]
+            .as_u64()
+            .unwrap_or(height);
+        let seen = started.elapsed();
+        for h in height + 1..=latest {
+            let block = watcher.get::<serde_json::Value>(&format!("/v1/blocks/{h}"))?;
+            let txs = block["txs"].as_array().cloned().unwrap_or_default();
+            let mut ours = 0;
+            for t in &txs {
+                if let Some(&i) = t["hash"].as_str().and_then(|h| index.get(h))
+                    && committed_at[i].is_none()
+                {
+                    committed_at[i] = Some(seen);
+                    committed += 1;
+                    ours += 1;
+                }
+            }
+            if ours > 0 {
+                blocks += 1;
+                largest_block = largest_block.max(ours);
+                last_commit = seen;
+            }
+        }
+        height = latest;
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let submit_elapsed = {
+        let mut last = Duration::ZERO;
+        for handle in submitters {
+            handle
+                .join()
+                .map_err(|_| anyhow::anyhow!("a submitter panicked"))??;
+        }
+        if let Ok(times) = submitted_at.lock() {
+            last = times.iter().flatten().max().copied().unwrap_or_default();
+        }
+        last
+    };
+    let views_nullified = watcher.get::<serde_json::Value>("/v1/status")?["consensus"]
+        ["views_nullified"]
+        .as_u64()
+        .unwrap_or(0);
+    running.stop();
+
+    let times = submitted_at
+        .lock()
+        .map_err(|_| anyhow::anyhow!("poisoned"))?
+        .clone();
+    let first_submission = times.iter().flatten().min().copied().unwrap_or_default();
+    let mut latencies: Vec<u64> = times
+        .iter()
+        .zip(&committed_at)
+        .filter_map(|(s, c)| Some(c.as_ref()?.saturating_sub(*s.as_ref()?).as_millis() as u64))
+        .collect();
+    latencies.sort_unstable();
+    let percentile = |p: usize| {
+        latencies
+            .get((latencies.len() * p / 100).min(latencies.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or(0)
+    };
+    let span = last_commit.saturating_sub(first_submission).as_secs_f64();
+    Ok(ConsensusBenchReport {
+        validators,
+        submitted: times.iter().flatten().count(),
+        committed,
+        submitted_per_second: work.len() as f64 / submit_elapsed.as_secs_f64().max(1e-9),
+        committed_per_second: committed as f64 / span.max(1e-9),
+        finality_median_ms: percentile(50),
+        finality_p99_ms: percentile(99),
+        blocks,
+        largest_block,
+        views_nullified,
+        cores: std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1),
+    })
+}
