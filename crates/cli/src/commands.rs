@@ -128,6 +128,9 @@ fn init(args: InitArgs, output: Output) -> anyhow::Result<ExitCode> {
     if let Some(ms) = args.block_ms {
         config.block.interval_ms = ms;
     }
+    if let Some(p2p) = args.p2p {
+        config.p2p.listen = p2p;
+    }
     config.validate()?;
     let secret;
     let protection = if args.plain_key {
@@ -246,6 +249,9 @@ fn devnet(args: DevnetArgs, output: Output) -> anyhow::Result<ExitCode> {
             ..NodeConfig::default()
         };
         config.http.listen = args.http;
+        // Peers (none in a devnet of one) on the HTTP port plus 100, as in a multi-validator devnet.
+        config.p2p.listen =
+            std::net::SocketAddr::new(args.http.ip(), args.http.port().saturating_add(100));
         config.block.interval_ms = args.block_ms;
         home::init(
             &home,

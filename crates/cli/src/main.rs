@@ -169,6 +169,9 @@ pub(crate) struct InitArgs {
     /// Target block interval in milliseconds to write in config.toml.
     #[arg(long)]
     pub(crate) block_ms: Option<u64>,
+    /// Address to listen on for other validators, to write in config.toml.
+    #[arg(long)]
+    pub(crate) p2p: Option<SocketAddr>,
 }
 
 /// `groundwork devnet`

@@ -387,7 +387,7 @@ impl Finalizer {
                     status.app_hash = tip.app_hash;
                     status.last_finality_ms = finality_ms;
                 }
-                tracing::info!(height, txs = tx_hashes.len(), reports = report_hashes.len(), finality_ms, app_hash = %tip.app_hash, "applied finalized block");
+                tracing::debug!(height, txs = tx_hashes.len(), reports = report_hashes.len(), finality_ms, app_hash = %tip.app_hash, "applied finalized block");
                 true
             }
             Err(error) => {

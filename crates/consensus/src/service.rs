@@ -78,6 +78,11 @@ pub fn spawn(
 ) -> Result<(EngineHandle, RunningValidator), ConsensusError> {
     let keys = validator_keys(&validator.genesis)?;
     let signer = signer_from_seed(validator.seed)?;
+    // The network panics on a port in use; say so plainly first (another node may still grab
+    // the port in between, which only makes the error less clear).
+    std::net::TcpListener::bind(p2p.listen).map_err(|e| {
+        ConsensusError::Runtime(format!("cannot listen for peers on {}: {e}", p2p.listen))
+    })?;
     let namespace = format!("groundwork/{}/p2p", validator.genesis.chain_id);
     let max_message_size = validator.config.max_message_size();
     let mempool = validator.mempool.clone();

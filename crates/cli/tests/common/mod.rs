@@ -57,6 +57,8 @@ pub fn init_home(dir: &Path, port: u16, block_ms: u64) {
         &format!("127.0.0.1:{port}"),
         "--block-ms",
         &block_ms.to_string(),
+        "--p2p",
+        &format!("127.0.0.1:{}", free_port()),
     ]);
 }
 
