@@ -126,7 +126,10 @@ pub(crate) fn run(args: &BenchConsensusArgs) -> anyhow::Result<ConsensusBenchRep
     result
 }
 
-fn run_in(args: &BenchConsensusArgs, dir: &std::path::Path) -> anyhow::Result<ConsensusBenchReport> {
+fn run_in(
+    args: &BenchConsensusArgs,
+    dir: &std::path::Path,
+) -> anyhow::Result<ConsensusBenchReport> {
     let validators = usize::from(args.validators);
     let chain_id = "bench-consensus";
     write_testnet(&NetworkSpec {
@@ -134,7 +137,10 @@ fn run_in(args: &BenchConsensusArgs, dir: &std::path::Path) -> anyhow::Result<Co
         chain_id: chain_id.into(),
         validators,
         http_port: args.http_port,
-        p2p_port: args.http_port.checked_add(100).context("--http-port too high")?,
+        p2p_port: args
+            .http_port
+            .checked_add(100)
+            .context("--http-port too high")?,
         block_ms: args.block_ms,
         account_name: "operator".into(),
         devnet_keys: false,
@@ -198,8 +204,12 @@ fn run_in(args: &BenchConsensusArgs, dir: &std::path::Path) -> anyhow::Result<Co
     let work = Arc::new(work);
     let submitters: Vec<_> = (0..args.submitters.max(1))
         .map(|_| {
-            let (work, next, submitted_at, urls) =
-                (work.clone(), next.clone(), submitted_at.clone(), urls.clone());
+            let (work, next, submitted_at, urls) = (
+                work.clone(),
+                next.clone(),
+                submitted_at.clone(),
+                urls.clone(),
+            );
             std::thread::spawn(move || -> anyhow::Result<()> {
                 let clients: Vec<Client> = urls.iter().map(|u| Client::new(u)).collect();
                 loop {
@@ -289,10 +299,10 @@ fn run_in(args: &BenchConsensusArgs, dir: &std::path::Path) -> anyhow::Result<Co
         }
         last
     };
-    let views_nullified = watcher.get::<serde_json::Value>("/v1/status")?["consensus"]
-        ["views_nullified"]
-        .as_u64()
-        .unwrap_or(0);
+    let views_nullified =
+        watcher.get::<serde_json::Value>("/v1/status")?["consensus"]["views_nullified"]
+            .as_u64()
+            .unwrap_or(0);
     running.stop();
 
     let times = submitted_at

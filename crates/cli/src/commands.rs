@@ -186,9 +186,12 @@ fn run_node(
             banner(node.addr());
         }
         let mut check = tokio::time::interval(std::time::Duration::from_millis(500));
+        // One listener for the whole run: a signal arriving between two listeners is lost.
+        let signal = shutdown_signal();
+        tokio::pin!(signal);
         loop {
             tokio::select! {
-                _ = shutdown_signal() => {
+                _ = &mut signal => {
                     tracing::info!("stopping");
                     break;
                 }

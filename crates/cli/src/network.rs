@@ -94,14 +94,15 @@ impl Validators {
                 .spawn()
                 .with_context(|| format!("cannot start validator {i}"))?;
             running.children.push(child);
-            running
-                .urls
-                .push(format!("http://{}", config.http.listen));
+            running.urls.push(format!("http://{}", config.http.listen));
         }
         let deadline = Instant::now() + Duration::from_secs(60);
         for (i, url) in running.urls.clone().iter().enumerate() {
             loop {
-                if crate::client::Client::new(url).get::<serde_json::Value>("/v1/status").is_ok() {
+                if crate::client::Client::new(url)
+                    .get::<serde_json::Value>("/v1/status")
+                    .is_ok()
+                {
                     break;
                 }
                 if let Some(status) = running.children[i].try_wait()? {
@@ -174,7 +175,10 @@ fn terminate(pid: u32) {
 
 /// `groundwork devnet --validators N` with N > 1: a testnet in a temporary (or the given)
 /// folder, one process per validator, the simulated fleet against validator-0, until Ctrl-C.
-pub(crate) fn devnet(args: crate::DevnetArgs, output: crate::Output) -> anyhow::Result<std::process::ExitCode> {
+pub(crate) fn devnet(
+    args: crate::DevnetArgs,
+    output: crate::Output,
+) -> anyhow::Result<std::process::ExitCode> {
     let validators = usize::from(args.validators);
     let (root, temporary) = match &args.home {
         Some(home) => (home.clone(), false),
@@ -207,7 +211,11 @@ fn run_devnet(
             chain_id: "groundwork-devnet".into(),
             validators,
             http_port: args.http.port(),
-            p2p_port: args.http.port().checked_add(100).context("--http port too high")?,
+            p2p_port: args
+                .http
+                .port()
+                .checked_add(100)
+                .context("--http port too high")?,
             block_ms: args.block_ms,
             account_name: "dev".into(),
             devnet_keys: true,
@@ -259,7 +267,12 @@ fn run_devnet(
         "validators": validators,
     });
     let homes: Vec<String> = (0..validators)
-        .map(|i| format!("  validator-{i}  {}  (home {root_text}/validator-{i}, log node.log there)", running.urls[i]))
+        .map(|i| {
+            format!(
+                "  validator-{i}  {}  (home {root_text}/validator-{i}, log node.log there)",
+                running.urls[i]
+            )
+        })
         .collect();
     crate::commands::print(output, &value, || {
         format!(
@@ -274,9 +287,11 @@ fn run_devnet(
         .build()?;
     let failed = runtime.block_on(async {
         let mut check = tokio::time::interval(Duration::from_millis(500));
+        let signal = crate::commands::shutdown_signal();
+        tokio::pin!(signal);
         loop {
             tokio::select! {
-                _ = crate::commands::shutdown_signal() => return None,
+                _ = &mut signal => return None,
                 _ = check.tick() => {
                     if let Some(i) = running.exited() {
                         return Some(i);

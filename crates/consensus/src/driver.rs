@@ -29,10 +29,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, UNIX_EPOCH};
 
 use commonware_actor::Feedback;
+use commonware_consensus::Viewable as _;
 use commonware_consensus::marshal::Update;
 use commonware_consensus::marshal::ancestry::Ancestry;
 use commonware_consensus::simplex::types::{Activity, Context};
-use commonware_consensus::Viewable as _;
 use commonware_consensus::{Application, Reporter};
 use commonware_cryptography::{Digested, Digestible as _, ed25519};
 use commonware_runtime::{Clock, Metrics, Spawner};
@@ -315,19 +315,26 @@ where
             Ok(Ok(())) => {
                 self.shared.note(
                     view,
-                    format!("this validator verified height {} and voted for it", block.number()),
+                    format!(
+                        "this validator verified height {} and voted for it",
+                        block.number()
+                    ),
                 );
                 true
             }
             Ok(Err(reason)) => {
                 tracing::warn!(height = block.number(), %reason, "rejecting a proposal");
-                self.shared
-                    .note(view, format!("this validator rejected the proposal: {reason}"));
+                self.shared.note(
+                    view,
+                    format!("this validator rejected the proposal: {reason}"),
+                );
                 false
             }
             Err(error) => {
-                self.shared
-                    .note(view, format!("this validator could not verify the proposal: {error}"));
+                self.shared.note(
+                    view,
+                    format!("this validator could not verify the proposal: {error}"),
+                );
                 // Broken infrastructure is not a verdict on the block: abstain.
                 tracing::error!(%error, "cannot verify a proposal");
                 std::future::pending().await

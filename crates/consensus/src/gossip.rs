@@ -18,8 +18,8 @@ use std::sync::Arc;
 
 use bytes::{Buf as _, BufMut as _};
 use commonware_p2p::{Receiver, Recipients, Sender};
-use futures::{FutureExt as _, StreamExt as _};
 use futures::channel::mpsc::UnboundedReceiver;
+use futures::{FutureExt as _, StreamExt as _};
 
 use crate::{Gossip, Mempool};
 
@@ -138,7 +138,8 @@ fn batches(first: Gossip, outgoing: &mut UnboundedReceiver<Gossip>) -> Vec<Gossi
         let item_bytes = item_size(&item);
         let full = {
             let last = &out[out.len() - 1];
-            size + item_bytes > limit || last.txs.len().max(last.reports.len()) >= GOSSIP_LIMITS.max_items
+            size + item_bytes > limit
+                || last.txs.len().max(last.reports.len()) >= GOSSIP_LIMITS.max_items
         };
         if full {
             out.push(Gossip::default());

@@ -18,9 +18,9 @@ use groundwork_app::genesis::{GenesisAccount, GenesisValidator, TokenInfo};
 use groundwork_app::modules::accounts::state::AccountsRead as _;
 use groundwork_app::tx::{build_signed_tx, transfer_message};
 use groundwork_app::{App, Genesis, SignedTx};
-use groundwork_consensus::{CommittedBlock, 
-    Config, EngineHandle, Mempool, Network, Validator, ValidatorKey, channels, signer_from_seed,
-    start,
+use groundwork_consensus::{
+    CommittedBlock, Config, EngineHandle, Mempool, Network, Validator, ValidatorKey, channels,
+    signer_from_seed, start,
 };
 use groundwork_primitives::{Address, Amount, Hash, SigningKey};
 use groundwork_state::{Store, Tip};

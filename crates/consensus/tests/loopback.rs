@@ -14,7 +14,9 @@ use groundwork_app::genesis::{GenesisAccount, GenesisValidator, TokenInfo};
 use groundwork_app::modules::accounts::state::AccountsRead as _;
 use groundwork_app::tx::{build_signed_tx, transfer_message};
 use groundwork_app::{App, Genesis};
-use groundwork_consensus::{CommittedBlock, Config, Mempool, P2pConfig, Validator, signer_from_seed, spawn};
+use groundwork_consensus::{
+    CommittedBlock, Config, Mempool, P2pConfig, Validator, signer_from_seed, spawn,
+};
 use groundwork_primitives::{Address, Amount, Hash, SigningKey, sha256};
 use groundwork_state::Store;
 

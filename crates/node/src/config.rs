@@ -464,7 +464,8 @@ mod tests {
         let key = "ef".repeat(32);
         config
             .apply_env(|name| {
-                (name == "GROUNDWORK_P2P_PEERS").then(|| format!("{key}@127.0.0.1:5,{key}@127.0.0.1:6"))
+                (name == "GROUNDWORK_P2P_PEERS")
+                    .then(|| format!("{key}@127.0.0.1:5,{key}@127.0.0.1:6"))
             })
             .unwrap();
         assert_eq!(config.p2p.peers.len(), 2);

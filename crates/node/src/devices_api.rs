@@ -19,8 +19,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::api::{ApiError, ApiResult, ApiState, ErrorBody, Inner};
-use groundwork_consensus::Gossip;
 use crate::ingest::BatchOutcome;
+use groundwork_consensus::Gossip;
 
 /// A batch of reports as JSON.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]

@@ -228,7 +228,10 @@ pub fn init_testnet(out: &Path, options: TestnetOptions<'_>) -> anyhow::Result<I
     if highest(options.http_port) > usize::from(u16::MAX)
         || highest(options.p2p_port) > usize::from(u16::MAX)
     {
-        bail!("the ports of {} validators do not fit below 65536", options.validators);
+        bail!(
+            "the ports of {} validators do not fit below 65536",
+            options.validators
+        );
     }
     let http_range = usize::from(options.http_port)..=highest(options.http_port);
     if http_range.contains(&usize::from(options.p2p_port))
@@ -261,7 +264,8 @@ pub fn init_testnet(out: &Path, options: TestnetOptions<'_>) -> anyhow::Result<I
         std::fs::create_dir_all(home.root().join("data"))
             .with_context(|| format!("cannot create {}", home.root().display()))?;
         let key = SigningKey::generate();
-        home.keystore().add(VALIDATOR_KEY, &key, Protection::Plain)?;
+        home.keystore()
+            .add(VALIDATOR_KEY, &key, Protection::Plain)?;
         genesis.validators.push(GenesisValidator {
             name: moniker(i),
             public_key: hex::encode(key.public_key().as_bytes()),
@@ -271,9 +275,7 @@ pub fn init_testnet(out: &Path, options: TestnetOptions<'_>) -> anyhow::Result<I
     genesis.validate()?;
     let ip = template.http.listen.ip();
     let p2p_ip = template.p2p.listen.ip();
-    let p2p_address = |i: usize| {
-        std::net::SocketAddr::new(p2p_ip, options.p2p_port + i as u16)
-    };
+    let p2p_address = |i: usize| std::net::SocketAddr::new(p2p_ip, options.p2p_port + i as u16);
     for (i, home) in homes.iter().enumerate() {
         std::fs::write(home.genesis_path(), genesis.to_json() + "\n")
             .with_context(|| format!("cannot write {}", home.genesis_path().display()))?;

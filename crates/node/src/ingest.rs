@@ -270,13 +270,21 @@ impl ReportQueue {
 
     /// Up to `max` reports for the next proposal, oldest first, left in the queue.
     pub fn candidates(&self, max: usize) -> Vec<Vec<u8>> {
-        self.queue.iter().take(max).map(|r| r.bytes.clone()).collect()
+        self.queue
+            .iter()
+            .take(max)
+            .map(|r| r.bytes.clone())
+            .collect()
     }
 
     /// The bytes of the `n` reports queued last (a batch just admitted, to share it).
     pub fn newest(&self, n: usize) -> Vec<Vec<u8>> {
         let skip = self.queue.len().saturating_sub(n);
-        self.queue.iter().skip(skip).map(|r| r.bytes.clone()).collect()
+        self.queue
+            .iter()
+            .skip(skip)
+            .map(|r| r.bytes.clone())
+            .collect()
     }
 
     /// After a block commits: drops the reports it included (by hash) and those the chain has
@@ -302,7 +310,8 @@ impl ReportQueue {
                 keep
             });
         }
-        let committed = |device: &DeviceId| snapshot.activity(device).ok().and_then(|a| a.last_counter);
+        let committed =
+            |device: &DeviceId| snapshot.activity(device).ok().and_then(|a| a.last_counter);
         let counters: HashMap<DeviceId, u64> = touched
             .iter()
             .filter_map(|device| Some((*device, committed(device)?)))

@@ -220,7 +220,9 @@ impl Node {
         })
         .await?
         .with_context(|| {
-            format!("cannot start consensus (p2p listens on {p2p_listen}; is another node using it?)")
+            format!(
+                "cannot start consensus (p2p listens on {p2p_listen}; is another node using it?)"
+            )
         })?;
         state.attach_engine(engine);
 

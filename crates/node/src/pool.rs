@@ -85,7 +85,9 @@ impl NodePool {
                 .filter(|r| r.code == 0)
                 .count() as u64;
             let txs = block.tx_hashes.len() as u64;
-            self.metrics.txs_committed.inc_by(txs.saturating_sub(failed));
+            self.metrics
+                .txs_committed
+                .inc_by(txs.saturating_sub(failed));
             self.metrics.txs_failed.inc_by(failed);
             self.metrics.reports_valid.inc_by(valid);
             self.metrics
