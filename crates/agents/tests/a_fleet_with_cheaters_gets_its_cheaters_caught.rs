@@ -1,4 +1,4 @@
-//! A real node (HTTP on loopback, block producer, ingest) and a fleet of 30 devices with one of
+//! A real node (HTTP on loopback, consensus of one validator, ingest) and a fleet of 30 devices with one of
 //! each cheater: after about two epochs, honest devices have valid verdicts and every cheater is
 //! caught with the right reason.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -60,6 +60,7 @@ fn a_fleet_with_cheaters_gets_its_cheaters_caught() {
     let port = free_port();
     let mut config = NodeConfig::default();
     config.http.listen = format!("127.0.0.1:{port}").parse().unwrap();
+    config.p2p.listen = format!("127.0.0.1:{}", free_port()).parse().unwrap();
     config.block.interval_ms = BLOCK_MS;
     home::init(
         &home,
