@@ -1,0 +1,1 @@
+//! Benchmark (placeholder while building).
