@@ -67,7 +67,9 @@ impl TokenBucket {
         // Time until the credit is positive again.
         let debt = u128::try_from(-state.credit).unwrap_or(0) + 1;
         let nanos = debt * 1_000_000_000 / u128::from(self.rate);
-        Err(Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX)))
+        Err(Duration::from_nanos(
+            u64::try_from(nanos).unwrap_or(u64::MAX),
+        ))
     }
 }
 

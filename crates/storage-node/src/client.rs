@@ -60,10 +60,7 @@ impl Default for TransferOptions {
 
 /// Asks every URL for its `/v1/info` in parallel: the providers that answered, and the errors of
 /// those that did not.
-pub fn discover(
-    client: &ProviderClient,
-    urls: &[String],
-) -> (Vec<Candidate>, Vec<ProviderError>) {
+pub fn discover(client: &ProviderClient, urls: &[String]) -> (Vec<Candidate>, Vec<ProviderError>) {
     let answers: Vec<_> = std::thread::scope(|scope| {
         let handles: Vec<_> = urls
             .iter()
@@ -134,9 +131,8 @@ pub fn put_file(
     let ranges: Vec<_> = params.segment_ranges(file_len).collect();
 
     std::thread::scope(|scope| -> anyhow::Result<PutReport> {
-        let cid_thread = scope.spawn(move || {
-            unixfs::compute_cid(BufReader::with_capacity(1 << 20, cid_file))
-        });
+        let cid_thread =
+            scope.spawn(move || unixfs::compute_cid(BufReader::with_capacity(1 << 20, cid_file)));
         let (batches, arriving) = mpsc::sync_channel::<anyhow::Result<EncodedBatch>>(1);
         let (recycle, recycled) = mpsc::channel::<EncodedSegment>();
         let encode_ranges = ranges.clone();
@@ -153,7 +149,11 @@ pub fn put_file(
                         pieces: Vec::new(),
                     });
                     encode_segment_into(&params, &segment, &mut encoded)?;
-                    let roots = encoded.pieces.iter().map(|piece| piece_root(piece)).collect();
+                    let roots = encoded
+                        .pieces
+                        .iter()
+                        .map(|piece| piece_root(piece))
+                        .collect();
                     Ok(EncodedBatch {
                         len,
                         encoded,
@@ -453,8 +453,8 @@ fn write_verified(
     partial: &Path,
     options: &TransferOptions,
 ) -> anyhow::Result<GetReport> {
-    let mut file = File::create(partial)
-        .with_context(|| format!("creating {}", partial.display()))?;
+    let mut file =
+        File::create(partial).with_context(|| format!("creating {}", partial.display()))?;
     let progress = Progress::new("get", manifest.file_len, options.progress);
     let mut report = GetReport::default();
     std::thread::scope(|scope| -> anyhow::Result<()> {

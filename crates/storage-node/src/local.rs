@@ -112,7 +112,9 @@ impl LocalProviders {
                                         if let Some(addr) = addrs.get(index) {
                                             config.listen = *addr;
                                         }
-                                        if let Some(Some(running)) = handles.get_mut(index).map(Option::take) {
+                                        if let Some(Some(running)) =
+                                            handles.get_mut(index).map(Option::take)
+                                        {
                                             let _ = running.shutdown().await;
                                         }
                                         match start(config).await {
@@ -213,8 +215,8 @@ pub fn write_providers_file(home: &Path, urls: &[String]) -> anyhow::Result<Path
 pub fn read_providers_file(home: &Path) -> anyhow::Result<Vec<String>> {
     let path = providers_file(home);
     let text = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-    let value: serde_json::Value = serde_json::from_slice(&text)
-        .with_context(|| format!("{} is not JSON", path.display()))?;
+    let value: serde_json::Value =
+        serde_json::from_slice(&text).with_context(|| format!("{} is not JSON", path.display()))?;
     let urls = value["providers"]
         .as_array()
         .with_context(|| format!("{} has no providers list", path.display()))?

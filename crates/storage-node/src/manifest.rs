@@ -127,7 +127,10 @@ impl Manifest {
             }
             for (position, piece) in segment.pieces.iter().enumerate() {
                 if usize::from(piece.index) != position {
-                    bail!("segment {number} lists piece {} at position {position}", piece.index);
+                    bail!(
+                        "segment {number} lists piece {} at position {position}",
+                        piece.index
+                    );
                 }
                 if piece.len != piece_size {
                     bail!(

@@ -6,7 +6,9 @@ use groundwork_storage_net::commitment::Hash;
 use ureq::http::StatusCode;
 
 use crate::store::root_hex;
-use crate::wire::{ErrorBody, PROVIDER_INFO_PATH, ProofsResponse, ProviderInfo, PutReceipt, piece_path};
+use crate::wire::{
+    ErrorBody, PROVIDER_INFO_PATH, ProofsResponse, ProviderInfo, PutReceipt, piece_path,
+};
 
 /// Why a request to a provider failed.
 #[derive(Debug, thiserror::Error)]
@@ -83,7 +85,11 @@ impl ProviderClient {
         root: &Hash,
         bytes: &[u8],
     ) -> Result<PutReceipt, ProviderError> {
-        let full = format!("{}{}", url.trim_end_matches('/'), piece_path(&root_hex(root)));
+        let full = format!(
+            "{}{}",
+            url.trim_end_matches('/'),
+            piece_path(&root_hex(root))
+        );
         let mut attempt = 0;
         loop {
             let response = self
@@ -112,7 +118,11 @@ impl ProviderClient {
         root: &Hash,
         expected_len: u64,
     ) -> Result<Vec<u8>, ProviderError> {
-        let full = format!("{}{}", url.trim_end_matches('/'), piece_path(&root_hex(root)));
+        let full = format!(
+            "{}{}",
+            url.trim_end_matches('/'),
+            piece_path(&root_hex(root))
+        );
         let mut attempt = 0;
         loop {
             let mut response = self.agent.get(&full).call().map_err(unreachable(url))?;
@@ -121,9 +131,7 @@ impl ProviderClient {
                     ProviderError::Refused {
                         retry_after: Some(wait),
                         ..
-                    } if attempt < MAX_RETRIES
-                        && Duration::from_secs(wait) <= MAX_RETRY_WAIT =>
-                    {
+                    } if attempt < MAX_RETRIES && Duration::from_secs(wait) <= MAX_RETRY_WAIT => {
                         attempt += 1;
                         std::thread::sleep(Duration::from_secs(wait));
                         continue;
@@ -158,7 +166,11 @@ impl ProviderClient {
         start: u64,
         length: u64,
     ) -> Result<Vec<u8>, ProviderError> {
-        let full = format!("{}{}", url.trim_end_matches('/'), piece_path(&root_hex(root)));
+        let full = format!(
+            "{}{}",
+            url.trim_end_matches('/'),
+            piece_path(&root_hex(root))
+        );
         let end = start + length.max(1) - 1;
         let mut response = self
             .agent

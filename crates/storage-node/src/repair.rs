@@ -147,7 +147,10 @@ pub fn repair(
                 .iter()
                 .map(|piece| {
                     scope.spawn(move || {
-                        (piece.index, audit_piece(client, piece, options.audit_chunks))
+                        (
+                            piece.index,
+                            audit_piece(client, piece, options.audit_chunks),
+                        )
                     })
                 })
                 .collect();

@@ -219,7 +219,10 @@ impl IntoResponse for BadRoot {
         refuse(
             StatusCode::BAD_REQUEST,
             "bad_request",
-            format!("{:?} is not a piece commitment: expected 64 hex characters", self.0),
+            format!(
+                "{:?} is not a piece commitment: expected 64 hex characters",
+                self.0
+            ),
         )
     }
 }
@@ -271,7 +274,9 @@ async fn put_piece(
         return refuse(
             StatusCode::PAYLOAD_TOO_LARGE,
             "too_large",
-            format!("the piece is {length} bytes; this provider takes pieces of at most {max} bytes"),
+            format!(
+                "the piece is {length} bytes; this provider takes pieces of at most {max} bytes"
+            ),
         );
     }
     if let Some(held) = shared.store.piece_len(&root) {
@@ -312,30 +317,29 @@ async fn put_piece(
             wait,
         );
     }
-    let bytes = match axum::body::to_bytes(body, usize::try_from(length).unwrap_or(usize::MAX))
-        .await
-    {
-        Ok(bytes) if bytes.len() as u64 == length => bytes,
-        Ok(bytes) => {
-            shared.store.release(reservation);
-            return refuse(
-                StatusCode::BAD_REQUEST,
-                "bad_request",
-                format!(
-                    "the body is {} bytes, its Content-Length said {length}",
-                    bytes.len()
-                ),
-            );
-        }
-        Err(error) => {
-            shared.store.release(reservation);
-            return refuse(
-                StatusCode::BAD_REQUEST,
-                "bad_request",
-                format!("reading the body failed: {error}"),
-            );
-        }
-    };
+    let bytes =
+        match axum::body::to_bytes(body, usize::try_from(length).unwrap_or(usize::MAX)).await {
+            Ok(bytes) if bytes.len() as u64 == length => bytes,
+            Ok(bytes) => {
+                shared.store.release(reservation);
+                return refuse(
+                    StatusCode::BAD_REQUEST,
+                    "bad_request",
+                    format!(
+                        "the body is {} bytes, its Content-Length said {length}",
+                        bytes.len()
+                    ),
+                );
+            }
+            Err(error) => {
+                shared.store.release(reservation);
+                return refuse(
+                    StatusCode::BAD_REQUEST,
+                    "bad_request",
+                    format!("reading the body failed: {error}"),
+                );
+            }
+        };
     let task_shared = shared.clone();
     let stored = tokio::task::spawn_blocking(move || {
         task_shared.store.put(&root, &bytes, reservation)?;
@@ -388,7 +392,10 @@ pub fn parse_range(value: &str, piece_len: u64) -> Result<(u64, u64), String> {
             (piece_len - suffix, piece_len - 1)
         }
         (false, true) => (number(first)?, piece_len.saturating_sub(1)),
-        (false, false) => (number(first)?, number(last)?.min(piece_len.saturating_sub(1))),
+        (false, false) => (
+            number(first)?,
+            number(last)?.min(piece_len.saturating_sub(1)),
+        ),
     };
     if start >= piece_len || end_inclusive < start {
         return Err(format!(

@@ -115,7 +115,10 @@ mod tests {
         assert_eq!(parse_size(""), Err(SizeError::Empty));
         assert!(matches!(parse_size("ten"), Err(SizeError::UnknownUnit(_))));
         assert!(matches!(parse_size("10XB"), Err(SizeError::UnknownUnit(_))));
-        assert!(matches!(parse_size("1.2.3G"), Err(SizeError::NotANumber(_))));
+        assert!(matches!(
+            parse_size("1.2.3G"),
+            Err(SizeError::NotANumber(_))
+        ));
         assert!(matches!(parse_size("."), Err(SizeError::NotANumber(_))));
         assert!(matches!(
             parse_size("99999999999TiB"),

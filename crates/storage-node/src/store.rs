@@ -152,7 +152,9 @@ impl PieceStore {
             }
             match parse_root(&name) {
                 Some(root) => candidates.push((root, path)),
-                None => tracing::warn!(file = %path.display(), "ignoring a file that is not a piece"),
+                None => {
+                    tracing::warn!(file = %path.display(), "ignoring a file that is not a piece")
+                }
             }
         }
         if report.removed_temporary > 0 {
@@ -414,7 +416,10 @@ mod tests {
         let (store, _) = PieceStore::open(home.path(), 1000).unwrap();
         let first = store.reserve(600).unwrap();
         let error = store.reserve(600).unwrap_err();
-        assert!(matches!(error, StoreError::Full { free: 400, .. }), "{error}");
+        assert!(
+            matches!(error, StoreError::Full { free: 400, .. }),
+            "{error}"
+        );
         store.release(first);
         store.release(store.reserve(1000).unwrap());
     }
@@ -426,7 +431,9 @@ mod tests {
         let root = piece_root(&piece);
         {
             let (store, _) = PieceStore::open(home.path(), 1 << 20).unwrap();
-            store.put(&root, &piece, store.reserve(5000).unwrap()).unwrap();
+            store
+                .put(&root, &piece, store.reserve(5000).unwrap())
+                .unwrap();
             let mut bytes = fs::read(store.piece_path(&root)).unwrap();
             bytes[17] ^= 1;
             fs::write(store.piece_path(&root), bytes).unwrap();
@@ -434,6 +441,11 @@ mod tests {
         let (store, report) = PieceStore::open(home.path(), 1 << 20).unwrap();
         assert_eq!(report.quarantined, vec![root_hex(&root)]);
         assert_eq!(store.piece_count(), 0);
-        assert!(home.path().join("quarantine").join(root_hex(&root)).exists());
+        assert!(
+            home.path()
+                .join("quarantine")
+                .join(root_hex(&root))
+                .exists()
+        );
     }
 }

@@ -81,7 +81,12 @@ fn uploads_are_checked_against_their_commitment_and_the_limits() {
     // The right bytes are stored, a second upload is a no-op.
     let receipt = client.put_piece(&running.url, &root, &piece).unwrap();
     assert!(receipt.stored);
-    assert!(!client.put_piece(&running.url, &root, &piece).unwrap().stored);
+    assert!(
+        !client
+            .put_piece(&running.url, &root, &piece)
+            .unwrap()
+            .stored
+    );
 
     // Too large for this provider.
     let big = vec![1u8; 300_001];
@@ -92,10 +97,19 @@ fn uploads_are_checked_against_their_commitment_and_the_limits() {
     let fits_not = vec![2u8; 290_000];
     let other = vec![5u8; 290_000];
     let third = vec![6u8; 290_000];
-    client.put_piece(&running.url, &piece_root(&fits_not), &fits_not).unwrap();
-    client.put_piece(&running.url, &piece_root(&other), &other).unwrap();
-    let (status, code, message) = refused(client.put_piece(&running.url, &piece_root(&third), &third));
-    assert_eq!((status, code.as_str()), (507, "insufficient_storage"), "{message}");
+    client
+        .put_piece(&running.url, &piece_root(&fits_not), &fits_not)
+        .unwrap();
+    client
+        .put_piece(&running.url, &piece_root(&other), &other)
+        .unwrap();
+    let (status, code, message) =
+        refused(client.put_piece(&running.url, &piece_root(&third), &third));
+    assert_eq!(
+        (status, code.as_str()),
+        (507, "insufficient_storage"),
+        "{message}"
+    );
     assert!(message.contains("free"), "{message}");
 
     let info = client.info(&running.url).unwrap();
@@ -146,7 +160,10 @@ fn malformed_requests_get_json_errors() {
         running.addr,
         b"GET /v2/whatever HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
     );
-    assert!(answer.starts_with("HTTP/1.1 404") && answer.contains("no such endpoint"), "{answer}");
+    assert!(
+        answer.starts_with("HTTP/1.1 404") && answer.contains("no such endpoint"),
+        "{answer}"
+    );
 
     let piece: Vec<u8> = (0..10_000u32).map(|i| (i % 251) as u8).collect();
     let root = piece_root(&piece);
@@ -161,7 +178,10 @@ fn malformed_requests_get_json_errors() {
         )
         .as_bytes(),
     );
-    assert!(answer.starts_with("HTTP/1.1 400") && answer.contains("not a chunk index"), "{answer}");
+    assert!(
+        answer.starts_with("HTTP/1.1 400") && answer.contains("not a chunk index"),
+        "{answer}"
+    );
     let answer = raw(
         running.addr,
         format!(
@@ -173,8 +193,14 @@ fn malformed_requests_get_json_errors() {
     assert!(answer.starts_with("HTTP/1.1 416"), "{answer}");
 
     // What works: ranged reads and proofs that verify.
-    assert_eq!(client.get_range(&running.url, &root, 9_990, 10).unwrap(), piece[9_990..]);
-    assert_eq!(client.get_range(&running.url, &root, 5, 3).unwrap(), piece[5..8]);
+    assert_eq!(
+        client.get_range(&running.url, &root, 9_990, 10).unwrap(),
+        piece[9_990..]
+    );
+    assert_eq!(
+        client.get_range(&running.url, &root, 5, 3).unwrap(),
+        piece[5..8]
+    );
     let answer = client.proofs(&running.url, &root, &[2, 0]).unwrap();
     for (index, proof) in [2u64, 0].iter().zip(&answer.proofs) {
         let proof = ChunkProof::from_bytes(&hex::decode(proof).unwrap()).unwrap();
@@ -217,7 +243,10 @@ fn over_the_bandwidth_limit_the_provider_says_when_to_come_back() {
         .into_iter()
         .find(|answer| answer.starts_with("HTTP/1.1 429"))
         .unwrap_or_else(|| panic!("no 429: {first:.200} / {second:.200}"));
-    assert!(limited.to_ascii_lowercase().contains("retry-after: "), "{limited}");
+    assert!(
+        limited.to_ascii_lowercase().contains("retry-after: "),
+        "{limited}"
+    );
     assert!(limited.contains("rate_limited"), "{limited}");
     drop(running.runtime);
 }

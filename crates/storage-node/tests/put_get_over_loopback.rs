@@ -35,7 +35,9 @@ fn options() -> TransferOptions {
 
 /// Bytes that are not all alike (so a misplaced piece cannot go unnoticed).
 fn content(len: usize, seed: u64) -> Vec<u8> {
-    let mut state = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let mut state = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
     (0..len)
         .map(|_| {
             state = state
@@ -108,7 +110,10 @@ fn the_file_survives_losing_n_minus_k_providers_and_not_more() {
     let output = dir.path().join("output");
     let report = get_file(&client, &manifest, &output, &options()).unwrap();
     assert!(std::fs::read(&output).unwrap() == bytes);
-    assert!(!report.failures.is_empty(), "the dead providers were noticed");
+    assert!(
+        !report.failures.is_empty(),
+        "the dead providers were noticed"
+    );
 
     // A third: fewer than k pieces of every segment are left.
     group.stop(4).unwrap();
@@ -133,14 +138,17 @@ fn a_provider_that_corrupts_or_deletes_a_piece_is_caught_and_repair_restores_red
     // Corrupt data piece 0 of segment 0 and delete data piece 1 of segment 1 on their disks.
     let corrupt = &manifest.segments[0].pieces[0];
     let corrupt_home = home_of(&group, &corrupt.url);
-    let corrupt_file = corrupt_home
-        .join("pieces")
-        .join(&corrupt.root);
+    let corrupt_file = corrupt_home.join("pieces").join(&corrupt.root);
     let mut stored = std::fs::read(&corrupt_file).unwrap();
     stored[100] ^= 0xff;
     std::fs::write(&corrupt_file, stored).unwrap();
     let deleted = &manifest.segments[1].pieces[1];
-    std::fs::remove_file(home_of(&group, &deleted.url).join("pieces").join(&deleted.root)).unwrap();
+    std::fs::remove_file(
+        home_of(&group, &deleted.url)
+            .join("pieces")
+            .join(&deleted.root),
+    )
+    .unwrap();
 
     // get notices both, fetches other pieces, and the file is right.
     let output = dir.path().join("output");
@@ -153,12 +161,23 @@ fn a_provider_that_corrupts_or_deletes_a_piece_is_caught_and_repair_restores_red
         .collect();
     assert!(failures.contains(&(0, 0)), "{:?}", report.failures);
     assert!(failures.contains(&(1, 1)), "{:?}", report.failures);
-    assert!(report.failures.iter().any(|(_, _, reason)| reason.contains("commitment")));
+    assert!(
+        report
+            .failures
+            .iter()
+            .any(|(_, _, reason)| reason.contains("commitment"))
+    );
 
     // Repair audits every piece with proofs, rebuilds the two, and places them elsewhere.
     let (candidates, _) = discover(&client, group.urls());
     let before = manifest.clone();
-    let repaired = repair(&client, &mut manifest, candidates.clone(), &RepairOptions::default()).unwrap();
+    let repaired = repair(
+        &client,
+        &mut manifest,
+        candidates.clone(),
+        &RepairOptions::default(),
+    )
+    .unwrap();
     let mut fixed: Vec<_> = repaired.repaired.iter().map(|(s, p, _)| (*s, *p)).collect();
     fixed.sort();
     assert_eq!(fixed, vec![(0, 0), (1, 1)], "{repaired:?}");
@@ -166,16 +185,29 @@ fn a_provider_that_corrupts_or_deletes_a_piece_is_caught_and_repair_restores_red
     for (segment, piece, url) in &repaired.repaired {
         let old = &before.segments[*segment].pieces[usize::from(*piece)];
         assert_ne!(&old.url, url, "a rebuilt piece goes to a new provider");
-        let holders: Vec<_> = manifest.segments[*segment].pieces.iter().map(|p| &p.url).collect();
+        let holders: Vec<_> = manifest.segments[*segment]
+            .pieces
+            .iter()
+            .map(|p| &p.url)
+            .collect();
         let distinct: std::collections::BTreeSet<_> = holders.iter().collect();
         assert_eq!(distinct.len(), holders.len(), "one piece per provider");
     }
     // Full redundancy again: a second pass finds every piece healthy.
-    let again = repair(&client, &mut manifest, candidates, &RepairOptions::default()).unwrap();
+    let again = repair(
+        &client,
+        &mut manifest,
+        candidates,
+        &RepairOptions::default(),
+    )
+    .unwrap();
     assert!(again.unhealthy.is_empty(), "{again:?}");
 
     // And the file survives losing any two providers of segment 0 now, e.g. the first two.
-    for url in [&manifest.segments[0].pieces[0].url, &manifest.segments[0].pieces[1].url] {
+    for url in [
+        &manifest.segments[0].pieces[0].url,
+        &manifest.segments[0].pieces[1].url,
+    ] {
         let index = group.urls().iter().position(|u| u == url).unwrap();
         group.stop(index).unwrap();
     }
@@ -198,7 +230,9 @@ fn a_manifest_that_does_not_describe_the_file_is_refused() {
     let path = dir.path().join("input");
     std::fs::write(&path, &bytes).unwrap();
     let mut manifest = put(&client, group.urls(), &path, params());
-    manifest.cid = unixfs::compute_cid(&b"another file"[..]).unwrap().to_string();
+    manifest.cid = unixfs::compute_cid(&b"another file"[..])
+        .unwrap()
+        .to_string();
     let output = dir.path().join("output");
     let error = get_file(&client, &manifest, &output, &options()).unwrap_err();
     assert!(format!("{error:#}").contains("not "), "{error:#}");
@@ -219,7 +253,9 @@ fn put_says_when_there_are_too_few_providers() {
     let (candidates, _) = discover(&client, group.urls());
     let error = put_file(&client, &path, params(), candidates, &options()).unwrap_err();
     assert!(
-        error.to_string().contains("need 6 distinct providers, 3 answered"),
+        error
+            .to_string()
+            .contains("need 6 distinct providers, 3 answered"),
         "{error}"
     );
 }
