@@ -47,6 +47,15 @@ impl Msg {
                 DecommissionDevice::from_proto(m).map(Msg::DecommissionDevice)
             }
             Some(Kind::WithdrawUnbonded(_)) => Ok(Msg::WithdrawUnbonded(WithdrawUnbonded)),
+            Some(
+                Kind::RegisterStorageProvider(_)
+                | Kind::UpdateStorageProvider(_)
+                | Kind::WithdrawStorageProvider(_)
+                | Kind::CreateDeal(_)
+                | Kind::SubmitStorageProof(_)
+                | Kind::TerminateDeal(_)
+                | Kind::RepairDeal(_),
+            ) => Err("storage messages are not executed by this version yet".into()),
             None => Err("the message names no action (unknown or empty kind)".into()),
         }
     }
