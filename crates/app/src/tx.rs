@@ -18,6 +18,7 @@ use crate::modules::devices::msgs::{
     AssertLocation, DecommissionDevice, OnboardDevice, TransferDevice,
 };
 use crate::modules::staking::msgs::WithdrawUnbonded;
+use crate::modules::storage::msgs::StorageMsg;
 
 /// A typed, statelessly checked message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,6 +35,8 @@ pub enum Msg {
     DecommissionDevice(DecommissionDevice),
     /// Staking: withdraw released stake.
     WithdrawUnbonded(WithdrawUnbonded),
+    /// Storage: offers, deals, proofs, termination, repair.
+    Storage(StorageMsg),
 }
 
 impl Msg {
@@ -48,14 +51,14 @@ impl Msg {
             }
             Some(Kind::WithdrawUnbonded(_)) => Ok(Msg::WithdrawUnbonded(WithdrawUnbonded)),
             Some(
-                Kind::RegisterStorageProvider(_)
+                kind @ (Kind::RegisterStorageProvider(_)
                 | Kind::UpdateStorageProvider(_)
                 | Kind::WithdrawStorageProvider(_)
                 | Kind::CreateDeal(_)
                 | Kind::SubmitStorageProof(_)
                 | Kind::TerminateDeal(_)
-                | Kind::RepairDeal(_),
-            ) => Err("storage messages are not executed by this version yet".into()),
+                | Kind::RepairDeal(_)),
+            ) => StorageMsg::from_proto(kind).map(Msg::Storage),
             None => Err("the message names no action (unknown or empty kind)".into()),
         }
     }
