@@ -235,6 +235,7 @@ impl App {
             state.put_staking_params(&genesis.params.staking);
         }
         modules::reports::init_genesis(&mut state, &genesis.params.reports);
+        modules::storage::init_genesis(&mut state, &genesis.params.storage);
         let changes = state.into_changes();
         let (app_hash, tree) = self.store.compute_root(&snapshot, &changes, 0)?;
         drop(snapshot);
@@ -441,6 +442,7 @@ impl App {
         )?;
         // End block.
         modules::reports::end_block(&mut state, input.height)?;
+        let storage_events = modules::storage::end_block(&mut state, input.height)?;
 
         let changes = state.into_changes();
         timings.execute_us = phase.elapsed().as_micros() as u64;
@@ -459,7 +461,7 @@ impl App {
             .collect();
         let results = v1::BlockResults {
             tx_results,
-            block_events: Vec::new(),
+            block_events: storage_events,
             report_results: reports.results,
         };
         let results_bytes = results.encode_to_vec();
@@ -595,9 +597,14 @@ impl App {
         use modules::staking::state::StakingRead as _;
         let snapshot = self.store.snapshot()?;
         let stake = snapshot.stake_totals()?;
+        let escrowed = {
+            use modules::storage::state::StorageRead as _;
+            snapshot.storage_totals()?.escrowed
+        };
         let held = stake
             .bonded
             .checked_add(stake.unbonding)
+            .and_then(|sum| sum.checked_add(escrowed))
             .unwrap_or(Amount(u128::MAX));
         Ok(accounts::check_invariants(&snapshot, held))
     }
@@ -723,6 +730,7 @@ fn deliver_tx<S: StateRead>(
             Msg::TransferDevice(m) => m.execute(&mut tx_state, &mut ctx),
             Msg::DecommissionDevice(m) => m.execute(&mut tx_state, &mut ctx),
             Msg::WithdrawUnbonded(m) => m.execute(&mut tx_state, &mut ctx),
+            Msg::Storage(m) => m.execute(&mut tx_state, &mut ctx),
         };
         match outcome {
             Ok(()) => {}

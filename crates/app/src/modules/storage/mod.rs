@@ -1,0 +1,384 @@
+//! Storage: providers' offers, deals with escrowed payment, proofs of retrievability each
+//! proving period, reputation and slashing, early termination and repair.
+//!
+//! The full contract — every message, its checks, the challenge derivation, the parameters and
+//! the detection table behind `challenges_per_period` — is `docs/storage.md`, "On-chain
+//! interface". In short:
+//!
+//! - A storage device's owner posts an offer (price per GiB per period, capacity, endpoint).
+//! - A client's `CreateDeal` names every piece of every segment of an erasure-coded file with its
+//!   provider, commitment, size and the provider's signed receipt; the whole price moves from the
+//!   client's balance into escrow and the providers' capacity is reserved.
+//! - In every period of the deal, chain randomness (the hash of the period's first block) picks
+//!   chunks per (deal, provider) with `storage-net`'s challenge derivation; the provider answers
+//!   with Merkle proofs before the deadline and is paid that period's share at once. At the
+//!   deadline, providers that did not prove are recorded as missed: no pay, Storj-style
+//!   reputation down, stake slashed after repeated misses, disqualified below the threshold.
+//! - Escrow is part of the supply rule: `liquid + bonded + unbonding + escrowed = supply`.
+//!
+//! Everything here is integer arithmetic over state read in key order: deterministic.
+
+pub mod events;
+pub mod msgs;
+pub mod params;
+pub mod query;
+pub mod state;
+
+use groundwork_primitives::{Address, Amount, DeviceId, Hash, sha256};
+use groundwork_proto::v1::Event;
+use groundwork_state::StateRead;
+use groundwork_storage_net::{commitment, derive_challenges};
+use serde::Serialize;
+
+use crate::chain;
+use crate::error::{AppError, AppResult, ExecError};
+use crate::modules::accounts::state::AccountsWrite;
+use crate::modules::devices::state::{DeviceKind, DeviceStatus, DevicesRead};
+use crate::modules::storage::params::{BPS, StorageParams};
+use crate::modules::storage::state::{
+    Deal, DealStatus, ProofOutcome, ProofRecord, ProviderRecord, ProviderStatus, StorageRead,
+    StorageWrite,
+};
+use groundwork_storage_net::{AuditReputation, ReputationParams};
+
+/// Bytes in a GiB: prices are per 2^30 bytes.
+pub const GIB: u128 = 1 << 30;
+/// Domain prefix of the per-provider challenge seed.
+pub const CHALLENGE_SEED_TAG: &[u8] = b"groundwork/v1/storage-challenge";
+/// The reputation model: Storj's audit constants (docs/storage.md, "Reputation").
+pub const REPUTATION: ReputationParams = ReputationParams::STORJ;
+
+/// Stores the parameters.
+pub fn init_genesis(state: &mut impl StorageWrite, params: &StorageParams) {
+    state.put_storage_params(params);
+}
+
+/// The proving period a height is in.
+pub fn period_of(height: u64, params: &StorageParams) -> u64 {
+    height / params.proving_period_blocks.max(1)
+}
+
+/// What a piece of `size` bytes earns per period at `price` per GiB: rounded up, so no piece
+/// stores for free at a non-zero price. `None` on overflow.
+pub fn rate_for(price_per_gib_period: Amount, size: u64) -> Option<Amount> {
+    let product = price_per_gib_period.0.checked_mul(u128::from(size))?;
+    Some(Amount(product.div_ceil(GIB)))
+}
+
+/// `amount × bps / 10000`, rounded down. `None` on overflow.
+pub fn share_bps(amount: Amount, bps: u32) -> Option<Amount> {
+    Some(Amount(amount.0.checked_mul(u128::from(bps))? / BPS))
+}
+
+/// One challenged chunk, named by its place in the deal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct DueChallenge {
+    /// The segment.
+    pub segment: u32,
+    /// The piece's index in the segment.
+    pub piece: u32,
+    /// The chunk of the piece (4 KiB chunks, storage-net `commitment`).
+    pub chunk: u64,
+}
+
+/// The seed of a provider's challenges in a period: SHA-256 of the tag, the hash of the period's
+/// first block and the provider's id.
+pub fn challenge_seed(period_block_hash: &Hash, provider: &DeviceId) -> [u8; 32] {
+    sha256(
+        &[
+            CHALLENGE_SEED_TAG,
+            &period_block_hash.0,
+            provider.as_bytes(),
+        ]
+        .concat(),
+    )
+    .0
+}
+
+/// The challenges `provider` must answer for `period` of `deal`, given the hash of block
+/// `period × proving_period_blocks` (docs/storage.md, "Challenges"). Empty if it has no piece
+/// due in that period.
+pub fn derive_deal_challenges(
+    period_block_hash: &Hash,
+    deal: &Deal,
+    provider: &DeviceId,
+    period: u64,
+    count: u32,
+) -> Result<Vec<DueChallenge>, String> {
+    let due = deal.due_pieces(period);
+    let Some((_, pieces)) = due.into_iter().find(|(p, _)| p == provider) else {
+        return Ok(Vec::new());
+    };
+    let mut counts = Vec::with_capacity(pieces.len());
+    for &(segment, piece) in &pieces {
+        let record = deal
+            .piece(segment, piece)
+            .ok_or_else(|| format!("deal {} has no piece {segment}/{piece}", deal.id))?;
+        counts.push(commitment::chunk_count(record.size));
+    }
+    let seed = challenge_seed(period_block_hash, provider);
+    let challenges = derive_challenges(&seed, deal.id, period, &counts, count)
+        .map_err(|e| format!("cannot derive challenges: {e}"))?;
+    challenges
+        .into_iter()
+        .map(|c| {
+            let &(segment, piece) = pieces
+                .get(c.piece as usize)
+                .ok_or_else(|| "a challenge names a piece out of range".to_string())?;
+            Ok(DueChallenge {
+                segment,
+                piece,
+                chunk: c.chunk,
+            })
+        })
+        .collect()
+}
+
+/// The hash of the block that seeds `period`'s challenges, read from the recent block hashes in
+/// state; `None` if that block is not executed yet or no longer kept.
+pub fn period_randomness(
+    state: &impl StateRead,
+    period: u64,
+    params: &StorageParams,
+) -> AppResult<Option<Hash>> {
+    let height = period.saturating_mul(params.proving_period_blocks);
+    chain::block_hash_at(state, height)
+}
+
+/// Moves `amount` out of a deal's escrow to `to`.
+pub(crate) fn pay_from_escrow<S: AccountsWrite + StorageWrite>(
+    state: &mut S,
+    deal: &mut Deal,
+    to: &Address,
+    amount: Amount,
+) -> Result<(), ExecError> {
+    if amount == Amount::ZERO {
+        return Ok(());
+    }
+    deal.escrow_left = deal.escrow_left.checked_sub(amount).ok_or_else(|| {
+        ExecError::Fatal(AppError::Corrupt {
+            key: format!("storage/d/{}", deal.id),
+            reason: format!("paying {amount} from an escrow of {}", deal.escrow_left),
+        })
+    })?;
+    state.release_escrowed(amount)?;
+    state
+        .credit(to, amount)?
+        .map_err(|e| ExecError::Fail(e.to_string()))?;
+    Ok(())
+}
+
+/// The account a provider's payments go to: its device's owner now.
+pub(crate) fn provider_owner(state: &impl DevicesRead, device: &DeviceId) -> AppResult<Address> {
+    state
+        .device(device)?
+        .map(|d| d.owner)
+        .ok_or_else(|| AppError::Corrupt {
+            key: format!("storage/p/{device}"),
+            reason: "a provider without a device".into(),
+        })
+}
+
+/// Whether a device can hold pieces: it exists, is a storage device and is active.
+pub(crate) fn device_is_active_storage(
+    state: &impl DevicesRead,
+    device: &DeviceId,
+) -> AppResult<bool> {
+    Ok(state
+        .device(device)?
+        .is_some_and(|d| d.kind == DeviceKind::Storage && d.status == DeviceStatus::Active))
+}
+
+/// Gives back every piece's reserved capacity.
+pub(crate) fn release_capacity<S: StorageWrite>(state: &mut S, deal: &Deal) -> AppResult<()> {
+    for (device, bytes) in deal.bytes_by_provider() {
+        if let Some(mut provider) = state.provider(&device)? {
+            provider.reserved_bytes = provider.reserved_bytes.saturating_sub(bytes);
+            state.put_provider(&provider);
+        }
+    }
+    Ok(())
+}
+
+/// Refunds what is left in escrow to the client and closes the deal.
+fn complete_deal<S: AccountsWrite + StorageWrite>(
+    state: &mut S,
+    deal: &mut Deal,
+    height: u64,
+) -> Result<Event, ExecError> {
+    let refund = deal.escrow_left;
+    let client = deal.client;
+    pay_from_escrow(state, deal, &client, refund)?;
+    deal.refunded = deal
+        .refunded
+        .checked_add(refund)
+        .unwrap_or(Amount(u128::MAX));
+    deal.repair_reserve_left = Amount::ZERO;
+    deal.status = DealStatus::Completed;
+    deal.ended_height = Some(height);
+    release_capacity(state, deal)?;
+    state.put_deal(deal);
+    Ok(events::deal_ended(
+        deal.id,
+        "completed",
+        refund,
+        Amount::ZERO,
+    ))
+}
+
+/// Records one audit on a provider: reputation, counters, and for a failure the slash after
+/// repeated misses and disqualification. Returns the events.
+pub(crate) fn record_audit<S>(
+    state: &mut S,
+    provider: &mut ProviderRecord,
+    passed: bool,
+    params: &StorageParams,
+) -> AppResult<Vec<Event>>
+where
+    S: AccountsWrite
+        + StorageWrite
+        + crate::modules::devices::state::DevicesWrite
+        + crate::modules::staking::state::StakingWrite,
+{
+    let mut emitted = Vec::new();
+    let reputation = AuditReputation {
+        alpha: provider.reputation_alpha,
+        beta: provider.reputation_beta,
+    }
+    .after_audit(&REPUTATION, passed);
+    provider.reputation_alpha = reputation.alpha;
+    provider.reputation_beta = reputation.beta;
+    if passed {
+        provider.passes += 1;
+        provider.consecutive_failures = 0;
+    } else {
+        provider.misses += 1;
+        provider.consecutive_failures += 1;
+        if provider.consecutive_failures >= params.slash_after_failures {
+            provider.consecutive_failures = 0;
+            let stake = state
+                .device(&provider.device)?
+                .map(|d| d.stake)
+                .unwrap_or(Amount::ZERO);
+            let amount = share_bps(stake, params.slash_bps).unwrap_or(stake);
+            let (burned, event) = crate::modules::devices::slash(
+                state,
+                &provider.device,
+                amount,
+                "storage proofs missed repeatedly",
+            )?;
+            provider.slashed = provider
+                .slashed
+                .checked_add(burned)
+                .unwrap_or(provider.slashed);
+            emitted.push(event);
+        }
+        if provider.status != ProviderStatus::Failed && reputation.is_disqualified(&REPUTATION) {
+            provider.status = ProviderStatus::Failed;
+            emitted.push(events::provider_failed(
+                &provider.device,
+                reputation.score_ppm(),
+            ));
+        }
+    }
+    Ok(emitted)
+}
+
+/// End of block: if this block closes a proof window, settles that period for every active deal
+/// (providers that did not prove are missed), then completes deals whose last period it was.
+pub fn end_block<S>(state: &mut S, height: u64) -> AppResult<Vec<Event>>
+where
+    S: AccountsWrite
+        + StorageWrite
+        + crate::modules::devices::state::DevicesWrite
+        + crate::modules::staking::state::StakingWrite,
+{
+    let params = state.storage_params()?;
+    let deadline = params.proof_deadline_blocks;
+    let length = params.proving_period_blocks;
+    if height < deadline || (height - deadline) % length != 0 {
+        return Ok(Vec::new());
+    }
+    let period = (height - deadline) / length;
+    let mut emitted = Vec::new();
+    let mut after = None;
+    loop {
+        let ids = state.active_deals(after, 256)?;
+        let Some(&last) = ids.last() else {
+            break;
+        };
+        after = Some(last);
+        for id in ids {
+            let Some(mut deal) = state.deal(id)? else {
+                continue;
+            };
+            settle_period(state, &mut deal, period, height, &params, &mut emitted)?;
+        }
+    }
+    Ok(emitted)
+}
+
+fn settle_period<S>(
+    state: &mut S,
+    deal: &mut Deal,
+    period: u64,
+    height: u64,
+    params: &StorageParams,
+    emitted: &mut Vec<Event>,
+) -> AppResult<()>
+where
+    S: AccountsWrite
+        + StorageWrite
+        + crate::modules::devices::state::DevicesWrite
+        + crate::modules::staking::state::StakingWrite,
+{
+    let deal_id = deal.id;
+    let fatal = move |e: ExecError| match e {
+        ExecError::Fatal(e) => e,
+        ExecError::Fail(reason) => AppError::Corrupt {
+            key: format!("storage/d/{deal_id}"),
+            reason,
+        },
+    };
+    if period < deal.start_period {
+        return Ok(());
+    }
+    if period < deal.end_period {
+        for (device, pieces) in deal.due_pieces(period) {
+            let proven = state.proof_record(deal.id, period, &device)?.is_some();
+            for (segment, piece) in pieces {
+                if let Some(record) = deal
+                    .segments
+                    .get_mut(segment as usize)
+                    .and_then(|s| s.pieces.get_mut(piece as usize))
+                {
+                    record.missed_last = !proven;
+                }
+            }
+            if proven {
+                continue;
+            }
+            state.put_proof_record(&ProofRecord {
+                deal: deal.id,
+                period,
+                provider: device,
+                outcome: ProofOutcome::Missed,
+                height,
+                paid: Amount::ZERO,
+            });
+            emitted.push(events::proof_missed(deal.id, &device, period));
+            if let Some(mut provider) = state.provider(&device)? {
+                emitted.extend(record_audit(state, &mut provider, false, params)?);
+                state.put_provider(&provider);
+            }
+        }
+        deal.settled_through = period + 1;
+    }
+    if deal.settled_through >= deal.end_period || period + 1 >= deal.end_period {
+        deal.settled_through = deal.end_period;
+        emitted.push(complete_deal(state, deal, height).map_err(fatal)?);
+    } else {
+        state.put_deal(deal);
+    }
+    Ok(())
+}
