@@ -13,11 +13,13 @@
 //!   [`placement`]) and `get` (parallel fetches of any `k` pieces, every byte verified, fallback
 //!   on slow or missing providers), recording placements as [`manifest`]s;
 //! - [`repair`] — audits pieces with proofs and rebuilds the lost ones elsewhere;
+//! - [`chain`] — onboarding and offers, receipts, deals, repairs and proofs on chain;
 //! - [`local`] — providers on loopback in one process (devnet, benchmark, tests);
 //! - [`bench`] — put and get throughput through all of the above.
 
 pub mod bandwidth;
 pub mod bench;
+pub mod chain;
 pub mod client;
 pub mod local;
 pub mod manifest;

@@ -139,12 +139,7 @@ impl ProviderClient {
                     error => return Err(error),
                 }
             }
-            let bytes = response
-                .body_mut()
-                .with_config()
-                .limit(expected_len.saturating_add(1))
-                .read_to_vec()
-                .map_err(unreachable(url))?;
+            let bytes = read_exact_body(url, &mut response, expected_len)?;
             if bytes.len() as u64 != expected_len {
                 return Err(ProviderError::Malformed {
                     url: url.to_string(),
@@ -189,6 +184,30 @@ impl ProviderClient {
             .map_err(unreachable(url))
     }
 
+    /// `POST /v1/receipts`: the provider's signed receipts of pieces it holds.
+    pub fn receipts(
+        &self,
+        url: &str,
+        request: &crate::wire::ReceiptsRequest,
+    ) -> Result<crate::wire::ReceiptsResponse, ProviderError> {
+        let full = format!(
+            "{}{}",
+            url.trim_end_matches('/'),
+            crate::wire::RECEIPTS_PATH
+        );
+        let body = serde_json::to_vec(request).map_err(|error| ProviderError::Malformed {
+            url: url.to_string(),
+            reason: error.to_string(),
+        })?;
+        let response = self
+            .agent
+            .post(&full)
+            .header("Content-Type", "application/json")
+            .send(&body[..])
+            .map_err(unreachable(url))?;
+        json_answer(url, response)
+    }
+
     /// `GET /v1/pieces/{root}/proofs?chunks=…`.
     pub fn proofs(
         &self,
@@ -206,6 +225,52 @@ impl ProviderClient {
         let response = self.agent.get(&full).call().map_err(unreachable(url))?;
         json_answer(url, response)
     }
+}
+
+/// Reads a body of `expected_len` bytes into a buffer allocated once; one byte more is an error.
+fn read_exact_body(
+    url: &str,
+    response: &mut ureq::http::Response<ureq::Body>,
+    expected_len: u64,
+) -> Result<Vec<u8>, ProviderError> {
+    use std::io::Read;
+    let malformed = |reason: String| ProviderError::Malformed {
+        url: url.to_string(),
+        reason,
+    };
+    let capacity = usize::try_from(expected_len)
+        .map_err(|_| malformed(format!("a piece of {expected_len} bytes is too large")))?;
+    let mut bytes = vec![0u8; capacity];
+    let mut reader = response
+        .body_mut()
+        .with_config()
+        .limit(expected_len.saturating_add(1))
+        .reader();
+    let mut filled = 0;
+    while filled < capacity {
+        match reader.read(&mut bytes[filled..]) {
+            Ok(0) => {
+                return Err(malformed(format!(
+                    "the piece is {filled} bytes, expected {expected_len}"
+                )));
+            }
+            Ok(read) => filled += read,
+            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(error) => {
+                return Err(ProviderError::Unreachable {
+                    url: url.to_string(),
+                    reason: error.to_string(),
+                });
+            }
+        }
+    }
+    let mut extra = [0u8; 1];
+    if matches!(reader.read(&mut extra), Ok(read) if read > 0) {
+        return Err(malformed(format!(
+            "the piece is longer than the expected {expected_len} bytes"
+        )));
+    }
+    Ok(bytes)
 }
 
 fn unreachable(url: &str) -> impl FnOnce(ureq::Error) -> ProviderError + '_ {

@@ -16,16 +16,17 @@ use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use groundwork_storage_net::commitment::{Hash, PieceTree, chunk_count};
 use serde::Deserialize;
 use tokio::sync::{Semaphore, oneshot};
 
 use crate::bandwidth::TokenBucket;
+use crate::chain::{PieceReceipt, ProviderIdentity};
 use crate::store::{OpenReport, PieceStore, StoreError, parse_root, root_hex};
 use crate::wire::{
-    ErrorBody, ErrorDetail, MAX_PROOFS_PER_REQUEST, PROVIDER_INFO_PATH, ProofsResponse,
-    ProviderInfo, PutReceipt,
+    ErrorBody, ErrorDetail, MAX_PROOFS_PER_REQUEST, MAX_RECEIPTS_PER_REQUEST, PROVIDER_INFO_PATH,
+    ProofsResponse, ProviderInfo, PutReceipt, RECEIPTS_PATH, ReceiptsRequest, ReceiptsResponse,
 };
 
 /// Default largest piece: 256 MiB (a 1 GiB segment over 4 data pieces).
@@ -52,6 +53,9 @@ pub struct ProviderConfig {
     pub bandwidth: u64,
     /// Upload bodies held in memory at once.
     pub max_concurrent_uploads: usize,
+    /// The provider's device key and chain, when it is registered on chain: it then signs
+    /// receipts (`POST /v1/receipts`) and `/v1/info` names its device id.
+    pub identity: Option<ProviderIdentity>,
 }
 
 impl ProviderConfig {
@@ -66,6 +70,7 @@ impl ProviderConfig {
             max_piece_size: DEFAULT_MAX_PIECE_SIZE,
             bandwidth: 0,
             max_concurrent_uploads: DEFAULT_MAX_CONCURRENT_UPLOADS,
+            identity: None,
         }
     }
 }
@@ -157,6 +162,7 @@ fn router(shared: Arc<Shared>) -> Router {
         .route(PROVIDER_INFO_PATH, get(info))
         .route("/v1/pieces/{root}", get(get_piece).put(put_piece))
         .route("/v1/pieces/{root}/proofs", get(proofs))
+        .route(RECEIPTS_PATH, post(receipts))
         .fallback(|| async {
             refuse(
                 StatusCode::NOT_FOUND,
@@ -233,7 +239,10 @@ fn root_from_path(text: &str) -> Result<Hash, BadRoot> {
 
 fn info_of(shared: &Shared) -> ProviderInfo {
     ProviderInfo {
-        provider: shared.config.provider.clone(),
+        provider: match &shared.config.identity {
+            Some(identity) => identity.device_id().to_string(),
+            None => shared.config.provider.clone(),
+        },
         capacity: shared.store.capacity(),
         used: shared.store.used(),
         free: shared.store.free(),
@@ -317,29 +326,13 @@ async fn put_piece(
             wait,
         );
     }
-    let bytes =
-        match axum::body::to_bytes(body, usize::try_from(length).unwrap_or(usize::MAX)).await {
-            Ok(bytes) if bytes.len() as u64 == length => bytes,
-            Ok(bytes) => {
-                shared.store.release(reservation);
-                return refuse(
-                    StatusCode::BAD_REQUEST,
-                    "bad_request",
-                    format!(
-                        "the body is {} bytes, its Content-Length said {length}",
-                        bytes.len()
-                    ),
-                );
-            }
-            Err(error) => {
-                shared.store.release(reservation);
-                return refuse(
-                    StatusCode::BAD_REQUEST,
-                    "bad_request",
-                    format!("reading the body failed: {error}"),
-                );
-            }
-        };
+    let bytes = match read_body(body, length).await {
+        Ok(bytes) => bytes,
+        Err(message) => {
+            shared.store.release(reservation);
+            return refuse(StatusCode::BAD_REQUEST, "bad_request", message);
+        }
+    };
     let task_shared = shared.clone();
     let stored = tokio::task::spawn_blocking(move || {
         task_shared.store.put(&root, &bytes, reservation)?;
@@ -363,6 +356,34 @@ async fn put_piece(
             format!("storing the piece failed: {error}"),
         ),
     }
+}
+
+/// Reads exactly `length` bytes of body into one buffer allocated once (no regrowing, no
+/// second copy), refusing a body longer or shorter than announced.
+async fn read_body(mut body: Body, length: u64) -> Result<Vec<u8>, String> {
+    use axum::body::HttpBody;
+    let capacity = usize::try_from(length).map_err(|_| "the body is too large".to_string())?;
+    let mut bytes = Vec::with_capacity(capacity);
+    while let Some(frame) =
+        std::future::poll_fn(|context| std::pin::Pin::new(&mut body).poll_frame(context)).await
+    {
+        let frame = frame.map_err(|error| format!("reading the body failed: {error}"))?;
+        if let Ok(data) = frame.into_data() {
+            if bytes.len() + data.len() > capacity {
+                return Err(format!(
+                    "the body is longer than its Content-Length of {length} bytes"
+                ));
+            }
+            bytes.extend_from_slice(&data);
+        }
+    }
+    if bytes.len() != capacity {
+        return Err(format!(
+            "the body is {} bytes, its Content-Length said {length}",
+            bytes.len()
+        ));
+    }
+    Ok(bytes)
 }
 
 /// A parsed `Range: bytes=…` header: `(start, length)` within a piece of `piece_len` bytes.
@@ -478,6 +499,80 @@ async fn get_piece(
         }
     }
     response
+}
+
+async fn receipts(
+    State(shared): State<Arc<Shared>>,
+    request: Result<axum::Json<ReceiptsRequest>, axum::extract::rejection::JsonRejection>,
+) -> Response {
+    let Some(identity) = &shared.config.identity else {
+        return refuse(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "this provider is not registered on a chain: it signs no receipts".into(),
+        );
+    };
+    let request = match request {
+        Ok(axum::Json(request)) => request,
+        Err(rejection) => {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                format!("the body is not a receipts request: {rejection}"),
+            );
+        }
+    };
+    if request.pieces.len() > MAX_RECEIPTS_PER_REQUEST {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            format!("at most {MAX_RECEIPTS_PER_REQUEST} pieces per request"),
+        );
+    }
+    let Ok(client) = request.client.parse::<groundwork_primitives::Address>() else {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            format!("{:?} is not an address", request.client),
+        );
+    };
+    if request.cid.parse::<groundwork_storage_net::Cid>().is_err() {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            format!("{:?} is not a CID", request.cid),
+        );
+    }
+    let mut receipts = Vec::with_capacity(request.pieces.len());
+    for piece in &request.pieces {
+        let root = match root_from_path(&piece.root) {
+            Ok(root) => root,
+            Err(bad) => return bad.into_response(),
+        };
+        // A receipt says the piece is durably here: only for pieces in the store.
+        let Some(size) = shared.store.piece_len(&root) else {
+            return store_refusal(StoreError::NotFound(piece.root.clone()));
+        };
+        let signature = identity.receipt(
+            &client,
+            &request.cid,
+            piece.segment,
+            piece.piece,
+            &root,
+            size,
+        );
+        receipts.push(PieceReceipt {
+            segment: piece.segment,
+            piece: piece.piece,
+            root: piece.root.clone(),
+            signature: hex::encode(signature),
+        });
+    }
+    axum::Json(ReceiptsResponse {
+        device: identity.device_id().to_string(),
+        receipts,
+    })
+    .into_response()
 }
 
 /// Query of a proofs request.

@@ -6,6 +6,7 @@
 //! | `PUT /v1/pieces/{root}` | the piece's bytes (`Content-Length` required) | `201` [`PutReceipt`] once durable (`200` if already held) |
 //! | `GET /v1/pieces/{root}` | | the bytes; `Range: bytes=a-b` gives `206` and part of them |
 //! | `GET /v1/pieces/{root}/proofs?chunks=0,5,9` | | [`ProofsResponse`] |
+//! | `POST /v1/receipts` | [`ReceiptsRequest`] | [`ReceiptsResponse`]: the device key's signed receipts of pieces held (registered providers only) |
 //!
 //! `{root}` is the piece's commitment in hex (64 characters). Every refusal is JSON
 //! [`ErrorBody`] with a stable `code`:
@@ -93,4 +94,40 @@ pub const PROVIDER_INFO_PATH: &str = "/v1/info";
 /// Path of a piece, by its commitment in hex.
 pub fn piece_path(root_hex: &str) -> String {
     format!("/v1/pieces/{root_hex}")
+}
+
+/// Path of receipt requests.
+pub const RECEIPTS_PATH: &str = "/v1/receipts";
+/// Most pieces one receipts request may name.
+pub const MAX_RECEIPTS_PER_REQUEST: usize = 4096;
+
+/// Asks a registered provider to sign receipts for pieces it holds, for a client's deal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReceiptsRequest {
+    /// The client's address (`gw1…`), who will sign the deal.
+    pub client: String,
+    /// The file's CID.
+    pub cid: String,
+    /// The pieces.
+    pub pieces: Vec<ReceiptPiece>,
+}
+
+/// One piece a receipt is asked for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReceiptPiece {
+    /// Segment number in the file.
+    pub segment: u32,
+    /// Piece index in the segment.
+    pub piece: u32,
+    /// The piece's commitment, hex.
+    pub root: String,
+}
+
+/// Signed receipts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReceiptsResponse {
+    /// The provider's device id (`gwd1…`).
+    pub device: String,
+    /// One per piece asked, in order.
+    pub receipts: Vec<crate::chain::PieceReceipt>,
 }
