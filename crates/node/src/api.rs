@@ -658,6 +658,7 @@ fn message_view(message: &tx::Msg) -> MessageView {
         tx::Msg::TransferDevice(m) => simple("transfer_device", Some(m.new_owner.to_string())),
         tx::Msg::DecommissionDevice(m) => simple("decommission_device", Some(m.device.to_string())),
         tx::Msg::WithdrawUnbonded(_) => simple("withdraw_unbonded", None),
+        tx::Msg::Storage(m) => simple(m.name(), Some(m.subject())),
     }
 }
 

@@ -296,7 +296,7 @@ where
     let params = state.storage_params()?;
     let deadline = params.proof_deadline_blocks;
     let length = params.proving_period_blocks;
-    if height < deadline || (height - deadline) % length != 0 {
+    if height < deadline || !(height - deadline).is_multiple_of(length) {
         return Ok(Vec::new());
     }
     let period = (height - deadline) / length;
