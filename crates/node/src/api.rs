@@ -114,6 +114,7 @@ pub fn router(state: ApiState) -> Router {
             get(crate::devices_api::device_verdicts),
         )
         .route("/v1/makers", get(crate::devices_api::list_makers))
+        .merge(crate::storage_api::routes())
         .route("/v1/openapi.json", get(openapi))
         .route("/metrics", get(metrics))
         .fallback(not_found)
@@ -141,7 +142,13 @@ pub fn router(state: ApiState) -> Router {
         crate::devices_api::list_devices,
         crate::devices_api::get_device,
         crate::devices_api::device_verdicts,
-        crate::devices_api::list_makers
+        crate::devices_api::list_makers,
+        crate::storage_api::list_providers,
+        crate::storage_api::get_provider,
+        crate::storage_api::get_deal,
+        crate::storage_api::list_deals,
+        crate::storage_api::deals_of_cid,
+        crate::storage_api::get_challenges
     )
 )]
 pub struct ApiDoc;
@@ -658,6 +665,7 @@ fn message_view(message: &tx::Msg) -> MessageView {
         tx::Msg::TransferDevice(m) => simple("transfer_device", Some(m.new_owner.to_string())),
         tx::Msg::DecommissionDevice(m) => simple("decommission_device", Some(m.device.to_string())),
         tx::Msg::WithdrawUnbonded(_) => simple("withdraw_unbonded", None),
+        tx::Msg::Storage(m) => simple(m.name(), Some(m.subject())),
     }
 }
 

@@ -33,6 +33,7 @@ mod scenarios {
     pub mod early_termination_refunds_the_unearned_payment_minus_the_providers_share;
     pub mod repair_replaces_a_failed_provider_and_pays_the_repairer_from_escrow;
     pub mod repeated_missed_proofs_slash_the_providers_stake;
+    pub mod replaying_a_storage_history_gives_identical_state_roots;
 }
 
 /// Blocks per proving period.

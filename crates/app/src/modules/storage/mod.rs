@@ -296,7 +296,7 @@ where
     let params = state.storage_params()?;
     let deadline = params.proof_deadline_blocks;
     let length = params.proving_period_blocks;
-    if height < deadline || (height - deadline) % length != 0 {
+    if height < deadline || !(height - deadline).is_multiple_of(length) {
         return Ok(Vec::new());
     }
     let period = (height - deadline) / length;
@@ -381,4 +381,190 @@ where
         state.put_deal(deal);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use groundwork_primitives::{Address, Amount, DeviceId, Hash};
+
+    use super::*;
+    use crate::modules::storage::msgs::piece_receipt_message;
+    use crate::modules::storage::state::{Piece, Segment};
+
+    fn device(byte: u8) -> DeviceId {
+        DeviceId::from_slice(&[byte; 20]).unwrap()
+    }
+
+    fn piece(provider: u8, size: u64, since_period: u64) -> Piece {
+        Piece {
+            provider: device(provider),
+            commitment: Hash([provider; 32]),
+            size,
+            rate: Amount(u128::from(size)),
+            since_period,
+            missed_last: false,
+        }
+    }
+
+    fn deal() -> Deal {
+        Deal {
+            id: 9,
+            client: Address([1; 20]),
+            cid: "bafkq".into(),
+            file_size: 100,
+            data_pieces: 2,
+            total_pieces: 3,
+            segment_size: 64,
+            repair_threshold: 2,
+            segments: vec![
+                Segment {
+                    length: 64,
+                    pieces: vec![
+                        piece(1, 40_000, 1),
+                        piece(2, 40_000, 1),
+                        piece(3, 40_000, 1),
+                    ],
+                },
+                Segment {
+                    length: 36,
+                    pieces: vec![piece(3, 9_000, 1), piece(1, 9_000, 5), piece(2, 9_000, 1)],
+                },
+            ],
+            created_height: 0,
+            start_period: 1,
+            end_period: 10,
+            settled_through: 1,
+            escrowed_total: Amount::ZERO,
+            escrow_left: Amount::ZERO,
+            repair_reserve_left: Amount::ZERO,
+            paid_to_providers: Amount::ZERO,
+            paid_to_repairers: Amount::ZERO,
+            refunded: Amount::ZERO,
+            status: DealStatus::Active,
+            ended_height: None,
+        }
+    }
+
+    #[test]
+    fn rates_round_up_so_no_piece_is_stored_for_free() {
+        assert_eq!(rate_for(Amount(1 << 30), 4096), Some(Amount(4096)));
+        assert_eq!(rate_for(Amount(1), 1), Some(Amount(1)));
+        assert_eq!(rate_for(Amount(0), 1 << 40), Some(Amount(0)));
+        assert_eq!(rate_for(Amount(3), (1 << 30) + 1), Some(Amount(4)));
+        assert_eq!(rate_for(Amount(u128::MAX), 2), None);
+        assert_eq!(share_bps(Amount(1_999), 1_000), Some(Amount(199)));
+    }
+
+    #[test]
+    fn the_default_parameters_are_valid_and_bad_ones_are_named() {
+        StorageParams::default().validate().unwrap();
+        let cases = [
+            (
+                StorageParams {
+                    proof_deadline_blocks: 61,
+                    ..StorageParams::default()
+                },
+                "proof_deadline_blocks",
+            ),
+            (
+                StorageParams {
+                    challenges_per_period: 11,
+                    ..StorageParams::default()
+                },
+                "challenges_per_period",
+            ),
+            (
+                StorageParams {
+                    slash_bps: 10_001,
+                    ..StorageParams::default()
+                },
+                "slash_bps",
+            ),
+            (
+                StorageParams {
+                    proving_period_blocks: 0,
+                    ..StorageParams::default()
+                },
+                "proving_period_blocks",
+            ),
+        ];
+        for (params, name) in cases {
+            let error = params.validate().unwrap_err();
+            assert!(error.contains(name), "{error}");
+        }
+    }
+
+    #[test]
+    fn challenges_are_per_provider_and_cover_only_pieces_due() {
+        let deal = deal();
+        let seed = Hash([7; 32]);
+        let first = derive_deal_challenges(&seed, &deal, &device(1), 2, 10).unwrap();
+        assert_eq!(first.len(), 10);
+        assert_eq!(
+            first,
+            derive_deal_challenges(&seed, &deal, &device(1), 2, 10).unwrap()
+        );
+        // Provider 1's piece of segment 1 is due only from period 5.
+        assert!(first.iter().all(|c| (c.segment, c.piece) == (0, 0)));
+        assert!(first.iter().all(|c| c.chunk < 10));
+        let later = derive_deal_challenges(&seed, &deal, &device(1), 5, 50).unwrap();
+        assert!(later.iter().any(|c| (c.segment, c.piece) == (1, 1)));
+        assert!(
+            later
+                .iter()
+                .all(|c| c.chunk < commitment::chunk_count(40_000))
+        );
+        // Other providers, periods and block hashes give other challenges.
+        let other = derive_deal_challenges(&seed, &deal, &device(3), 2, 10).unwrap();
+        assert!(
+            other
+                .iter()
+                .all(|c| [(0, 2), (1, 0)].contains(&(c.segment, c.piece)))
+        );
+        assert_ne!(
+            first,
+            derive_deal_challenges(&Hash([8; 32]), &deal, &device(1), 2, 10).unwrap()
+        );
+        assert_ne!(
+            first,
+            derive_deal_challenges(&seed, &deal, &device(1), 3, 10).unwrap()
+        );
+        // No pieces, no challenges.
+        assert!(
+            derive_deal_challenges(&seed, &deal, &device(4), 2, 10)
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn a_piece_receipt_binds_client_cid_place_commitment_and_size() {
+        let message =
+            piece_receipt_message("c", &Address([1; 20]), "bafy", 2, 1, &Hash([5; 32]), 7);
+        let tag = groundwork_primitives::domain::STORAGE_PIECE_RECEIPT;
+        assert!(message.starts_with(tag));
+        assert_eq!(message.len(), tag.len() + 1 + 1 + 20 + 32 + 4 + 4 + 32 + 8);
+        let variations = [
+            piece_receipt_message("d", &Address([1; 20]), "bafy", 2, 1, &Hash([5; 32]), 7),
+            piece_receipt_message("c", &Address([2; 20]), "bafy", 2, 1, &Hash([5; 32]), 7),
+            piece_receipt_message("c", &Address([1; 20]), "bafz", 2, 1, &Hash([5; 32]), 7),
+            piece_receipt_message("c", &Address([1; 20]), "bafy", 1, 2, &Hash([5; 32]), 7),
+            piece_receipt_message("c", &Address([1; 20]), "bafy", 2, 1, &Hash([6; 32]), 7),
+            piece_receipt_message("c", &Address([1; 20]), "bafy", 2, 1, &Hash([5; 32]), 8),
+        ];
+        assert!(variations.iter().all(|v| *v != message));
+    }
+
+    #[test]
+    fn a_genesis_without_a_storage_section_gets_the_defaults() {
+        let text = r#"{"chain_id":"t","genesis_time_ms":1,"token":{"symbol":"GWT","decimals":8},
+            "validators":[{"name":"v","public_key":"d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a"}]}"#;
+        let genesis = crate::Genesis::from_json(text).unwrap();
+        assert_eq!(genesis.params.storage, StorageParams::default());
+        let typo = text.replace(
+            r#""token""#,
+            r#""params":{"storage":{"proving_period":5}},"token""#,
+        );
+        assert!(crate::Genesis::from_json(&typo).is_err());
+    }
 }

@@ -1184,6 +1184,32 @@ impl StorageMsg {
         }
     }
 
+    /// The message's wire name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            StorageMsg::Register(_) => "register_storage_provider",
+            StorageMsg::Update(_) => "update_storage_provider",
+            StorageMsg::Withdraw(_) => "withdraw_storage_provider",
+            StorageMsg::CreateDeal(_) => "create_deal",
+            StorageMsg::SubmitProof(_) => "submit_storage_proof",
+            StorageMsg::Terminate(_) => "terminate_deal",
+            StorageMsg::Repair(_) => "repair_deal",
+        }
+    }
+
+    /// What it acts on, for people: a provider's device id, a CID, or `deal <id>`.
+    pub fn subject(&self) -> String {
+        match self {
+            StorageMsg::Register(m) => m.0.device.to_string(),
+            StorageMsg::Update(m) => m.0.device.to_string(),
+            StorageMsg::Withdraw(m) => m.device.to_string(),
+            StorageMsg::CreateDeal(m) => m.cid.clone(),
+            StorageMsg::SubmitProof(m) => format!("deal {}", m.deal_id),
+            StorageMsg::Terminate(m) => format!("deal {}", m.deal_id),
+            StorageMsg::Repair(m) => format!("deal {}", m.deal_id),
+        }
+    }
+
     /// Executes the message.
     pub fn execute<S>(&self, state: &mut S, ctx: &mut TxContext<'_>) -> Result<(), ExecError>
     where
