@@ -112,7 +112,7 @@ fn passphrase(prompt: &str, confirm: bool) -> anyhow::Result<String> {
     Ok(first)
 }
 
-fn load_key(keys: &Keystore, name: &str) -> anyhow::Result<SigningKey> {
+pub(crate) fn load_key(keys: &Keystore, name: &str) -> anyhow::Result<SigningKey> {
     let passphrase = if keys.is_encrypted(name)? {
         Some(passphrase(
             &format!("Passphrase for key {name:?}: "),
@@ -297,15 +297,26 @@ fn devnet(args: DevnetArgs, output: Output) -> anyhow::Result<ExitCode> {
     };
     let devices = args.devices;
     // Storage providers on loopback, listed where `groundwork storage … --home` finds them.
-    let storage_providers = crate::storage::devnet_providers(&root, args.providers)?;
-    let storage_text = crate::storage::devnet_banner(&root, storage_providers.as_ref());
+    let storage_providers =
+        crate::storage::devnet_providers(&root, args.providers, "groundwork-devnet")?.map(Arc::new);
+    let storage_text = crate::storage::devnet_banner(&root, storage_providers.as_deref());
     let storage_urls: Vec<String> = storage_providers
         .as_ref()
         .map(|group| group.urls().to_vec())
         .unwrap_or_default();
+    let storage_maker = match &storage_providers {
+        Some(_) => Some(home.keystore().load("maker", None).context(
+            "the devnet home has no `maker` key (it predates device support: use a fresh --home)",
+        )?),
+        None => None,
+    };
+    let storage_group = storage_providers.clone();
     let (stop, slot) = (fleet_stop.clone(), fleet_thread.clone());
     let banner = Box::new(move |addr: std::net::SocketAddr| {
         let url = format!("http://{addr}");
+        if let (Some(group), Some(maker)) = (storage_group, storage_maker) {
+            crate::storage::register_devnet_providers(group, url.clone(), maker);
+        }
         if let Some(mut config) = fleet {
             config.node_url = url.clone();
             let spawned = std::thread::Builder::new()

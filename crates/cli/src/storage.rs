@@ -18,8 +18,15 @@ use groundwork_storage_node::server::{DEFAULT_MAX_PIECE_SIZE, ProviderConfig};
 use groundwork_storage_node::size::{format_size, parse_size};
 use serde_json::json;
 
-use crate::commands::{print, resolve_home, shutdown_signal};
+use crate::commands::{load_key, print, resolve_home, shutdown_signal};
 use crate::{HomeArg, Output};
+use groundwork_node::home::Home;
+use groundwork_primitives::Address;
+use groundwork_storage_node::chain::{
+    DealTerms, NodeApi, ProviderIdentity, chain_candidates, create_deal, load_or_create_key,
+    manifest_of_deal, piece_rate, register_provider, submit_repair,
+};
+use groundwork_storage_node::repair::default_repair_threshold;
 
 /// `groundwork storage …`
 #[derive(Debug, Subcommand)]
@@ -61,10 +68,32 @@ pub(crate) struct PutArgs {
     /// Segment size (e.g. 64MiB).
     #[arg(long, default_value = "64MiB")]
     pub(crate) segment_size: String,
+    /// Proving periods the deal lasts (with --node).
+    #[arg(long, default_value_t = 100)]
+    pub(crate) periods: u64,
+    /// Most to escrow, in base units (default: the providers' rates over the periods plus the
+    /// 10 % repair reserve).
+    #[arg(long)]
+    pub(crate) max_price: Option<String>,
+    #[command(flatten)]
+    pub(crate) chain: ChainArg,
     #[command(flatten)]
     pub(crate) providers: ProvidersArg,
     #[command(flatten)]
     pub(crate) home: HomeArg,
+}
+
+/// The chain, when there is one: deals, offers and placements live there.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct ChainArg {
+    /// A node's API URL: providers come from the chain's offers, `put` creates a deal (escrow),
+    /// `get` and `repair` read the placement from the deal. Without it, placements are kept in
+    /// <home>/storage/manifests.
+    #[arg(long)]
+    pub(crate) node: Option<String>,
+    /// Name of the key in the home that signs (the client paying the deal, or the repairer).
+    #[arg(long, default_value = "dev")]
+    pub(crate) key: String,
 }
 
 /// `groundwork storage get`
@@ -79,6 +108,8 @@ pub(crate) struct GetArgs {
     #[arg(long, default_value_t = 5)]
     pub(crate) hedge_after: u64,
     #[command(flatten)]
+    pub(crate) chain: ChainArg,
+    #[command(flatten)]
     pub(crate) providers: ProvidersArg,
     #[command(flatten)]
     pub(crate) home: HomeArg,
@@ -90,6 +121,12 @@ pub(crate) struct RepairArgs {
     /// Only this file (default: every file put from this home).
     #[arg(long)]
     pub(crate) cid: Option<String>,
+    /// Only this deal (with --node): its placement is read from the chain and the repairs sent
+    /// as RepairDeal transactions.
+    #[arg(long)]
+    pub(crate) deal: Option<u64>,
+    #[command(flatten)]
+    pub(crate) chain: ChainArg,
     /// Repair segments with at most this many healthy pieces (default: k + (n-k)/2).
     #[arg(long)]
     pub(crate) threshold: Option<u16>,
@@ -136,9 +173,28 @@ pub(crate) struct ProviderStorageArgs {
     /// Largest piece accepted (e.g. 256MiB).
     #[arg(long)]
     pub(crate) max_piece_size: Option<String>,
-    /// The provider's name shown to clients.
+    /// The provider's name shown to clients (without --node; with it, the device id).
     #[arg(long)]
     pub(crate) name: Option<String>,
+    /// A node's API URL: onboard the disk as a storage device, post the offer, sign receipts
+    /// and answer challenges.
+    #[arg(long)]
+    pub(crate) node: Option<String>,
+    /// The URL clients reach this provider at (default: http://<listen>).
+    #[arg(long)]
+    pub(crate) endpoint: Option<String>,
+    /// Name of the owner key (pays the stake and the proofs' fees) in --keys-home.
+    #[arg(long)]
+    pub(crate) owner: Option<String>,
+    /// Make and fund an owner key from the node's faucet instead (devnets).
+    #[arg(long, conflicts_with = "owner")]
+    pub(crate) faucet: bool,
+    /// Name of the maker key in --keys-home that attests the disk (needed the first time).
+    #[arg(long)]
+    pub(crate) maker: Option<String>,
+    /// Home whose keystore holds --owner and --maker (default: --home).
+    #[arg(long)]
+    pub(crate) keys_home: Option<PathBuf>,
     #[command(flatten)]
     pub(crate) home: HomeArg,
 }
@@ -209,18 +265,65 @@ fn put(args: PutArgs, output: Output) -> anyhow::Result<ExitCode> {
     let home = resolve_home(&args.home)?;
     let params = params(args.k, args.n, &args.segment_size)?;
     let client = client(&args.providers);
-    let urls = provider_urls(&args.providers, &home)?;
-    let (candidates, errors) = discover(&client, &urls);
-    for error in &errors {
-        tracing::warn!(%error, "a provider did not answer");
-        eprintln!("warning: {error}");
-    }
+    let node = args.chain.node.as_deref().map(NodeApi::new);
+    let candidates = match &node {
+        Some(node) => chain_candidates(node, &client)?,
+        None => {
+            let urls = provider_urls(&args.providers, &home)?;
+            let (candidates, errors) = discover(&client, &urls);
+            for error in &errors {
+                tracing::warn!(%error, "a provider did not answer");
+                eprintln!("warning: {error}");
+            }
+            candidates
+        }
+    };
+    let prices: std::collections::BTreeMap<String, u128> = candidates
+        .iter()
+        .map(|c| (c.url.clone(), c.price))
+        .collect();
     let options = TransferOptions {
         timeout: Duration::from_secs(args.providers.timeout.max(1)),
         progress: output == Output::Text,
         ..TransferOptions::default()
     };
-    let report = put_file(&client, &args.file, params, candidates, &options)?;
+    let mut report = put_file(&client, &args.file, params, candidates, &options)?;
+    if let Some(node) = &node {
+        if report.manifest.file_len == 0 {
+            eprintln!(
+                "note: an empty file needs no deal (the chain stores no empty files); its CID is all there is"
+            );
+        } else {
+            let keys = Home::new(&home).keystore();
+            let key = load_key(&keys, &args.chain.key)
+                .with_context(|| format!("loading the client key {:?} (--key)", args.chain.key))?;
+            let max_price = match &args.max_price {
+                Some(text) => text
+                    .parse::<u128>()
+                    .with_context(|| format!("--max-price {text:?} (base units)"))?,
+                None => {
+                    let payments: u128 = report
+                        .manifest
+                        .segments
+                        .iter()
+                        .flat_map(|segment| segment.pieces.iter())
+                        .map(|piece| {
+                            piece_rate(prices.get(&piece.url).copied().unwrap_or(0), piece.len)
+                        })
+                        .sum::<u128>()
+                        .saturating_mul(u128::from(args.periods));
+                    payments + payments.div_ceil(10)
+                }
+            };
+            let terms = DealTerms {
+                duration_periods: args.periods,
+                max_price,
+                repair_threshold: default_repair_threshold(params.data_pieces, params.total_pieces),
+            };
+            let deal = create_deal(node, &client, &key, &report.manifest, &terms)?;
+            report.manifest.deal_id = Some(deal);
+        }
+    }
     let saved = ManifestStore::in_home(&home).save(&report.manifest)?;
     let manifest = &report.manifest;
     let providers: std::collections::BTreeSet<&str> = manifest
@@ -237,17 +340,22 @@ fn put(args: PutArgs, output: Output) -> anyhow::Result<ExitCode> {
         "total_pieces": manifest.total_pieces,
         "providers": providers,
         "manifest": saved.display().to_string(),
+        "deal": manifest.deal_id,
         "seconds": seconds,
     });
     print(output, &value, || {
         format!(
-            "{}\n  {} in {} segments, {} of {} pieces each, on {} providers ({seconds:.2} s)\n  placement: {}\n  get it back: groundwork storage get {} -o FILE --home {}",
+            "{}\n  {} in {} segments, {} of {} pieces each, on {} providers ({seconds:.2} s){}\n  placement: {}\n  get it back: groundwork storage get {} -o FILE --home {}",
             manifest.cid,
             format_size(manifest.file_len),
             manifest.segments.len(),
             manifest.data_pieces,
             manifest.total_pieces,
             providers.len(),
+            match manifest.deal_id {
+                Some(deal) => format!("\n  deal {deal} on chain (escrowed)"),
+                None => String::new(),
+            },
             saved.display(),
             manifest.cid,
             home.display()
@@ -258,7 +366,20 @@ fn put(args: PutArgs, output: Output) -> anyhow::Result<ExitCode> {
 
 fn get(args: GetArgs, output: Output) -> anyhow::Result<ExitCode> {
     let home = resolve_home(&args.home)?;
-    let manifest = ManifestStore::in_home(&home).load(&args.cid)?;
+    let manifest = match args.chain.node.as_deref() {
+        Some(url) => {
+            let node = NodeApi::new(url);
+            let deals = node.deals_of_cid(&args.cid)?;
+            let deal = deals
+                .iter()
+                .rev()
+                .find(|deal| deal.status == "active")
+                .or(deals.last())
+                .with_context(|| format!("no deal on chain stores {}", args.cid))?;
+            manifest_of_deal(&node, deal)?
+        }
+        None => ManifestStore::in_home(&home).load(&args.cid)?,
+    };
     let client = client(&args.providers);
     let options = TransferOptions {
         timeout: Duration::from_secs(args.providers.timeout.max(1)),
@@ -299,13 +420,50 @@ fn get(args: GetArgs, output: Output) -> anyhow::Result<ExitCode> {
 fn repair_command(args: RepairArgs, output: Output) -> anyhow::Result<ExitCode> {
     let home = resolve_home(&args.home)?;
     let store = ManifestStore::in_home(&home);
-    let mut manifests = match &args.cid {
-        Some(cid) => vec![store.load(cid)?],
-        None => store.list()?,
-    };
     let client = client(&args.providers);
-    let urls = provider_urls(&args.providers, &home)?;
-    let (candidates, _) = discover(&client, &urls);
+    let node = args.chain.node.as_deref().map(NodeApi::new);
+    let mut chain_deals = Vec::new();
+    let mut manifests = match (&node, args.deal, &args.cid) {
+        (Some(node), Some(id), _) => {
+            let deal = node
+                .deal(id)?
+                .with_context(|| format!("no deal {id} on chain"))?;
+            let manifest = manifest_of_deal(node, &deal)?;
+            chain_deals.push(deal);
+            vec![manifest]
+        }
+        (Some(node), None, Some(cid)) => {
+            let mut manifests = Vec::new();
+            for deal in node.deals_of_cid(cid)? {
+                if deal.status == "active" {
+                    manifests.push(manifest_of_deal(node, &deal)?);
+                    chain_deals.push(deal);
+                }
+            }
+            manifests
+        }
+        (Some(_), None, None) => {
+            bail!("with --node, say which deal to repair: --deal ID or --cid CID")
+        }
+        (None, Some(_), _) => bail!("--deal needs --node URL (deals live on chain)"),
+        (None, None, Some(cid)) => vec![store.load(cid)?],
+        (None, None, None) => store.list()?,
+    };
+    let candidates = match &node {
+        Some(node) => chain_candidates(node, &client)?,
+        None => {
+            let urls = provider_urls(&args.providers, &home)?;
+            discover(&client, &urls).0
+        }
+    };
+    let repairer = match &node {
+        Some(_) => Some(
+            load_key(&Home::new(&home).keystore(), &args.chain.key).with_context(|| {
+                format!("loading the repairer key {:?} (--key)", args.chain.key)
+            })?,
+        ),
+        None => None,
+    };
     let options = RepairOptions {
         threshold: args.threshold,
         audit_chunks: args.audit_chunks,
@@ -316,10 +474,29 @@ fn repair_command(args: RepairArgs, output: Output) -> anyhow::Result<ExitCode> 
     };
     let mut results = Vec::new();
     let mut lost = false;
-    for manifest in &mut manifests {
+    for (position, manifest) in manifests.iter_mut().enumerate() {
         let report = repair(&client, manifest, candidates.clone(), &options)
             .with_context(|| format!("repairing {}", manifest.cid))?;
-        if !report.repaired.is_empty() {
+        if let (Some(node), Some(repairer), Some(deal)) =
+            (&node, &repairer, chain_deals.get(position))
+        {
+            for (segment, piece, url) in &report.repaired {
+                if let Err(error) = submit_repair(
+                    node,
+                    &client,
+                    repairer,
+                    deal,
+                    u32::try_from(*segment)?,
+                    u32::from(*piece),
+                    url,
+                ) {
+                    eprintln!(
+                        "warning: deal {}: the chain did not take the repair of segment {segment} piece {piece} ({error:#}); the piece is rebuilt on {url} all the same",
+                        deal.id
+                    );
+                }
+            }
+        } else if !report.repaired.is_empty() {
             store.save(manifest)?;
         }
         lost |= !report.lost_segments.is_empty();
@@ -418,11 +595,74 @@ pub(crate) fn provider(action: ProviderCommand, output: Output) -> anyhow::Resul
         .name
         .clone()
         .unwrap_or_else(|| format!("provider@{}", args.listen));
+    let endpoint = args
+        .endpoint
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", args.listen));
+    // On chain: the disk's device key lives in the provider's home.
+    let chain = match &args.node {
+        Some(url) => {
+            let node = NodeApi::new(url);
+            let chain_id = node.chain_id()?;
+            let device_key = load_or_create_key(&home.join("provider-device.key"))?;
+            let identity = ProviderIdentity {
+                device_key,
+                chain_id,
+            };
+            let keys = Home::new(args.keys_home.clone().unwrap_or_else(|| home.clone())).keystore();
+            let owner = match (&args.owner, args.faucet) {
+                (Some(name), _) => load_key(&keys, name)
+                    .with_context(|| format!("loading the owner key {name:?}"))?,
+                (None, true) => {
+                    let owner = load_or_create_key(&home.join("provider-owner.key"))?;
+                    node.faucet(&Address::from_public_key(&owner.public_key()), 300)?;
+                    owner
+                }
+                (None, false) => bail!(
+                    "say who owns the provider on chain: --owner NAME (a funded key) or --faucet (devnets)"
+                ),
+            };
+            let maker = match &args.maker {
+                Some(name) => Some(
+                    load_key(&keys, name)
+                        .with_context(|| format!("loading the maker key {name:?}"))?,
+                ),
+                None => None,
+            };
+            config.identity = Some(identity.clone());
+            Some((node, identity, owner, maker))
+        }
+        None => None,
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     runtime.block_on(async move {
         let mut handle = groundwork_storage_node::server::start(config).await?;
+        if let Some((node, identity, owner, maker)) = chain {
+            let (registering, endpoint) = (node.clone(), endpoint.clone());
+            let registration = tokio::task::spawn_blocking(move || {
+                register_provider(
+                    &registering,
+                    &owner,
+                    maker.as_ref(),
+                    &identity,
+                    price,
+                    capacity,
+                    &endpoint,
+                )
+                .map(|registration| (registration, owner))
+            })
+            .await??;
+            let (registration, owner) = registration;
+            eprintln!(
+                "registered on chain: device {} owned by {}{}; answering challenges",
+                registration.device,
+                registration.owner,
+                if registration.onboarded { " (onboarded now)" } else { "" }
+            );
+            handle.start_prover(node, owner, Duration::from_secs(1))?;
+        }
         let opened = handle.opened.clone();
         let url = handle.url();
         let value = json!({
@@ -478,6 +718,7 @@ pub(crate) fn bench_storage(args: BenchStorageArgs, output: Output) -> anyhow::R
 pub(crate) fn devnet_providers(
     root: &Path,
     count: usize,
+    chain_id: &str,
 ) -> anyhow::Result<Option<groundwork_storage_node::local::LocalProviders>> {
     if count == 0 {
         return Ok(None);
@@ -490,6 +731,7 @@ pub(crate) fn devnet_providers(
             price: Amount::parse("0.001", DEFAULT_DECIMALS)?.base_units(),
             bandwidth: 0,
             first_addr: "127.0.0.1:0".parse()?,
+            chain_id: Some(chain_id.to_string()),
         },
     )
     .context("starting the devnet's storage providers")?;
@@ -512,4 +754,31 @@ pub(crate) fn devnet_banner(
         group.urls().first().map(String::as_str).unwrap_or(""),
         groundwork_storage_node::local::providers_file(root).display(),
     )
+}
+
+/// Registers a devnet's providers on chain once its node answers (onboarding, offers) and starts
+/// their provers; runs on its own thread and logs the outcome.
+pub(crate) fn register_devnet_providers(
+    group: std::sync::Arc<groundwork_storage_node::local::LocalProviders>,
+    node_url: String,
+    maker: groundwork_primitives::SigningKey,
+) {
+    let spawned = std::thread::Builder::new()
+        .name("storage-registration".into())
+        .spawn(move || {
+            let node = NodeApi::new(&node_url);
+            match group.register_on_chain(&node, &maker, 300) {
+                Ok(registered) => tracing::info!(
+                    providers = registered.len(),
+                    "storage providers registered on chain and answering challenges"
+                ),
+                Err(error) => tracing::warn!(
+                    error = %format!("{error:#}"),
+                    "registering the storage providers on chain failed; put/get without --node still work"
+                ),
+            }
+        });
+    if let Err(error) = spawned {
+        tracing::warn!(%error, "could not start the storage registration");
+    }
 }

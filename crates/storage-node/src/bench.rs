@@ -274,6 +274,7 @@ fn run(options: &StorageBenchOptions, work: &Path) -> anyhow::Result<StorageBenc
             price: 100,
             bandwidth: 0,
             first_addr: "127.0.0.1:0".parse()?,
+            chain_id: None,
         })?;
         let (candidates, errors) = discover(&client, group.urls());
         if let Some(error) = errors.first() {

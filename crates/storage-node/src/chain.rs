@@ -596,3 +596,393 @@ pub fn create_deal(
         )
     })
 }
+
+/// A provider as the chain lists it (`GET /v1/storage/providers`).
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct ChainProvider {
+    /// Its storage device (gwd1…).
+    pub device: String,
+    /// Price per GiB per period, base units.
+    pub price_per_gib_period: String,
+    /// Bytes free for new pieces.
+    pub free_bytes: u64,
+    /// Its URL.
+    pub endpoint: String,
+    /// active, withdrawn or failed.
+    pub status: String,
+    /// Audit reputation, parts per million.
+    pub reputation_ppm: u64,
+}
+
+/// A deal as the chain shows it (`GET /v1/storage/deals/{id}`).
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct ChainDeal {
+    /// Its id.
+    pub id: u64,
+    /// The client's address (gw1…).
+    pub client: String,
+    /// The file's CID.
+    pub cid: String,
+    /// The file's length.
+    pub file_size: u64,
+    /// k.
+    pub data_pieces: u16,
+    /// n.
+    pub total_pieces: u16,
+    /// Segment size.
+    pub segment_size: u64,
+    /// Repair threshold.
+    pub repair_threshold: u16,
+    /// active, completed or terminated.
+    pub status: String,
+    /// Its segments.
+    pub segments: Vec<ChainSegment>,
+}
+
+/// A segment of a [`ChainDeal`].
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct ChainSegment {
+    /// Its length.
+    pub length: u64,
+    /// Its pieces by index.
+    pub pieces: Vec<ChainPiece>,
+}
+
+/// A piece of a [`ChainSegment`].
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct ChainPiece {
+    /// Piece index.
+    pub index: u32,
+    /// Its provider (gwd1…).
+    pub provider: String,
+    /// Its commitment, hex.
+    pub commitment: String,
+    /// Its size.
+    pub size: u64,
+    /// Its provider missed the last settled period.
+    #[serde(default)]
+    pub missed_last: bool,
+}
+
+/// What a deal's providers must prove now (`GET /v1/storage/challenges/{deal}`).
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct ChainChallenges {
+    /// The period whose window is open, if one is.
+    pub period: Option<u64>,
+    /// Per provider.
+    pub providers: Vec<ChainProviderChallenges>,
+}
+
+/// One provider's challenges.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct ChainProviderChallenges {
+    /// The provider.
+    pub provider: String,
+    /// Already proven.
+    pub proven: bool,
+    /// The chunks, in proof order.
+    pub challenges: Vec<ChainChallenge>,
+}
+
+/// One challenged chunk.
+#[derive(Debug, Clone, Copy, serde::Deserialize)]
+pub struct ChainChallenge {
+    /// Segment.
+    pub segment: u32,
+    /// Piece index.
+    pub piece: u32,
+    /// Chunk index.
+    pub chunk: u64,
+}
+
+/// Most pages read from one listing (1000 entries each).
+const MAX_PAGES: usize = 100;
+
+impl NodeApi {
+    fn pages<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        field: &str,
+    ) -> anyhow::Result<Vec<T>> {
+        let mut items = Vec::new();
+        let mut cursor: Option<String> = None;
+        for _ in 0..MAX_PAGES {
+            let separator = if path.contains('?') { '&' } else { '?' };
+            let url = match &cursor {
+                Some(cursor) => format!("{path}{separator}limit=1000&cursor={cursor}"),
+                None => format!("{path}{separator}limit=1000"),
+            };
+            let page = self.get(&url)?.with_context(|| {
+                format!("the node does not serve {path}: is it a storage-enabled node?")
+            })?;
+            let list = page[field].as_array().cloned().unwrap_or_default();
+            for item in list {
+                items.push(
+                    serde_json::from_value(item).with_context(|| format!("an entry of {path}"))?,
+                );
+            }
+            match page["next_cursor"].as_str() {
+                Some(next) => cursor = Some(next.to_string()),
+                None => return Ok(items),
+            }
+        }
+        Ok(items)
+    }
+
+    /// Every registered storage provider.
+    pub fn storage_providers(&self) -> anyhow::Result<Vec<ChainProvider>> {
+        self.pages("/v1/storage/providers", "providers")
+    }
+
+    /// A deal.
+    pub fn deal(&self, id: u64) -> anyhow::Result<Option<ChainDeal>> {
+        match self.get(&format!("/v1/storage/deals/{id}"))? {
+            Some(value) => Ok(Some(
+                serde_json::from_value(value).context("the deal's JSON")?,
+            )),
+            None => Ok(None),
+        }
+    }
+
+    /// The deals storing a CID.
+    pub fn deals_of_cid(&self, cid: &str) -> anyhow::Result<Vec<ChainDeal>> {
+        self.pages(&format!("/v1/storage/deals?cid={cid}"), "deals")
+    }
+
+    /// The deals a provider was ever placed in.
+    pub fn deals_of_provider(&self, device: &DeviceId) -> anyhow::Result<Vec<ChainDeal>> {
+        self.pages(&format!("/v1/storage/deals?provider={device}"), "deals")
+    }
+
+    /// What is due now in a deal, for one provider.
+    pub fn challenges(
+        &self,
+        deal: u64,
+        device: &DeviceId,
+    ) -> anyhow::Result<Option<ChainChallenges>> {
+        match self.get(&format!("/v1/storage/challenges/{deal}?provider={device}"))? {
+            Some(value) => Ok(Some(
+                serde_json::from_value(value).context("the challenges' JSON")?,
+            )),
+            None => Ok(None),
+        }
+    }
+}
+
+/// Candidates for placement from the chain's registered, active providers: price and reputation
+/// from the chain, free space and limits from each provider's own `/v1/info` (it must answer).
+pub fn chain_candidates(
+    node: &NodeApi,
+    client: &crate::provider_client::ProviderClient,
+) -> anyhow::Result<Vec<crate::placement::Candidate>> {
+    let listed: Vec<ChainProvider> = node
+        .storage_providers()?
+        .into_iter()
+        .filter(|provider| provider.status == "active")
+        .collect();
+    let urls: Vec<String> = listed.iter().map(|p| p.endpoint.clone()).collect();
+    let (answered, _) = crate::client::discover(client, &urls);
+    let mut candidates = Vec::new();
+    for mut candidate in answered {
+        let Some(on_chain) = listed.iter().find(|p| p.endpoint == candidate.url) else {
+            continue;
+        };
+        // Trust the provider's answer only about itself: it must be the device the chain lists.
+        if candidate.info.provider != on_chain.device {
+            continue;
+        }
+        candidate.price = on_chain.price_per_gib_period.parse().unwrap_or(u128::MAX);
+        candidate.reputation_ppm = on_chain.reputation_ppm;
+        candidate.info.free = candidate.info.free.min(on_chain.free_bytes);
+        candidates.push(candidate);
+    }
+    Ok(candidates)
+}
+
+/// The placement a deal records, as a manifest (provider URLs from the chain's offers).
+pub fn manifest_of_deal(node: &NodeApi, deal: &ChainDeal) -> anyhow::Result<Manifest> {
+    let endpoints: std::collections::BTreeMap<String, String> = node
+        .storage_providers()?
+        .into_iter()
+        .map(|p| (p.device, p.endpoint))
+        .collect();
+    let manifest = Manifest {
+        version: crate::manifest::MANIFEST_VERSION,
+        cid: deal.cid.clone(),
+        file_len: deal.file_size,
+        data_pieces: deal.data_pieces,
+        total_pieces: deal.total_pieces,
+        segment_size: deal.segment_size,
+        segments: deal
+            .segments
+            .iter()
+            .map(|segment| crate::manifest::SegmentPlacement {
+                len: segment.length,
+                pieces: segment
+                    .pieces
+                    .iter()
+                    .map(|piece| crate::manifest::PiecePlacement {
+                        index: u16::try_from(piece.index).unwrap_or(u16::MAX),
+                        root: piece.commitment.clone(),
+                        len: piece.size,
+                        provider: piece.provider.clone(),
+                        url: endpoints.get(&piece.provider).cloned().unwrap_or_default(),
+                    })
+                    .collect(),
+            })
+            .collect(),
+        deal_id: Some(deal.id),
+    };
+    manifest
+        .validate()
+        .with_context(|| format!("deal {}", deal.id))?;
+    Ok(manifest)
+}
+
+/// What one pass of the prover did.
+#[derive(Debug, Clone, Default)]
+pub struct ProverPass {
+    /// `(deal, period)` proven now.
+    pub proven: Vec<(u64, u64)>,
+    /// Why a deal could not be proven.
+    pub failures: Vec<(u64, String)>,
+}
+
+/// One pass of a provider's prover: for each deal it is in, if a proof window is open and its
+/// period is not proven, build the proofs from the stored pieces and send `SubmitStorageProof`
+/// (signed by `submitter`, any funded account).
+pub fn prove_due(
+    node: &NodeApi,
+    store: &crate::store::PieceStore,
+    identity: &ProviderIdentity,
+    submitter: &SigningKey,
+) -> anyhow::Result<ProverPass> {
+    use groundwork_storage_net::commitment::PieceTree;
+
+    let device = identity.device_id();
+    let mut pass = ProverPass::default();
+    for deal in node.deals_of_provider(&device)? {
+        if deal.status != "active" {
+            continue;
+        }
+        let Some(due) = node.challenges(deal.id, &device)? else {
+            continue;
+        };
+        let Some(period) = due.period else {
+            continue;
+        };
+        let device_text = device.to_string();
+        let Some(mine) = due
+            .providers
+            .iter()
+            .find(|p| p.provider == device_text && !p.proven)
+        else {
+            continue;
+        };
+        let built = (|| -> anyhow::Result<Vec<Vec<u8>>> {
+            let mut trees: std::collections::BTreeMap<(u32, u32), (Vec<u8>, PieceTree)> =
+                std::collections::BTreeMap::new();
+            let mut proofs = Vec::with_capacity(mine.challenges.len());
+            for challenge in &mine.challenges {
+                let key = (challenge.segment, challenge.piece);
+                if !trees.contains_key(&key) {
+                    let piece = deal
+                        .segments
+                        .get(challenge.segment as usize)
+                        .and_then(|s| s.pieces.get(challenge.piece as usize))
+                        .context("a challenge names a piece the deal does not have")?;
+                    let root = crate::store::parse_root(&piece.commitment)
+                        .context("the deal's commitment is not hex")?;
+                    let bytes = store.read(&root, 0, piece.size)?;
+                    let tree = PieceTree::build(&bytes);
+                    trees.insert(key, (bytes, tree));
+                }
+                let (bytes, tree) = &trees[&key];
+                let proof = tree.prove(bytes, challenge.chunk).map_err(|error| {
+                    anyhow::anyhow!("proving chunk {}: {error}", challenge.chunk)
+                })?;
+                proofs.push(proof.to_bytes());
+            }
+            Ok(proofs)
+        })();
+        let proofs = match built {
+            Ok(proofs) => proofs,
+            Err(error) => {
+                pass.failures.push((deal.id, format!("{error:#}")));
+                continue;
+            }
+        };
+        let message = v1::Message {
+            kind: Some(v1::message::Kind::SubmitStorageProof(
+                v1::SubmitStorageProof {
+                    deal_id: deal.id,
+                    provider: device.as_bytes().to_vec(),
+                    period,
+                    proofs,
+                },
+            )),
+        };
+        match node.send(submitter, &identity.chain_id, vec![message]) {
+            Ok(_) => pass.proven.push((deal.id, period)),
+            Err(error) => pass.failures.push((deal.id, format!("{error:#}"))),
+        }
+    }
+    Ok(pass)
+}
+
+/// Sends `RepairDeal` for a piece rebuilt on `new_url` (whose provider signs the receipt for the
+/// deal's client).
+pub fn submit_repair(
+    node: &NodeApi,
+    providers: &crate::provider_client::ProviderClient,
+    repairer: &SigningKey,
+    deal: &ChainDeal,
+    segment: u32,
+    piece: u32,
+    new_url: &str,
+) -> anyhow::Result<()> {
+    let chain_id = node.chain_id()?;
+    let client_address: Address = deal
+        .client
+        .parse()
+        .map_err(|_| anyhow::anyhow!("deal {} names client {:?}", deal.id, deal.client))?;
+    let placed = deal
+        .segments
+        .get(segment as usize)
+        .and_then(|s| s.pieces.get(piece as usize))
+        .context("no such piece in the deal")?;
+    let answer = providers.receipts(
+        new_url,
+        &crate::wire::ReceiptsRequest {
+            client: client_address.to_string(),
+            cid: deal.cid.clone(),
+            pieces: vec![crate::wire::ReceiptPiece {
+                segment,
+                piece,
+                root: placed.commitment.clone(),
+            }],
+        },
+    )?;
+    let device: DeviceId = answer
+        .device
+        .parse()
+        .map_err(|_| anyhow::anyhow!("{new_url} named device {:?}", answer.device))?;
+    let receipt = answer
+        .receipts
+        .first()
+        .context("the new provider sent no receipt")?;
+    let message = v1::Message {
+        kind: Some(v1::message::Kind::RepairDeal(v1::RepairDeal {
+            deal_id: deal.id,
+            segment,
+            piece,
+            new_provider: device.as_bytes().to_vec(),
+            commitment: hex::decode(&placed.commitment)?,
+            size: placed.size,
+            receipt: hex::decode(&receipt.signature)?,
+        })),
+    };
+    node.send(repairer, &chain_id, vec![message])
+        .with_context(|| format!("RepairDeal for piece {piece} of segment {segment}"))?;
+    Ok(())
+}

@@ -26,9 +26,18 @@ pub struct LocalProvidersConfig {
     pub bandwidth: u64,
     /// Address of the first; the others take the next ports (port 0: any free ports).
     pub first_addr: SocketAddr,
+    /// The chain the providers sign receipts for, if any: each then has a device key in
+    /// `<its folder>/provider-device.key` (made on first start).
+    pub chain_id: Option<String>,
 }
 
 enum Order {
+    Prove(
+        usize,
+        crate::chain::NodeApi,
+        groundwork_primitives::SigningKey,
+        mpsc::Sender<anyhow::Result<()>>,
+    ),
     Stop(usize, mpsc::Sender<anyhow::Result<()>>),
     Start(usize, mpsc::Sender<anyhow::Result<SocketAddr>>),
 }
@@ -36,6 +45,9 @@ enum Order {
 /// Providers running in this process.
 pub struct LocalProviders {
     urls: Vec<String>,
+    identities: Vec<Option<crate::chain::ProviderIdentity>>,
+    capacity: u64,
+    prices: Vec<u128>,
     homes: Vec<PathBuf>,
     orders: tokio::sync::mpsc::UnboundedSender<Order>,
     thread: Option<std::thread::JoinHandle<()>>,
@@ -45,7 +57,7 @@ impl LocalProviders {
     /// Starts them and waits until all listen.
     pub fn start(config: LocalProvidersConfig) -> anyhow::Result<LocalProviders> {
         let configs: Vec<ProviderConfig> = (0..config.count)
-            .map(|index| {
+            .map(|index| -> anyhow::Result<ProviderConfig> {
                 let mut addr = config.first_addr;
                 if addr.port() != 0 {
                     addr.set_port(addr.port().saturating_add(index as u16));
@@ -58,9 +70,20 @@ impl LocalProviders {
                 );
                 provider.provider = format!("local-provider-{index}");
                 provider.bandwidth = config.bandwidth;
-                provider
+                if let Some(chain_id) = &config.chain_id {
+                    let key = crate::chain::load_or_create_key(
+                        &provider.home.join("provider-device.key"),
+                    )?;
+                    provider.identity = Some(crate::chain::ProviderIdentity {
+                        device_key: key,
+                        chain_id: chain_id.clone(),
+                    });
+                }
+                Ok(provider)
             })
-            .collect();
+            .collect::<anyhow::Result<_>>()?;
+        let identities = configs.iter().map(|c| c.identity.clone()).collect();
+        let prices = configs.iter().map(|c| c.price).collect();
         let homes = configs.iter().map(|c| c.home.clone()).collect();
         let (ready, started) = mpsc::channel::<anyhow::Result<Vec<SocketAddr>>>();
         let (orders, mut incoming) = tokio::sync::mpsc::unbounded_channel::<Order>();
@@ -97,6 +120,17 @@ impl LocalProviders {
                     let _ = ready.send(Ok(addrs.clone()));
                     while let Some(order) = incoming.recv().await {
                         match order {
+                            Order::Prove(index, node, submitter, done) => {
+                                let result = match handles.get_mut(index).and_then(Option::as_mut) {
+                                    Some(handle) => handle.start_prover(
+                                        node,
+                                        submitter,
+                                        std::time::Duration::from_secs(1),
+                                    ),
+                                    None => Err(anyhow::anyhow!("provider {index} is stopped")),
+                                };
+                                let _ = done.send(result);
+                            }
                             Order::Stop(index, done) => {
                                 let result = match handles.get_mut(index).and_then(Option::take) {
                                     Some(handle) => handle.shutdown().await,
@@ -145,6 +179,9 @@ impl LocalProviders {
             .context("the providers' thread stopped while starting")??;
         Ok(LocalProviders {
             urls: addrs.iter().map(|addr| format!("http://{addr}")).collect(),
+            identities,
+            capacity: config.capacity,
+            prices,
             homes,
             orders,
             thread: Some(thread),
@@ -159,6 +196,47 @@ impl LocalProviders {
     /// Provider `index`'s folder.
     pub fn home(&self, index: usize) -> Option<&Path> {
         self.homes.get(index).map(PathBuf::as_path)
+    }
+
+    /// Registers every provider on chain — a fresh owner key per provider funded by the
+    /// devnet faucet, the disk onboarded as a storage device attested by `maker`, the offer
+    /// posted with the provider's URL — and starts its prover. Returns the registrations.
+    pub fn register_on_chain(
+        &self,
+        node: &crate::chain::NodeApi,
+        maker: &groundwork_primitives::SigningKey,
+        faucet_tokens: u64,
+    ) -> anyhow::Result<Vec<crate::chain::Registration>> {
+        let mut registrations = Vec::new();
+        for (index, identity) in self.identities.iter().enumerate() {
+            let Some(identity) = identity else {
+                anyhow::bail!("the providers were started without a chain id");
+            };
+            let home = self.homes.get(index).context("no such provider")?;
+            let owner = crate::chain::load_or_create_key(&home.join("provider-owner.key"))?;
+            let owner_address =
+                groundwork_primitives::Address::from_public_key(&owner.public_key());
+            node.faucet(&owner_address, faucet_tokens)
+                .with_context(|| format!("funding the owner of provider {index}"))?;
+            let url = self.urls.get(index).context("no such provider")?;
+            let registration = crate::chain::register_provider(
+                node,
+                &owner,
+                Some(maker),
+                identity,
+                self.prices.get(index).copied().unwrap_or(0),
+                self.capacity,
+                url,
+            )
+            .with_context(|| format!("registering provider {index} on chain"))?;
+            let (done, result) = mpsc::channel();
+            self.orders
+                .send(Order::Prove(index, node.clone(), owner, done))
+                .map_err(|_| anyhow::anyhow!("the providers' thread is gone"))?;
+            result.recv()??;
+            registrations.push(registration);
+        }
+        Ok(registrations)
     }
 
     /// Stops provider `index` (it stops answering; its disk stays).

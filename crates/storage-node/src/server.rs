@@ -82,10 +82,26 @@ struct Shared {
     config: ProviderConfig,
 }
 
+/// A provider's prover thread: answers its challenges on chain until stopped.
+pub struct ProverThread {
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for ProverThread {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
 /// A running provider server.
 pub struct ProviderHandle {
     addr: SocketAddr,
     shared: Arc<Shared>,
+    prover: Option<ProverThread>,
     stop: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
     /// What opening the store found.
@@ -108,8 +124,55 @@ impl ProviderHandle {
         &self.shared.store
     }
 
+    /// Starts answering this provider's challenges on chain: every `every`, for each of its
+    /// deals with an open proof window, proofs built from the stored pieces are sent in a
+    /// `SubmitStorageProof` signed by `submitter` ([`crate::chain::prove_due`]). Needs the
+    /// provider's identity.
+    pub fn start_prover(
+        &mut self,
+        node: crate::chain::NodeApi,
+        submitter: groundwork_primitives::SigningKey,
+        every: Duration,
+    ) -> anyhow::Result<()> {
+        let Some(identity) = self.shared.config.identity.clone() else {
+            anyhow::bail!("a provider without a chain identity has nothing to prove");
+        };
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (flag, shared) = (stop.clone(), self.shared.clone());
+        let thread = std::thread::Builder::new()
+            .name("storage-prover".into())
+            .spawn(move || {
+                while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+                    match crate::chain::prove_due(&node, &shared.store, &identity, &submitter) {
+                        Ok(pass) => {
+                            for (deal, period) in &pass.proven {
+                                tracing::info!(deal, period, "storage proof accepted");
+                            }
+                            for (deal, reason) in &pass.failures {
+                                tracing::warn!(deal, %reason, "could not prove a deal");
+                            }
+                        }
+                        Err(error) => {
+                            tracing::warn!(error = %format!("{error:#}"), "prover pass failed")
+                        }
+                    }
+                    let mut slept = Duration::ZERO;
+                    while slept < every && !flag.load(std::sync::atomic::Ordering::Relaxed) {
+                        std::thread::sleep(Duration::from_millis(100));
+                        slept += Duration::from_millis(100);
+                    }
+                }
+            })?;
+        self.prover = Some(ProverThread {
+            stop,
+            thread: Some(thread),
+        });
+        Ok(())
+    }
+
     /// Stops accepting requests, lets the ones in flight finish, and waits.
     pub async fn shutdown(mut self) -> anyhow::Result<()> {
+        drop(self.prover.take());
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
@@ -151,6 +214,7 @@ pub async fn start(config: ProviderConfig) -> anyhow::Result<ProviderHandle> {
     Ok(ProviderHandle {
         addr,
         shared,
+        prover: None,
         stop: Some(stop),
         task,
         opened,

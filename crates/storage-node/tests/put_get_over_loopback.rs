@@ -21,6 +21,7 @@ fn providers(dir: &Path, count: usize) -> LocalProviders {
         price: 100,
         bandwidth: 0,
         first_addr: "127.0.0.1:0".parse().unwrap(),
+        chain_id: None,
     })
     .unwrap()
 }
