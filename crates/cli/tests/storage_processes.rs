@@ -103,7 +103,7 @@ fn a_provider_killed_mid_upload_loses_nothing_it_acknowledged() {
                     if stop.load(Ordering::Relaxed) {
                         break;
                     }
-                    let piece = pseudo_random(4 << 20, worker * 1000 + number + 1);
+                    let piece = pseudo_random(4 << 20, (worker * 1000 + number) * 2 + 1);
                     let root = piece_root(&piece);
                     attempts += 1;
                     match client.put_piece(&url, &root, &piece) {
