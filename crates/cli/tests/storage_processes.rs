@@ -82,6 +82,9 @@ fn pseudo_random(len: usize, seed: u64) -> Vec<u8> {
         .collect()
 }
 
+/// A piece the provider acknowledged: its commitment and bytes.
+type Acknowledged = ([u8; 32], Vec<u8>);
+
 #[test]
 fn a_provider_killed_mid_upload_loses_nothing_it_acknowledged() {
     let dir = tempfile::tempdir().unwrap();
@@ -91,7 +94,7 @@ fn a_provider_killed_mid_upload_loses_nothing_it_acknowledged() {
     let url = provider.url.clone();
 
     // Four uploaders send 4 MiB pieces back to back; the provider is killed while they run.
-    let acknowledged: Arc<Mutex<Vec<([u8; 32], Vec<u8>)>>> = Arc::default();
+    let acknowledged: Arc<Mutex<Vec<Acknowledged>>> = Arc::default();
     let stop = Arc::new(AtomicBool::new(false));
     let uploaders: Vec<_> = (0..4u64)
         .map(|worker| {

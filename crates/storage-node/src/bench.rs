@@ -71,6 +71,10 @@ pub struct StorageBenchReport {
     pub put_mib_s: f64,
     /// Get through the whole path.
     pub get_mib_s: f64,
+    /// CPU seconds (user + system, client and providers together) per put, median.
+    pub put_cpu_seconds: f64,
+    /// CPU seconds per get, median.
+    pub get_cpu_seconds: f64,
     /// Every put time, seconds.
     pub put_seconds: Vec<f64>,
     /// Every get time, seconds.
@@ -115,10 +119,20 @@ impl fmt::Display for StorageBenchReport {
             "  put, end to end                  {:>8.0} MiB/s   (runs: {:?} s)",
             self.put_mib_s, self.put_seconds
         )?;
-        write!(
+        writeln!(
             f,
             "  get, end to end                  {:>8.0} MiB/s   (runs: {:?} s)",
             self.get_mib_s, self.get_seconds
+        )?;
+        let size_mib = self.size as f64 / MIB;
+        write!(
+            f,
+            "  CPU time (user+sys, all threads): put {:.2} s, get {:.2} s per run: on {} otherwise idle cores at most {:.0} / {:.0} MiB/s",
+            self.put_cpu_seconds,
+            self.get_cpu_seconds,
+            self.threads,
+            size_mib / (self.put_cpu_seconds / self.threads.max(1) as f64).max(1e-9),
+            size_mib / (self.get_cpu_seconds / self.threads.max(1) as f64).max(1e-9),
         )
     }
 }
@@ -142,6 +156,19 @@ fn write_pseudo_random(path: &Path, size: u64) -> anyhow::Result<()> {
     let file = out.into_inner().map_err(|error| error.into_error())?;
     file.sync_all()?;
     Ok(())
+}
+
+/// CPU time this process has used (user + system, all threads), from `/proc/self/stat`
+/// (Linux; 100 clock ticks per second, the kernel's `USER_HZ`); `None` elsewhere.
+fn process_cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name, which ends with the last ')'.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the whole line: 12 and 13 after the name.
+    let user: f64 = fields.get(11)?.parse().ok()?;
+    let system: f64 = fields.get(12)?.parse().ok()?;
+    Some((user + system) / 100.0)
 }
 
 fn median(values: &mut [f64]) -> f64 {
@@ -265,6 +292,8 @@ fn run(options: &StorageBenchOptions, work: &Path) -> anyhow::Result<StorageBenc
     };
     let mut put_seconds = Vec::new();
     let mut get_seconds = Vec::new();
+    let mut put_cpu = Vec::new();
+    let mut get_cpu = Vec::new();
     for run in 0..options.runs.max(1) {
         // Fresh providers each run, so every put really writes.
         let group = LocalProviders::start(LocalProvidersConfig {
@@ -280,11 +309,18 @@ fn run(options: &StorageBenchOptions, work: &Path) -> anyhow::Result<StorageBenc
         if let Some(error) = errors.first() {
             bail!("a local provider did not answer: {error}");
         }
+        let cpu_before = process_cpu_seconds();
         let put = put_file(&client, &input, options.params, candidates, &transfer)?;
         put_seconds.push(put.elapsed.as_secs_f64());
+        let cpu_between = process_cpu_seconds();
         let output = work.join("output");
         let got = get_file(&client, &put.manifest, &output, &transfer)?;
         get_seconds.push(got.elapsed.as_secs_f64());
+        let cpu_after = process_cpu_seconds();
+        if let (Some(before), Some(between), Some(after)) = (cpu_before, cpu_between, cpu_after) {
+            put_cpu.push(between - before);
+            get_cpu.push(after - between);
+        }
         if !files_equal(&input, &output)? {
             bail!("run {run}: the file fetched differs from the file stored");
         }
@@ -308,6 +344,8 @@ fn run(options: &StorageBenchOptions, work: &Path) -> anyhow::Result<StorageBenc
         raw_encode_mib_s: raw.encode,
         raw_decode_mib_s: raw.decode,
         put_mib_s: median(&mut put_rates),
+        put_cpu_seconds: median(&mut put_cpu),
+        get_cpu_seconds: median(&mut get_cpu),
         get_mib_s: median(&mut get_rates),
         put_seconds,
         get_seconds,

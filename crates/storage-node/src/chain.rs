@@ -18,6 +18,12 @@ use serde_json::Value;
 
 use crate::manifest::Manifest;
 
+/// A transaction event: its kind and attributes.
+pub type TxEvent = (String, Vec<(String, String)>);
+
+/// Receipts and provider device ids, by segment then piece index.
+pub type ReceiptsByPiece = (Vec<Vec<Vec<u8>>>, Vec<Vec<DeviceId>>);
+
 /// Fee of the transactions sent here: the chain's default minimum.
 pub fn default_fee() -> Amount {
     groundwork_app::modules::accounts::params::DEFAULT_MIN_FEE
@@ -167,7 +173,7 @@ impl NodeApi {
     }
 
     /// The events of a committed transaction: `(kind, attributes)`.
-    pub fn tx_events(&self, hash: &str) -> anyhow::Result<Vec<(String, Vec<(String, String)>)>> {
+    pub fn tx_events(&self, hash: &str) -> anyhow::Result<Vec<TxEvent>> {
         let view = self
             .get(&format!("/v1/txs/{hash}"))?
             .with_context(|| format!("the node does not know transaction {hash}"))?;
@@ -461,7 +467,7 @@ pub fn create_deal_message(
 }
 
 /// The deal id a `CreateDeal` transaction's events name.
-pub fn deal_id_from_events(events: &[(String, Vec<(String, String)>)]) -> Option<u64> {
+pub fn deal_id_from_events(events: &[TxEvent]) -> Option<u64> {
     events
         .iter()
         .filter(|(kind, _)| kind.contains("deal"))
@@ -477,7 +483,7 @@ pub fn collect_receipts(
     manifest: &Manifest,
     client_address: &Address,
     chain_id: &str,
-) -> anyhow::Result<(Vec<Vec<Vec<u8>>>, Vec<Vec<DeviceId>>)> {
+) -> anyhow::Result<ReceiptsByPiece> {
     use std::collections::BTreeMap;
 
     use crate::wire::{ReceiptPiece, ReceiptsRequest};
@@ -885,7 +891,7 @@ pub fn prove_due(
             let mut proofs = Vec::with_capacity(mine.challenges.len());
             for challenge in &mine.challenges {
                 let key = (challenge.segment, challenge.piece);
-                if !trees.contains_key(&key) {
+                if let std::collections::btree_map::Entry::Vacant(slot) = trees.entry(key) {
                     let piece = deal
                         .segments
                         .get(challenge.segment as usize)
@@ -895,7 +901,7 @@ pub fn prove_due(
                         .context("the deal's commitment is not hex")?;
                     let bytes = store.read(&root, 0, piece.size)?;
                     let tree = PieceTree::build(&bytes);
-                    trees.insert(key, (bytes, tree));
+                    slot.insert((bytes, tree));
                 }
                 let (bytes, tree) = &trees[&key];
                 let proof = tree.prove(bytes, challenge.chunk).map_err(|error| {
