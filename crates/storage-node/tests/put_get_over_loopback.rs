@@ -260,3 +260,29 @@ fn put_says_when_there_are_too_few_providers() {
         "{error}"
     );
 }
+
+#[test]
+fn a_provider_that_vanishes_during_put_has_its_pieces_placed_elsewhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let group = providers(&dir.path().join("providers"), 7);
+    let client = ProviderClient::new(Duration::from_secs(20));
+    let bytes = content(2 * (1 << 20) + 5, 9);
+    let path = dir.path().join("input");
+    std::fs::write(&path, &bytes).unwrap();
+    let (candidates, _) = discover(&client, group.urls());
+    // The cheapest provider (ranked first) goes away after answering /v1/info.
+    group.stop(0).unwrap();
+    let report = put_file(&client, &path, params(), candidates, &options()).unwrap();
+    assert!(report.retried >= 1);
+    let gone = &group.urls()[0];
+    assert!(
+        report
+            .manifest
+            .segments
+            .iter()
+            .all(|segment| segment.pieces.iter().all(|piece| &piece.url != gone))
+    );
+    let output = dir.path().join("output");
+    get_file(&client, &report.manifest, &output, &options()).unwrap();
+    assert!(std::fs::read(&output).unwrap() == bytes);
+}
