@@ -347,7 +347,8 @@ mod tests {
             assert!(shard.previous.len() <= VerifiedSignatures::GENERATION);
         }
         // The most recent digests are always kept.
-        let recent: Vec<Option<[u8; 32]>> = digests.iter().rev().take(1000).map(|d| Some(*d)).collect();
+        let recent: Vec<Option<[u8; 32]>> =
+            digests.iter().rev().take(1000).map(|d| Some(*d)).collect();
         assert!(memo.contains_all(&recent).iter().all(|k| *k));
     }
 

@@ -241,9 +241,7 @@ mod tests {
     #[test]
     fn a_torsioned_r_is_judged_alike_alone_and_in_any_batch() {
         let (signing, public) = key(5);
-        let honest: Vec<[u8; 64]> = (0..20u8)
-            .map(|i| signing.sign(&[i]).to_bytes())
-            .collect();
+        let honest: Vec<[u8; 64]> = (0..20u8).map(|i| signing.sign(&[i]).to_bytes()).collect();
         for t in 1..8 {
             let odd = torsioned(&signing, b"odd", t);
             let alone = verify(&public, b"odd", &odd);

@@ -144,11 +144,12 @@ impl PublicKey {
     pub fn verify_message(&self, message: &[u8], signature: &Signature) -> Result<(), KeyError> {
         match self {
             PublicKey::Ed25519(bytes) => {
-                let key =
-                    crate::ed25519::Ed25519Key::decode(bytes).ok_or(KeyError::InvalidPublicKey {
+                let key = crate::ed25519::Ed25519Key::decode(bytes).ok_or(
+                    KeyError::InvalidPublicKey {
                         kind: "ed25519",
                         reason: "not a point of the curve, or a small-order point".into(),
-                    })?;
+                    },
+                )?;
                 if crate::ed25519::verify(&key, message, &signature.0) {
                     Ok(())
                 } else {
