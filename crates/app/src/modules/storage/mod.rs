@@ -347,10 +347,13 @@ where
         for (device, pieces) in deal.due_pieces(period) {
             let proven = state.proof_record(deal.id, period, &device)?.is_some();
             for (segment, piece) in pieces {
+                // A piece repaired during the period answers to its new provider's record
+                // from the next period on: only the current holder's outcome marks it.
                 if let Some(record) = deal
                     .segments
                     .get_mut(segment as usize)
                     .and_then(|s| s.pieces.get_mut(piece as usize))
+                    .filter(|record| record.provider == device)
                 {
                     record.missed_last = !proven;
                 }
@@ -402,6 +405,7 @@ mod tests {
             size,
             rate: Amount(u128::from(size)),
             since_period,
+            previous_provider: None,
             missed_last: false,
         }
     }
@@ -532,6 +536,41 @@ mod tests {
         // No pieces, no challenges.
         assert!(
             derive_deal_challenges(&seed, &deal, &device(4), 2, 10)
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn a_repaired_piece_stays_due_from_its_previous_provider_until_the_next_period() {
+        let mut deal = deal();
+        // Segment 0's piece 0 moved from provider 1 to provider 4 during period 3.
+        let moved = &mut deal.segments[0].pieces[0];
+        moved.previous_provider = Some(moved.provider);
+        moved.provider = device(4);
+        moved.since_period = 4;
+        let holders = |period| {
+            deal.due_pieces(period)
+                .into_iter()
+                .filter(|(_, pieces)| pieces.contains(&(0, 0)))
+                .map(|(provider, _)| provider)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(holders(3), [device(1)]);
+        assert_eq!(holders(4), [device(4)]);
+        let seed = Hash([3; 32]);
+        // Provider 1's window of period 3 is what it was before the repair.
+        let before = {
+            let mut original = self::tests::deal();
+            original.segments[0].pieces[0].since_period = 1;
+            derive_deal_challenges(&seed, &original, &device(1), 3, 10).unwrap()
+        };
+        assert_eq!(
+            derive_deal_challenges(&seed, &deal, &device(1), 3, 10).unwrap(),
+            before
+        );
+        assert!(
+            derive_deal_challenges(&seed, &deal, &device(4), 3, 10)
                 .unwrap()
                 .is_empty()
         );

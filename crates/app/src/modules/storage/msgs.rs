@@ -533,6 +533,7 @@ impl CreateDeal {
                     size: piece.size,
                     rate,
                     since_period: start_period,
+                    previous_provider: None,
                     missed_last: false,
                 });
             }
@@ -1075,12 +1076,18 @@ impl RepairDeal {
         new_provider.reserved_bytes = new_provider.reserved_bytes.saturating_add(self.size);
         state.put_provider(&new_provider);
         state.index_provider_deal(&self.new_provider, deal.id);
-        let next_period = period_of(ctx.height, &params) + 1;
+        let now = period_of(ctx.height, &params);
         if let Some(piece) = deal
             .segments
             .get_mut(self.segment as usize)
             .and_then(|s| s.pieces.get_mut(self.piece as usize))
         {
+            // The provider due in the period in progress stays due in it (its window may be
+            // open); a second repair in the same period keeps the first one's previous provider.
+            if piece.since_period <= now {
+                piece.previous_provider = Some(piece.provider);
+            }
+            let next_period = now + 1;
             piece.provider = self.new_provider;
             piece.since_period = next_period;
             piece.missed_last = false;
