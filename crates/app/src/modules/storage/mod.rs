@@ -284,6 +284,54 @@ where
     Ok(emitted)
 }
 
+/// Checks the storage module's books over the whole state (for tests and audits): the escrow
+/// total equals what the active deals still hold, and every active deal's escrow is accounted
+/// for (escrowed = left + paid to providers + paid to repairers + refunded, reserve ≤ left).
+pub fn check_invariants(state: &impl StorageRead) -> AppResult<Result<(), String>> {
+    let mut held: u128 = 0;
+    let mut after = None;
+    loop {
+        let ids = state.active_deals(after, 256)?;
+        let Some(&last) = ids.last() else {
+            break;
+        };
+        after = Some(last);
+        for id in ids {
+            let Some(deal) = state.deal(id)? else {
+                return Ok(Err(format!("active deal {id} has no record")));
+            };
+            let accounted = [
+                deal.escrow_left,
+                deal.paid_to_providers,
+                deal.paid_to_repairers,
+                deal.refunded,
+            ]
+            .iter()
+            .try_fold(0u128, |sum, amount| sum.checked_add(amount.0));
+            if accounted != Some(deal.escrowed_total.0) {
+                return Ok(Err(format!(
+                    "deal {id} escrowed {} but accounts for {accounted:?}",
+                    deal.escrowed_total
+                )));
+            }
+            if deal.repair_reserve_left > deal.escrow_left {
+                return Ok(Err(format!(
+                    "deal {id} reserves {} for repairs out of {} left",
+                    deal.repair_reserve_left, deal.escrow_left
+                )));
+            }
+            held = held.saturating_add(deal.escrow_left.0);
+        }
+    }
+    let escrowed = state.storage_totals()?.escrowed;
+    if held != escrowed.0 {
+        return Ok(Err(format!(
+            "active deals hold {held} in escrow, the escrow total is {escrowed}"
+        )));
+    }
+    Ok(Ok(()))
+}
+
 /// End of block: if this block closes a proof window, settles that period for every active deal
 /// (providers that did not prove are missed), then completes deals whose last period it was.
 pub fn end_block<S>(state: &mut S, height: u64) -> AppResult<Vec<Event>>
@@ -574,6 +622,33 @@ mod tests {
                 .unwrap()
                 .is_empty()
         );
+    }
+
+    #[test]
+    fn the_books_check_catches_escrow_that_is_not_accounted_for() {
+        let empty: std::collections::BTreeMap<Vec<u8>, Vec<u8>> = Default::default();
+        let mut state = groundwork_state::Overlay::new(&empty);
+        let mut deal = deal();
+        deal.escrowed_total = Amount(100);
+        deal.escrow_left = Amount(60);
+        deal.paid_to_providers = Amount(40);
+        state.put_deal(&deal);
+        state.add_escrowed(Amount(60)).unwrap();
+        assert_eq!(check_invariants(&state).unwrap(), Ok(()));
+        // Paid out without leaving the escrow total.
+        deal.escrow_left = Amount(50);
+        deal.paid_to_providers = Amount(50);
+        state.put_deal(&deal);
+        let broken = check_invariants(&state).unwrap().unwrap_err();
+        assert!(
+            broken.contains("hold 50 in escrow, the escrow total is 60"),
+            "{broken}"
+        );
+        // A deal that pays out more than it took in.
+        deal.paid_to_providers = Amount(70);
+        state.put_deal(&deal);
+        let broken = check_invariants(&state).unwrap().unwrap_err();
+        assert!(broken.contains("deal 9 escrowed 100"), "{broken}");
     }
 
     #[test]
