@@ -593,7 +593,8 @@ impl App {
         self.commit()
     }
 
-    /// Checks the supply invariants over the committed state (scans every account).
+    /// Checks the supply invariants over the committed state (scans every account, and every
+    /// active storage deal: the escrow total is what the deals hold).
     pub fn check_invariants(&self) -> AppResult<Result<(), String>> {
         use modules::staking::state::StakingRead as _;
         let snapshot = self.store.snapshot()?;
@@ -607,6 +608,9 @@ impl App {
             .checked_add(stake.unbonding)
             .and_then(|sum| sum.checked_add(escrowed))
             .unwrap_or(Amount(u128::MAX));
+        if let Err(reason) = modules::storage::check_invariants(&snapshot)? {
+            return Ok(Err(reason));
+        }
         Ok(accounts::check_invariants(&snapshot, held))
     }
 }

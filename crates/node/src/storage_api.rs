@@ -167,6 +167,8 @@ pub struct PieceView {
     pub rate: String,
     /// The first period its current provider must prove.
     pub since_period: u64,
+    /// After a repair: the provider that answers for it in the periods before `since_period`.
+    pub previous_provider: Option<String>,
     /// Its provider missed the last settled period.
     pub missed_last: bool,
 }
@@ -299,6 +301,7 @@ fn deal_view(deal: Deal, proofs: Option<Vec<ProofRecord>>) -> DealView {
                         size: piece.size,
                         rate: piece.rate.to_string(),
                         since_period: piece.since_period,
+                        previous_provider: piece.previous_provider.map(|p| p.to_string()),
                         missed_last: piece.missed_last,
                     })
                     .collect(),

@@ -25,7 +25,9 @@ use groundwork_testkit::{
 mod scenarios {
     pub mod a_deal_beyond_a_providers_free_capacity_is_refused;
     pub mod a_deal_escrows_the_clients_payment;
+    pub mod a_disqualified_provider_is_repaired_at_once;
     pub mod a_missed_proof_is_not_paid_and_lowers_reputation;
+    pub mod a_provider_holding_pieces_cannot_decommission_its_device;
     pub mod a_provider_who_proves_is_paid_per_period;
     pub mod a_receipt_not_signed_by_the_provider_is_refused;
     pub mod a_wrong_proof_is_rejected;

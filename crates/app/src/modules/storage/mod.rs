@@ -284,6 +284,54 @@ where
     Ok(emitted)
 }
 
+/// Checks the storage module's books over the whole state (for tests and audits): the escrow
+/// total equals what the active deals still hold, and every active deal's escrow is accounted
+/// for (escrowed = left + paid to providers + paid to repairers + refunded, reserve ≤ left).
+pub fn check_invariants(state: &impl StorageRead) -> AppResult<Result<(), String>> {
+    let mut held: u128 = 0;
+    let mut after = None;
+    loop {
+        let ids = state.active_deals(after, 256)?;
+        let Some(&last) = ids.last() else {
+            break;
+        };
+        after = Some(last);
+        for id in ids {
+            let Some(deal) = state.deal(id)? else {
+                return Ok(Err(format!("active deal {id} has no record")));
+            };
+            let accounted = [
+                deal.escrow_left,
+                deal.paid_to_providers,
+                deal.paid_to_repairers,
+                deal.refunded,
+            ]
+            .iter()
+            .try_fold(0u128, |sum, amount| sum.checked_add(amount.0));
+            if accounted != Some(deal.escrowed_total.0) {
+                return Ok(Err(format!(
+                    "deal {id} escrowed {} but accounts for {accounted:?}",
+                    deal.escrowed_total
+                )));
+            }
+            if deal.repair_reserve_left > deal.escrow_left {
+                return Ok(Err(format!(
+                    "deal {id} reserves {} for repairs out of {} left",
+                    deal.repair_reserve_left, deal.escrow_left
+                )));
+            }
+            held = held.saturating_add(deal.escrow_left.0);
+        }
+    }
+    let escrowed = state.storage_totals()?.escrowed;
+    if held != escrowed.0 {
+        return Ok(Err(format!(
+            "active deals hold {held} in escrow, the escrow total is {escrowed}"
+        )));
+    }
+    Ok(Ok(()))
+}
+
 /// End of block: if this block closes a proof window, settles that period for every active deal
 /// (providers that did not prove are missed), then completes deals whose last period it was.
 pub fn end_block<S>(state: &mut S, height: u64) -> AppResult<Vec<Event>>
@@ -347,10 +395,13 @@ where
         for (device, pieces) in deal.due_pieces(period) {
             let proven = state.proof_record(deal.id, period, &device)?.is_some();
             for (segment, piece) in pieces {
+                // A piece repaired during the period answers to its new provider's record
+                // from the next period on: only the current holder's outcome marks it.
                 if let Some(record) = deal
                     .segments
                     .get_mut(segment as usize)
                     .and_then(|s| s.pieces.get_mut(piece as usize))
+                    .filter(|record| record.provider == device)
                 {
                     record.missed_last = !proven;
                 }
@@ -402,6 +453,7 @@ mod tests {
             size,
             rate: Amount(u128::from(size)),
             since_period,
+            previous_provider: None,
             missed_last: false,
         }
     }
@@ -535,6 +587,68 @@ mod tests {
                 .unwrap()
                 .is_empty()
         );
+    }
+
+    #[test]
+    fn a_repaired_piece_stays_due_from_its_previous_provider_until_the_next_period() {
+        let mut deal = deal();
+        // Segment 0's piece 0 moved from provider 1 to provider 4 during period 3.
+        let moved = &mut deal.segments[0].pieces[0];
+        moved.previous_provider = Some(moved.provider);
+        moved.provider = device(4);
+        moved.since_period = 4;
+        let holders = |period| {
+            deal.due_pieces(period)
+                .into_iter()
+                .filter(|(_, pieces)| pieces.contains(&(0, 0)))
+                .map(|(provider, _)| provider)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(holders(3), [device(1)]);
+        assert_eq!(holders(4), [device(4)]);
+        let seed = Hash([3; 32]);
+        // Provider 1's window of period 3 is what it was before the repair.
+        let before = {
+            let mut original = self::tests::deal();
+            original.segments[0].pieces[0].since_period = 1;
+            derive_deal_challenges(&seed, &original, &device(1), 3, 10).unwrap()
+        };
+        assert_eq!(
+            derive_deal_challenges(&seed, &deal, &device(1), 3, 10).unwrap(),
+            before
+        );
+        assert!(
+            derive_deal_challenges(&seed, &deal, &device(4), 3, 10)
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn the_books_check_catches_escrow_that_is_not_accounted_for() {
+        let empty: std::collections::BTreeMap<Vec<u8>, Vec<u8>> = Default::default();
+        let mut state = groundwork_state::Overlay::new(&empty);
+        let mut deal = deal();
+        deal.escrowed_total = Amount(100);
+        deal.escrow_left = Amount(60);
+        deal.paid_to_providers = Amount(40);
+        state.put_deal(&deal);
+        state.add_escrowed(Amount(60)).unwrap();
+        assert_eq!(check_invariants(&state).unwrap(), Ok(()));
+        // Paid out without leaving the escrow total.
+        deal.escrow_left = Amount(50);
+        deal.paid_to_providers = Amount(50);
+        state.put_deal(&deal);
+        let broken = check_invariants(&state).unwrap().unwrap_err();
+        assert!(
+            broken.contains("hold 50 in escrow, the escrow total is 60"),
+            "{broken}"
+        );
+        // A deal that pays out more than it took in.
+        deal.paid_to_providers = Amount(70);
+        state.put_deal(&deal);
+        let broken = check_invariants(&state).unwrap().unwrap_err();
+        assert!(broken.contains("deal 9 escrowed 100"), "{broken}");
     }
 
     #[test]

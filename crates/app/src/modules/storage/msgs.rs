@@ -533,6 +533,7 @@ impl CreateDeal {
                     size: piece.size,
                     rate,
                     since_period: start_period,
+                    previous_provider: None,
                     missed_last: false,
                 });
             }
@@ -1075,12 +1076,18 @@ impl RepairDeal {
         new_provider.reserved_bytes = new_provider.reserved_bytes.saturating_add(self.size);
         state.put_provider(&new_provider);
         state.index_provider_deal(&self.new_provider, deal.id);
-        let next_period = period_of(ctx.height, &params) + 1;
+        let now = period_of(ctx.height, &params);
         if let Some(piece) = deal
             .segments
             .get_mut(self.segment as usize)
             .and_then(|s| s.pieces.get_mut(self.piece as usize))
         {
+            // The provider due in the period in progress stays due in it (its window may be
+            // open); a second repair in the same period keeps the first one's previous provider.
+            if piece.since_period <= now {
+                piece.previous_provider = Some(piece.provider);
+            }
+            let next_period = now + 1;
             piece.provider = self.new_provider;
             piece.since_period = next_period;
             piece.missed_last = false;
@@ -1224,5 +1231,90 @@ impl StorageMsg {
             StorageMsg::Terminate(m) => m.execute(state, ctx),
             StorageMsg::Repair(m) => m.execute(state, ctx),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn piece_strategy() -> impl Strategy<Value = v1::PiecePlacement> {
+        (
+            proptest::collection::vec(any::<u8>(), 0..24),
+            proptest::collection::vec(any::<u8>(), 0..40),
+            any::<u64>(),
+            proptest::collection::vec(any::<u8>(), 0..70),
+        )
+            .prop_map(|(provider, commitment, size, receipt)| v1::PiecePlacement {
+                provider,
+                commitment,
+                size,
+                receipt,
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_storage_messages_are_judged_without_panicking(
+            cid in prop_oneof![
+                Just(groundwork_storage_net::compute_cid(&b"groundwork"[..]).unwrap().to_string()),
+                "b[a-z2-7]{0,70}",
+            ],
+            file_size in any::<u64>(),
+            data_pieces in 0u32..70_000,
+            total_pieces in 0u32..70_000,
+            segment_size in prop_oneof![Just(0u64), 1u64..1 << 20, any::<u64>()],
+            repair_threshold in any::<u32>(),
+            segments in proptest::collection::vec(
+                (any::<u64>(), proptest::collection::vec(piece_strategy(), 0..5))
+                    .prop_map(|(length, pieces)| v1::SegmentPlacement { length, pieces }),
+                0..4,
+            ),
+            max_price in "[0-9]{0,45}",
+            duration_periods in any::<u64>(),
+            proofs in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..200), 0..12),
+        ) {
+            let deal = v1::CreateDeal {
+                cid,
+                file_size,
+                data_pieces,
+                total_pieces,
+                segment_size,
+                repair_threshold,
+                segments,
+                max_price,
+                duration_periods,
+            };
+            let _ = CreateDeal::from_proto(&deal);
+            let proof = v1::SubmitStorageProof {
+                deal_id: duration_periods,
+                provider: vec![1; 20],
+                period: file_size,
+                proofs,
+            };
+            let _ = SubmitStorageProof::from_proto(&proof);
+        }
+    }
+
+    #[test]
+    fn endpoints_must_be_http_urls() {
+        let device = [7u8; 20];
+        for bad in [
+            "",
+            "ftp://x",
+            "http://",
+            "http://a b",
+            "javascript:alert(1)",
+        ] {
+            assert!(Offer::parse(&device, "1", 1, bad).is_err(), "{bad}");
+        }
+        let long = format!("http://{}", "a".repeat(MAX_ENDPOINT_BYTES));
+        assert!(Offer::parse(&device, "1", 1, &long).is_err());
+        assert!(Offer::parse(&device, "1", 0, "http://a").is_err());
+        assert!(Offer::parse(&device, "-1", 1, "http://a").is_err());
+        let offer = Offer::parse(&device, "0", 5, "https://provider.example:8080/x").unwrap();
+        assert_eq!(offer.capacity_bytes, 5);
     }
 }

@@ -112,6 +112,11 @@ pub struct Piece {
     pub rate: Amount,
     /// The first period its current provider must prove.
     pub since_period: u64,
+    /// After a repair, the provider that still answers for the piece in the periods before
+    /// `since_period` (the period the repair happened in), so a repair never changes the
+    /// challenges of a proof window already open.
+    #[serde(default)]
+    pub previous_provider: Option<DeviceId>,
     /// Its provider missed the last settled period.
     pub missed_last: bool,
 }
@@ -174,15 +179,22 @@ pub struct Deal {
 
 impl Deal {
     /// The providers with pieces due in `period`, in id order, each with its due pieces
-    /// `(segment, piece index)` ordered by segment then piece index.
+    /// `(segment, piece index)` ordered by segment then piece index. A piece is due from its
+    /// current provider from `since_period` on, and before that from its previous provider
+    /// (after a repair) if it had one.
     pub fn due_pieces(&self, period: u64) -> Vec<(DeviceId, Vec<(u32, u32)>)> {
         let mut by_provider: std::collections::BTreeMap<DeviceId, Vec<(u32, u32)>> =
             Default::default();
         for (s, segment) in self.segments.iter().enumerate() {
             for (p, piece) in segment.pieces.iter().enumerate() {
-                if piece.since_period <= period {
+                let holder = if piece.since_period <= period {
+                    Some(piece.provider)
+                } else {
+                    piece.previous_provider
+                };
+                if let Some(holder) = holder {
                     by_provider
-                        .entry(piece.provider)
+                        .entry(holder)
                         .or_default()
                         .push((s as u32, p as u32));
                 }
