@@ -33,6 +33,7 @@ use groundwork_storage_net::{EncodedSegment, unixfs};
 
 use crate::manifest::{MANIFEST_VERSION, Manifest, PiecePlacement, SegmentPlacement};
 use crate::placement::{Candidate, Placer};
+use crate::pool::BufferPool;
 use crate::progress::Progress;
 use crate::provider_client::{ProviderClient, ProviderError};
 use crate::store::root_hex;
@@ -309,6 +310,17 @@ pub fn fetch_segment(
     data_pieces: u16,
     options: &TransferOptions,
 ) -> (anyhow::Result<SegmentPieces>, FetchFailures) {
+    fetch_segment_with(client, segment, data_pieces, options, &BufferPool::new(0))
+}
+
+/// [`fetch_segment`] with piece buffers taken from `pool`.
+pub fn fetch_segment_with(
+    client: &ProviderClient,
+    segment: &SegmentPlacement,
+    data_pieces: u16,
+    options: &TransferOptions,
+    pool: &BufferPool,
+) -> (anyhow::Result<SegmentPieces>, FetchFailures) {
     let k = usize::from(data_pieces);
     // Data pieces first: decoding from them is a copy.
     let order: Vec<PiecePlacement> = segment.pieces.to_vec();
@@ -317,11 +329,12 @@ pub fn fetch_segment(
         let sender = sender.clone();
         let client = client.clone();
         let piece = piece.clone();
+        let buffer = pool.take();
         std::thread::spawn(move || {
             let result = (|| {
                 let root = piece.root_hash().map_err(|error| error.to_string())?;
                 let bytes = client
-                    .get_piece(&piece.url, &root, piece.len)
+                    .get_piece_into(&piece.url, &root, piece.len, buffer)
                     .map_err(|error| error.to_string())?;
                 let actual = piece_root(&bytes);
                 if actual != root {
@@ -391,6 +404,8 @@ struct ChannelReader {
     receiver: mpsc::Receiver<Vec<u8>>,
     current: Vec<u8>,
     position: usize,
+    /// Where read buffers go back for reuse.
+    returns: mpsc::Sender<Vec<u8>>,
 }
 
 impl Read for ChannelReader {
@@ -398,7 +413,8 @@ impl Read for ChannelReader {
         while self.position == self.current.len() {
             match self.receiver.recv() {
                 Ok(next) => {
-                    self.current = next;
+                    let done = std::mem::replace(&mut self.current, next);
+                    let _ = self.returns.send(done);
                     self.position = 0;
                 }
                 Err(_) => return Ok(0),
@@ -459,18 +475,24 @@ fn write_verified(
     let mut report = GetReport::default();
     std::thread::scope(|scope| -> anyhow::Result<()> {
         let (to_cid, cid_input) = mpsc::sync_channel::<Vec<u8>>(2);
+        let (returns, returned) = mpsc::channel::<Vec<u8>>();
         let cid_thread = scope.spawn(move || {
             unixfs::compute_cid(ChannelReader {
                 receiver: cid_input,
                 current: Vec::new(),
                 position: 0,
+                returns,
             })
         });
+        // Piece buffers: two segments' worth (one being fetched, one being decoded).
+        let pool = BufferPool::new(2 * usize::from(manifest.total_pieces));
+        let fetch_pool = pool.clone();
         type Fetched = (anyhow::Result<SegmentPieces>, FetchFailures);
         let (fetched, arriving) = mpsc::sync_channel::<Fetched>(1);
         scope.spawn(move || {
             for segment in &manifest.segments {
-                let result = fetch_segment(client, segment, manifest.data_pieces, options);
+                let result =
+                    fetch_segment_with(client, segment, manifest.data_pieces, options, &fetch_pool);
                 let failed = result.0.is_err();
                 if fetched.send(result).is_err() || failed {
                     return;
@@ -489,9 +511,13 @@ fn write_verified(
                 .iter()
                 .map(|(index, bytes)| (*index, bytes.as_slice()))
                 .collect();
-            let mut decoded = Vec::new();
+            let mut decoded = returned.try_recv().unwrap_or_default();
             decode_segment_into(params, segment.len, &views, &mut decoded)
                 .with_context(|| format!("decoding segment {number}"))?;
+            drop(views);
+            for (_, bytes) in pieces {
+                pool.give(bytes);
+            }
             file.write_all(&decoded)
                 .with_context(|| format!("writing {}", partial.display()))?;
             report.bytes += decoded.len() as u64;

@@ -24,6 +24,7 @@ pub mod client;
 pub mod local;
 pub mod manifest;
 pub mod placement;
+pub mod pool;
 pub mod progress;
 pub mod provider_client;
 pub mod repair;

@@ -118,6 +118,17 @@ impl ProviderClient {
         root: &Hash,
         expected_len: u64,
     ) -> Result<Vec<u8>, ProviderError> {
+        self.get_piece_into(url, root, expected_len, Vec::new())
+    }
+
+    /// [`ProviderClient::get_piece`] into `buffer` (reusing its memory).
+    pub fn get_piece_into(
+        &self,
+        url: &str,
+        root: &Hash,
+        expected_len: u64,
+        mut buffer: Vec<u8>,
+    ) -> Result<Vec<u8>, ProviderError> {
         let full = format!(
             "{}{}",
             url.trim_end_matches('/'),
@@ -139,7 +150,12 @@ impl ProviderClient {
                     error => return Err(error),
                 }
             }
-            let bytes = read_exact_body(url, &mut response, expected_len)?;
+            let bytes = read_exact_body(
+                url,
+                &mut response,
+                expected_len,
+                std::mem::take(&mut buffer),
+            )?;
             if bytes.len() as u64 != expected_len {
                 return Err(ProviderError::Malformed {
                     url: url.to_string(),
@@ -232,6 +248,7 @@ fn read_exact_body(
     url: &str,
     response: &mut ureq::http::Response<ureq::Body>,
     expected_len: u64,
+    mut bytes: Vec<u8>,
 ) -> Result<Vec<u8>, ProviderError> {
     use std::io::Read;
     let malformed = |reason: String| ProviderError::Malformed {
@@ -240,7 +257,8 @@ fn read_exact_body(
     };
     let capacity = usize::try_from(expected_len)
         .map_err(|_| malformed(format!("a piece of {expected_len} bytes is too large")))?;
-    let mut bytes = vec![0u8; capacity];
+    // A reused buffer is already that long: no zeroing, no fresh pages.
+    bytes.resize(capacity, 0);
     let mut reader = response
         .body_mut()
         .with_config()

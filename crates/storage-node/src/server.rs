@@ -77,6 +77,7 @@ impl ProviderConfig {
 
 struct Shared {
     store: PieceStore,
+    buffers: crate::pool::BufferPool,
     bucket: TokenBucket,
     uploads: Semaphore,
     config: ProviderConfig,
@@ -198,6 +199,7 @@ pub async fn start(config: ProviderConfig) -> anyhow::Result<ProviderHandle> {
     let burst = config.bandwidth.max(config.max_piece_size);
     let shared = Arc::new(Shared {
         store,
+        buffers: crate::pool::BufferPool::new(config.max_concurrent_uploads.clamp(1, 4)),
         bucket: TokenBucket::new(config.bandwidth, burst, Instant::now()),
         uploads: Semaphore::new(config.max_concurrent_uploads.max(1)),
         config,
@@ -390,7 +392,7 @@ async fn put_piece(
             wait,
         );
     }
-    let bytes = match read_body(body, length).await {
+    let bytes = match read_body(body, length, shared.buffers.take()).await {
         Ok(bytes) => bytes,
         Err(message) => {
             shared.store.release(reservation);
@@ -399,8 +401,10 @@ async fn put_piece(
     };
     let task_shared = shared.clone();
     let stored = tokio::task::spawn_blocking(move || {
-        task_shared.store.put(&root, &bytes, reservation)?;
-        Ok::<_, StoreError>(bytes.len() as u64)
+        let result = task_shared.store.put(&root, &bytes, reservation);
+        let length = bytes.len() as u64;
+        task_shared.buffers.give(bytes);
+        result.map(|()| length)
     })
     .await;
     match stored {
@@ -424,10 +428,11 @@ async fn put_piece(
 
 /// Reads exactly `length` bytes of body into one buffer allocated once (no regrowing, no
 /// second copy), refusing a body longer or shorter than announced.
-async fn read_body(mut body: Body, length: u64) -> Result<Vec<u8>, String> {
+async fn read_body(mut body: Body, length: u64, mut bytes: Vec<u8>) -> Result<Vec<u8>, String> {
     use axum::body::HttpBody;
     let capacity = usize::try_from(length).map_err(|_| "the body is too large".to_string())?;
-    let mut bytes = Vec::with_capacity(capacity);
+    bytes.clear();
+    bytes.reserve(capacity);
     while let Some(frame) =
         std::future::poll_fn(|context| std::pin::Pin::new(&mut body).poll_frame(context)).await
     {
