@@ -12,6 +12,9 @@ that a busy machine slows every side alike, and each is a fresh process. What is
 * radCAD: `experiment.run()` alone, as radcad_reference.py reports it (Python start-up, imports
   and building the model are not counted).
 
+Both wall clock and CPU time are reported: on a machine shared with other work the CPU time is
+the steadier measure (radCAD's CPU time is only known on one process).
+
 `--runs N` (default 1) runs N Monte Carlo runs on each side: Groundwork's `--runs N` (parallel
 over the cores) against radCAD's `runs=N` on its multiprocessing backend with one process per
 core (and on a single process). Prints a markdown table of medians.
@@ -19,6 +22,7 @@ core (and on a single process). Prints a markdown table of medians.
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -30,18 +34,24 @@ ROOT = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
 
 
 def groundwork_seconds(binary, runs, out):
+    """Wall clock and CPU time (user + system, all threads) of the whole process."""
     command = [binary, "sim", "run", os.path.join(HERE, "reference-model.toml"), "--out", out,
                "--quiet", "--runs", str(runs)]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - start
+    elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return elapsed, cpu
 
 
 def radcad_seconds(style, runs, processes):
     command = [sys.executable, os.path.join(HERE, "radcad_reference.py"), "--style", style,
                "--runs", str(runs), "--processes", str(processes)]
     done = subprocess.run(command, check=True, capture_output=True, text=True)
-    return float(done.stdout.strip().splitlines()[-1])
+    wall, cpu = done.stdout.strip().splitlines()[-1].split()
+    return float(wall), float(cpu)
 
 
 def main():
@@ -69,17 +79,26 @@ def main():
             times["groundwork"].append(groundwork_seconds(args.groundwork, args.runs, out))
             for style, processes in variants:
                 times[names[(style, processes)]].append(radcad_seconds(style, args.runs, processes))
-            print(f"repeat {repeat + 1}: " + ", ".join(f"{k} {v[-1]:.3f} s" for k, v in times.items()),
-                  file=sys.stderr)
-    ours = statistics.median(times["groundwork"])
-    print(f"| measurement ({args.runs} run(s), median of {args.repeats}) | seconds | radCAD ÷ Groundwork |")
-    print("|---|---|---|")
-    print(f"| Groundwork, whole process | {ours:.3f} ({' / '.join(f'{t:.3f}' for t in times['groundwork'])}) | |")
+            print(f"repeat {repeat + 1}: " + ", ".join(f"{k} {v[-1][0]:.3f} s ({v[-1][1]:.3f} s CPU)"
+                                                        for k, v in times.items()), file=sys.stderr)
+    def median(name, index):
+        return statistics.median(t[index] for t in times[name])
+
+    def listing(name, index):
+        return " / ".join(f"{t[index]:.3f}" for t in times[name])
+
+    ours_wall, ours_cpu = median("groundwork", 0), median("groundwork", 1)
+    print(f"| measurement ({args.runs} run(s), median of {args.repeats}) | wall s | radCAD ÷ Groundwork (wall) "
+          f"| CPU s | radCAD ÷ Groundwork (CPU) |")
+    print("|---|---|---|---|---|")
+    print(f"| Groundwork, whole process | {ours_wall:.3f} ({listing('groundwork', 0)}) | "
+          f"| {ours_cpu:.3f} ({listing('groundwork', 1)}) | |")
     for variant in variants:
         name = names[variant]
-        theirs = statistics.median(times[name])
-        runs = " / ".join(f"{t:.3f}" for t in times[name])
-        print(f"| radCAD 0.14.0, {name}, `experiment.run()` | {theirs:.3f} ({runs}) | {theirs / ours:.1f}× |")
+        wall, cpu = median(name, 0), median(name, 1)
+        cpu_text = f"{cpu:.3f} ({listing(name, 1)}) | {cpu / ours_cpu:.1f}×" if variant[1] == 1 else "– | –"
+        print(f"| radCAD 0.14.0, {name}, `experiment.run()` | {wall:.3f} ({listing(name, 0)}) "
+              f"| {wall / ours_wall:.1f}× | {cpu_text} |")
 
 
 if __name__ == "__main__":

@@ -2,8 +2,8 @@
 //! charts and a markdown report.
 //!
 //! One run (`--runs 1`) writes `timeseries.csv`, `timeseries.json`, `summary.json`,
-//! `report.md` and `charts/*.svg` plus `charts/*.png`. Several runs write `bands.csv` and `bands.json` (p10, median
-//! and p90 per step), `runs.csv` (one line of headline numbers per seed), `summary.json`,
+//! `report.md` and `charts/*.svg` plus `charts/*.png`. Several runs write `bands.csv` and
+//! `bands.json` (p10, median and p90 per step), `runs.csv` (one line of headline numbers per seed), `summary.json`,
 //! `report.md` and charts with the bands shaded. A sweep writes one such folder per variant and
 //! `sweep.csv` plus overlay charts at the top. Every file is a pure function of the scenario
 //! and the seed: the same inputs give the same bytes.
@@ -284,7 +284,7 @@ pub fn single_report(ensemble: &Ensemble, seed: u64) -> String {
         compact(s.peak_price_usd),
         compact(s.final_price_usd)
     );
-    out.push_str("## Files\n\n`timeseries.csv`, `timeseries.json` (every step), `summary.json` (these metrics), `charts/*.svg`.\n");
+    out.push_str("## Files\n\n`timeseries.csv`, `timeseries.json` (every step), `summary.json` (these metrics), `charts/*.svg` and `charts/*.png`.\n");
     out
 }
 
@@ -396,7 +396,7 @@ pub fn ensemble_report(ensemble: &Ensemble, seed: u64, summary: &EnsembleSummary
         year_table(&summary.median_years)
     );
     let _ = writeln!(out, "{METRIC_NOTES}");
-    out.push_str("## Files\n\n`bands.csv`, `bands.json` (p10, median, p90 per step), `runs.csv` (one line per seed; run `i` used seed `S + i`), `summary.json`, `charts/*.svg` (median with the p10–p90 band).\n");
+    out.push_str("## Files\n\n`bands.csv`, `bands.json` (p10, median, p90 per step), `runs.csv` (one line per seed; run `i` used seed `S + i`), `summary.json`, `charts/*.svg` and `charts/*.png` (median with the p10–p90 band).\n");
     out
 }
 
