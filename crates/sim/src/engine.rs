@@ -1102,21 +1102,33 @@ struct Pay {
     cost_factor: f64,
 }
 
-/// Running tallies of [`settle_one_kind`], one slot per position in a block.
+/// Running tallies of [`settle_one_kind`]; sums of money and capacity keep one partial sum per
+/// lane (operator `i` adds to lane `i % LANE`), added in lane order at the end.
 #[derive(Default)]
 struct Lanes {
-    income: [f64; BLOCK],
-    costs: [f64; BLOCK],
-    kept_capacity: [f64; BLOCK],
-    profitable: [u32; BLOCK],
-    paid_back: [u32; BLOCK],
-    leaving: [u32; BLOCK],
+    income: [f64; LANE],
+    costs: [f64; LANE],
+    kept_capacity: [f64; LANE],
+    profitable: u64,
+    paid_back: u64,
+    leaving: u64,
+}
+
+/// Partial sums per tally in [`settle_one_kind`].
+const LANE: usize = 8;
+
+/// Per-block working columns of [`Pay::settle_block`], overwritten by every block.
+struct Scratch {
+    before: [f32; BLOCK],
+    earned: [f64; BLOCK],
+    spent: [f64; BLOCK],
+    kept: [f64; BLOCK],
+    profit: [f32; BLOCK],
+    unprofitable: [u16; BLOCK],
 }
 
 impl Pay {
     /// Pay one operator (lane `j`): income, costs, balance, unprofitable streak, leaving.
-    /// Branch-free, since whether a step is profitable is a coin toss near break-even.
-    #[inline(always)]
     #[allow(clippy::too_many_arguments)]
     fn settle(
         &self,
@@ -1128,28 +1140,89 @@ impl Pay {
         streak: &mut u16,
         patience: u16,
     ) {
+        let lane = j % LANE;
         let capacity = f64::from(capacity);
         let earned = self.per_device + self.per_capacity * capacity;
         let spent = f64::from(cost) * self.cost_factor;
         let profit = earned - spent;
-        lanes.income[j] += earned;
-        lanes.costs[j] += spent;
+        lanes.income[lane] += earned;
+        lanes.costs[lane] += spent;
         let after = *balance + profit as f32;
         *balance = after;
-        lanes.paid_back[j] += u32::from(after >= 0.0);
+        lanes.paid_back += u64::from(after >= 0.0);
         let unprofitable = u16::from(profit < 0.0);
-        lanes.profitable[j] += u32::from(1 - unprofitable);
+        lanes.profitable += u64::from(1 - unprofitable);
         let run = streak.saturating_add(1) * unprofitable;
         *streak = run;
         let leaves = run >= patience;
-        lanes.leaving[j] += u32::from(leaves);
-        lanes.kept_capacity[j] += if leaves { 0.0 } else { capacity };
+        lanes.leaving += u64::from(leaves);
+        lanes.kept_capacity[lane] += if leaves { 0.0 } else { capacity };
+    }
+
+    /// Pay a whole block, the same rules as [`Pay::settle`] operator by operator, written as
+    /// simple passes over the block that the compiler turns into vector instructions. Leaves
+    /// the balances before the step in `scratch.before`; returns whether anybody earned back
+    /// their hardware.
+    #[allow(clippy::too_many_arguments)]
+    fn settle_block(
+        &self,
+        lanes: &mut Lanes,
+        capacity: &[f32; BLOCK],
+        cost: &[f32; BLOCK],
+        balance: &mut [f32; BLOCK],
+        streak: &mut [u16; BLOCK],
+        patience: &[u16; BLOCK],
+        scratch: &mut Scratch,
+    ) -> bool {
+        let Scratch {
+            before,
+            earned,
+            spent,
+            kept,
+            profit,
+            unprofitable,
+        } = scratch;
+        for j in 0..BLOCK {
+            earned[j] = self.per_device + self.per_capacity * f64::from(capacity[j]);
+            spent[j] = f64::from(cost[j]) * self.cost_factor;
+            let net = earned[j] - spent[j];
+            profit[j] = net as f32;
+            unprofitable[j] = u16::from(net < 0.0);
+        }
+        let (mut crossed, mut paid_back) = (0u8, 0u32);
+        for j in 0..BLOCK {
+            before[j] = balance[j];
+            let after = before[j] + profit[j];
+            balance[j] = after;
+            crossed |= u8::from(before[j] < 0.0) & u8::from(after >= 0.0);
+            paid_back += u32::from(after >= 0.0);
+        }
+        let (mut leaving, mut profitable) = (0u32, 0u32);
+        for j in 0..BLOCK {
+            let run = streak[j].saturating_add(1) * unprofitable[j];
+            streak[j] = run;
+            let leaves = run >= patience[j];
+            leaving += u32::from(leaves);
+            profitable += u32::from(1 - unprofitable[j]);
+            kept[j] = if leaves { 0.0 } else { f64::from(capacity[j]) };
+        }
+        for base in (0..BLOCK).step_by(LANE) {
+            for k in 0..LANE {
+                lanes.income[k] += earned[base + k];
+                lanes.costs[k] += spent[base + k];
+                lanes.kept_capacity[k] += kept[base + k];
+            }
+        }
+        lanes.paid_back += u64::from(paid_back);
+        lanes.leaving += u64::from(leaving);
+        lanes.profitable += u64::from(profitable);
+        crossed != 0
     }
 }
 
-/// Operators per block in [`settle_one_kind`]: the loop over a block has a fixed length, so the
-/// compiler turns it into vector instructions.
-const BLOCK: usize = 8;
+/// Operators per block in [`settle_one_kind`]: the passes over a block have a fixed length, so
+/// the compiler turns them into vector instructions. A multiple of [`LANE`].
+const BLOCK: usize = 64;
 
 /// The common case (one kind of device, cohort rewards), written so the loop over the
 /// operators has no branches and vectorises: a first pass pays everyone and counts, in lanes;
@@ -1164,6 +1237,14 @@ fn settle_one_kind(c: Chunk<'_>, rates: &Rates<'_>) -> (usize, Tally) {
         cost_factor: rates.cost_factor,
     };
     let mut lanes = Lanes::default();
+    let mut scratch = Scratch {
+        before: [0.0; BLOCK],
+        earned: [0.0; BLOCK],
+        spent: [0.0; BLOCK],
+        kept: [0.0; BLOCK],
+        profit: [0.0; BLOCK],
+        unprofitable: [0; BLOCK],
+    };
     let mut paybacks = Vec::new();
     let mut record_payback = |joined: u32| {
         let steps = (rates.step + 1).saturating_sub(joined) as usize;
@@ -1183,22 +1264,17 @@ fn settle_one_kind(c: Chunk<'_>, rates: &Rates<'_>) -> (usize, Tally) {
         .zip(patience)
         .zip(joined)
     {
-        let before = *balance;
-        for j in 0..BLOCK {
-            pay.settle(
-                &mut lanes,
-                j,
-                capacity[j],
-                cost[j],
-                &mut balance[j],
-                &mut streak[j],
-                patience[j],
-            );
-        }
+        let crossed = pay.settle_block(
+            &mut lanes,
+            capacity,
+            cost,
+            balance,
+            streak,
+            patience,
+            &mut scratch,
+        );
+        let before = &scratch.before;
         // Rare: most blocks have nobody earning back their hardware this step.
-        let crossed = (0..BLOCK).fold(false, |any, j| {
-            any | ((before[j] < 0.0) & (balance[j] >= 0.0))
-        });
         if crossed {
             for j in 0..BLOCK {
                 if before[j] < 0.0 && balance[j] >= 0.0 {
@@ -1230,7 +1306,7 @@ fn settle_one_kind(c: Chunk<'_>, rates: &Rates<'_>) -> (usize, Tally) {
         paid_back,
         leaving,
     } = lanes;
-    let left: u64 = leaving.iter().map(|&n| u64::from(n)).sum();
+    let left = leaving;
     let len = c.id.len();
     let mut keep = len;
     if left > 0 {
@@ -1253,12 +1329,11 @@ fn settle_one_kind(c: Chunk<'_>, rates: &Rates<'_>) -> (usize, Tally) {
         }
     }
     let income: f64 = income.iter().sum();
-    let count = |lanes: &[u32; BLOCK]| lanes.iter().map(|&n| u64::from(n)).sum::<u64>();
     let tally = Tally {
         income,
         costs: costs.iter().sum(),
-        profitable: count(&profitable),
-        paid_back: count(&paid_back),
+        profitable,
+        paid_back,
         left,
         left_by_kind: vec![left],
         income_by_kind: vec![income],
