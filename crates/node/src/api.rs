@@ -147,6 +147,7 @@ pub fn router(state: ApiState) -> Router {
         crate::devices_api::list_makers,
         crate::dashboard::events,
         crate::dashboard::map_cells,
+        crate::dashboard::map_cell,
         crate::dashboard::network,
         crate::dashboard::recent_blocks,
         crate::dashboard::account_txs,

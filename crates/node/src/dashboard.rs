@@ -161,6 +161,7 @@ pub(crate) fn routes() -> Router<ApiState> {
         .route("/dashboard/{name}", get(asset))
         .route("/v1/events", get(events))
         .route("/v1/map/cells", get(map_cells))
+        .route("/v1/map/cell/{cell}", get(map_cell))
         .route("/v1/network", get(network))
         .route("/v1/blocks", get(recent_blocks))
         .route("/v1/accounts/{address}/txs", get(account_txs))
@@ -585,6 +586,42 @@ pub(crate) async fn map_cells(
     })
     .await
     .map_err(ApiError::internal)?
+}
+
+/// One H3 cell's geometry.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CellGeometry {
+    /// The cell, hex.
+    pub cell: String,
+    /// Its resolution.
+    pub res: u8,
+    /// Its centre latitude, degrees.
+    pub lat: f64,
+    /// Its centre longitude, degrees.
+    pub lng: f64,
+    /// Its boundary, `[lat, lng]` pairs in degrees.
+    pub boundary: Vec<[f64; 2]>,
+}
+
+#[utoipa::path(get, path = "/v1/map/cell/{cell}", params(("cell" = String, Path, description = "An H3 cell index, hex")),
+    responses((status = 200, body = CellGeometry), (status = 400, body = ErrorBody)))]
+pub(crate) async fn map_cell(Path(cell): Path<String>) -> ApiResult<CellGeometry> {
+    let index = u64::from_str_radix(cell.trim_start_matches("0x"), 16)
+        .ok()
+        .and_then(|v| h3o::CellIndex::try_from(v).ok())
+        .ok_or_else(|| ApiError::bad_request(format!("{cell:?} is not a hex H3 cell index")))?;
+    let center = h3o::LatLng::from(index);
+    Ok(Json(CellGeometry {
+        cell: index.to_string(),
+        res: u8::from(index.resolution()),
+        lat: center.lat(),
+        lng: center.lng(),
+        boundary: index
+            .boundary()
+            .iter()
+            .map(|p| [round6(p.lat()), round6(p.lng())])
+            .collect(),
+    }))
 }
 
 fn round6(v: f64) -> f64 {
