@@ -778,6 +778,12 @@ fn bench(what: BenchCommand, output: Output) -> anyhow::Result<ExitCode> {
                 report.to_string()
             });
         }
+        BenchCommand::Map { devices } => {
+            let report = groundwork_node::dashboard::bench_map(devices);
+            print(output, &serde_json::to_value(&report)?, || {
+                report.to_string()
+            });
+        }
         BenchCommand::Verify { count } => {
             let report = groundwork_node::bench::verify(count);
             print(output, &serde_json::to_value(&report)?, || {

@@ -275,9 +275,14 @@
     view.replaceChildren(h('h1', {}, 'Not found'), h('p', {}, 'No page at ' + path + '. ', h('a', { href: '#/' }, 'Network')));
   }
 
-  /** Replaces the view if this route is still the current one. */
+  /** Replaces an element's children, skipping empty slots. */
+  function fill(el, ...children) {
+    el.replaceChildren(...children.flat().filter((c) => c !== null && c !== undefined && c !== false));
+  }
+
+  /** Shows a page. */
   function show(pageName, ...children) {
-    view.replaceChildren(...children);
+    fill(view, ...children);
     view.setAttribute('data-page', pageName);
   }
 
@@ -413,7 +418,7 @@
           epoch.missing ? h('p', { class: 'muted' }, epoch.missing) : unavailable('Epoch rewards and emission'));
       const oraclePanel = h('div', { class: 'panel', 'data-section': 'oracle' }, h('h2', {}, 'Credits oracle'),
         oracle.data ? generic(oracle.data) : oracle.missing ? h('p', { class: 'muted' }, oracle.missing) : unavailable('Credits and the price oracle'));
-      root.replaceChildren(
+      fill(root,
         h('h1', {}, 'Network', h('span', { class: 'sub' }, status.chain_id + ' · ' + status.moniker)),
         cards,
         charts,
@@ -637,11 +642,12 @@
           const key = v.kind + ': ' + v.reason.replace(/[-\d.]+/g, '#');
           reasons[key] = (reasons[key] || 0) + 1;
         });
-        verdictSlot.replaceChildren(
+        fill(verdictSlot,
           h('p', {}, 'Blocks ', number(verdicts.heights[0]), '–', number(verdicts.heights[1]), ': ',
             h('span', { class: 'ok', 'data-field': 'valid-count' }, String(valid)), ' valid, ',
             h('span', { class: invalid ? 'bad' : '', 'data-field': 'invalid-count' }, String(invalid)), ' invalid',
             verdicts.verdicts.length >= 500 ? ' (first 500 shown)' : '', '.'),
+          verdicts.counts ? h('details', {}, h('summary', {}, 'Epoch counts kept by the chain'), generic(verdicts.counts)) : null,
           Object.keys(reasons).length ? h('div', { class: 'failure' }, h('strong', {}, 'Why reports were refused: '),
             Object.entries(reasons).map(([r, n]) => h('div', {}, n + ' × ' + r))) : null,
           verdicts.verdicts.length === 0 ? h('p', { class: 'muted' }, 'No reports judged in this epoch.') :

@@ -291,9 +291,9 @@
     const onResize = () => { draw(); scheduleFetch(); };
     window.addEventListener('resize', onResize);
 
-    /** Centres and zooms on every device: the coarsest cells of the whole world give the extent. */
+    /** Centres and zooms on every device: their resolution-5 cells give the extent. */
     async function fitAll() {
-      const data = await api('/v1/map/cells?res=3&bbox=-180,-90,180,90&limit=20000');
+      const data = await api('/v1/map/cells?res=5&bbox=-180,-90,180,90&limit=20000');
       if (!data.cells.length) {
         lat = 20; lng = 0; z = 2;
         note.textContent = 'No device has a location yet.';
@@ -308,8 +308,8 @@
           if (x2 - x1 <= wpx * 0.8 && y2 - y1 <= hpx * 0.8) break;
           nz -= 0.5;
         }
-        // Devices sit in much smaller cells than the res-3 cells bounding them.
-        z = Math.min(nz + 1.5, 15);
+        // Devices sit in smaller cells than the res-5 cells bounding them.
+        z = Math.min(nz + 0.5, 15);
         const [cx1, cy1] = project(n, w, z), [cx2, cy2] = project(s, e, z);
         [lat, lng] = unproject((cx1 + cx2) / 2, (cy1 + cy2) / 2, z);
       }

@@ -343,6 +343,67 @@ impl MapData {
         }
     }
 
+    /// Builds the whole index at once: counts per finest cell first, then each coarser level
+    /// from the one below it (far cheaper than adding devices one by one).
+    fn build(height: u64, devices: HashMap<DeviceId, Placed>) -> MapData {
+        let mut data = MapData::empty();
+        data.height = height;
+        let mut finest: HashMap<u64, CellCounts> = HashMap::new();
+        for placed in devices.values() {
+            let total = &mut data.totals[usize::from(placed.kind)];
+            if placed.active {
+                total.0 += 1;
+            } else {
+                total.1 += 1;
+            }
+            let Some(cell) = placed.cell else {
+                continue;
+            };
+            data.located += 1;
+            let entry = finest.entry(u64::from(cell)).or_default();
+            entry.kinds[usize::from(placed.kind)] += 1;
+            if placed.active {
+                entry.active += 1;
+            } else {
+                entry.decommissioned += 1;
+            }
+        }
+        let mut below: BTreeMap<u64, CellCounts> = finest.into_iter().collect();
+        for res in (0..=MAP_MAX_RES).rev() {
+            let mut level: BTreeMap<u64, CellCounts> = BTreeMap::new();
+            let Ok(resolution) = h3o::Resolution::try_from(res) else {
+                continue;
+            };
+            for (cell, counts) in &below {
+                let Some(parent) = h3o::CellIndex::try_from(*cell)
+                    .ok()
+                    .and_then(|c| c.parent(resolution))
+                else {
+                    continue;
+                };
+                let entry = level.entry(u64::from(parent)).or_default();
+                for (sum, n) in entry.kinds.iter_mut().zip(counts.kinds) {
+                    *sum += n;
+                }
+                entry.active += counts.active;
+                entry.decommissioned += counts.decommissioned;
+            }
+            for (cell, counts) in level.iter_mut() {
+                if let Ok(index) = h3o::CellIndex::try_from(*cell) {
+                    let center = h3o::LatLng::from(index);
+                    counts.lat = center.lat() as f32;
+                    counts.lng = center.lng() as f32;
+                }
+            }
+            below = level.clone();
+            if let Some(slot) = data.levels.get_mut(usize::from(res)) {
+                *slot = level;
+            }
+        }
+        data.devices = devices;
+        data
+    }
+
     fn set(&mut self, id: DeviceId, placed: Option<Placed>) {
         if let Some(old) = self.devices.remove(&id) {
             self.count(old, false);
@@ -367,7 +428,7 @@ impl MapIndex {
             .as_ref()
             .is_none_or(|d| d.height > tip || tip - d.height > RESCAN_AFTER_BLOCKS);
         if stale {
-            let mut data = MapData::empty();
+            let mut devices = HashMap::new();
             let mut after = None;
             loop {
                 let page = snapshot.devices_page(after.as_ref(), 4096)?;
@@ -376,11 +437,10 @@ impl MapIndex {
                 };
                 after = Some(last.id);
                 for record in &page {
-                    data.set(record.id, Some(place(record)));
+                    devices.insert(record.id, place(record));
                 }
             }
-            data.height = tip;
-            *guard = Some(data);
+            *guard = Some(MapData::build(tip, devices));
             return Ok(guard);
         }
         if let Some(data) = guard.as_mut()
@@ -496,6 +556,8 @@ fn in_box(lat: f64, lng: f64, [west, south, east, north]: [f64; 4], margin: f64)
     if lat < south - margin || lat > north + margin {
         return false;
     }
+    // A degree of longitude shrinks towards the poles: widen the margin to match.
+    let margin = margin / lat.to_radians().cos().max(0.05);
     if east - west + 2.0 * margin >= 360.0 {
         return true;
     }
@@ -531,61 +593,110 @@ pub(crate) async fn map_cells(
         let Some(data) = guard.as_ref() else {
             return Err(ApiError::internal("the map index is empty after building"));
         };
-        let res = h3o::Resolution::try_from(params.res).map_err(ApiError::internal)?;
-        // A cell whose centre lies just outside the view may still show: widen by about a cell.
-        let margin = res.edge_length_km() * 2.5 / 111.0;
-        let level = data
-            .levels
-            .get(usize::from(params.res))
-            .ok_or_else(|| ApiError::internal("missing map level"))?;
-        let mut hits: Vec<(u64, CellCounts)> = level
-            .iter()
-            .filter(|(_, c)| in_box(f64::from(c.lat), f64::from(c.lng), bbox, margin))
-            .map(|(cell, counts)| (*cell, *counts))
-            .collect();
-        let cells_in_view = hits.len();
-        let truncated = cells_in_view > limit;
-        if truncated {
-            hits.sort_by_key(|(cell, c)| (std::cmp::Reverse(c.active + c.decommissioned), *cell));
-            hits.truncate(limit);
-        }
-        let cells = hits
-            .into_iter()
-            .filter_map(|(cell, counts)| {
-                let index = h3o::CellIndex::try_from(cell).ok()?;
-                let center = h3o::LatLng::from(index);
-                Some(MapCell {
-                    cell: format!("{cell:x}"),
-                    lat: center.lat(),
-                    lng: center.lng(),
-                    boundary: index
-                        .boundary()
-                        .iter()
-                        .map(|p| [round6(p.lat()), round6(p.lng())])
-                        .collect(),
-                    total: counts.active + counts.decommissioned,
-                    active: counts.active,
-                    decommissioned: counts.decommissioned,
-                    kinds: counts
-                        .kinds
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, n)| **n > 0)
-                        .map(|(k, n)| (kind_name(k).to_string(), *n))
-                        .collect(),
-                })
-            })
-            .collect();
-        Ok(Json(MapCellsResponse {
-            height: data.height,
-            res: params.res,
-            cells,
-            cells_in_view,
-            truncated,
-        }))
+        cells_in_view(data, params.res, bbox, limit).map(Json)
     })
     .await
     .map_err(ApiError::internal)?
+}
+
+/// Levels finer than this are searched through the level [`PRUNE_STEP`] coarser.
+const PRUNE_FROM: u8 = 5;
+/// How many resolutions coarser the pruning level is.
+const PRUNE_STEP: u8 = 3;
+
+/// The cells of level `res` that may lie in `bbox`: a scan of the level for coarse
+/// resolutions; for fine ones, the descendants (a contiguous range of cell indexes) of the
+/// coarser cells in the box, so a small view at a fine level reads only its neighbourhood.
+fn candidates(data: &MapData, res: u8, bbox: [f64; 4]) -> Vec<(u64, CellCounts)> {
+    let Some(level) = data.levels.get(usize::from(res)) else {
+        return Vec::new();
+    };
+    if res < PRUNE_FROM {
+        return level.iter().map(|(cell, c)| (*cell, *c)).collect();
+    }
+    let coarse = res - PRUNE_STEP;
+    let Ok(coarse_res) = h3o::Resolution::try_from(coarse) else {
+        return Vec::new();
+    };
+    let Ok(fine_res) = h3o::Resolution::try_from(res) else {
+        return Vec::new();
+    };
+    // A coarse cell reaches about two of its edges from its centre.
+    let margin = coarse_res.edge_length_km() * 2.5 / 111.0;
+    let mut out = Vec::new();
+    for (parent, counts) in candidates(data, coarse, bbox) {
+        if !in_box(f64::from(counts.lat), f64::from(counts.lng), bbox, margin) {
+            continue;
+        }
+        let Some(first) = h3o::CellIndex::try_from(parent)
+            .ok()
+            .and_then(|p| p.center_child(fine_res))
+        else {
+            continue;
+        };
+        // Descendants share the parent's digits; the finer digits run from 0 to 6.
+        let low = u64::from(first);
+        let high = (coarse + 1..=res).fold(low, |acc, digit| {
+            acc | (6u64 << ((15 - u64::from(digit)) * 3))
+        });
+        out.extend(level.range(low..=high).map(|(cell, c)| (*cell, *c)));
+    }
+    out
+}
+
+/// The cells of resolution `res_u8` whose centres lie in `bbox`, densest first when more than
+/// `limit`.
+fn cells_in_view(
+    data: &MapData,
+    res_u8: u8,
+    bbox: [f64; 4],
+    limit: usize,
+) -> Result<MapCellsResponse, ApiError> {
+    let res = h3o::Resolution::try_from(res_u8).map_err(ApiError::internal)?;
+    // A cell whose centre lies just outside the view may still show: widen by about a cell.
+    let margin = res.edge_length_km() * 2.5 / 111.0;
+    let mut hits = candidates(data, res_u8, bbox);
+    hits.retain(|(_, c)| in_box(f64::from(c.lat), f64::from(c.lng), bbox, margin));
+    let cells_in_view = hits.len();
+    let truncated = cells_in_view > limit;
+    if truncated {
+        hits.sort_by_key(|(cell, c)| (std::cmp::Reverse(c.active + c.decommissioned), *cell));
+        hits.truncate(limit);
+    }
+    let cells = hits
+        .into_iter()
+        .filter_map(|(cell, counts)| {
+            let index = h3o::CellIndex::try_from(cell).ok()?;
+            let center = h3o::LatLng::from(index);
+            Some(MapCell {
+                cell: format!("{cell:x}"),
+                lat: center.lat(),
+                lng: center.lng(),
+                boundary: index
+                    .boundary()
+                    .iter()
+                    .map(|p| [round6(p.lat()), round6(p.lng())])
+                    .collect(),
+                total: counts.active + counts.decommissioned,
+                active: counts.active,
+                decommissioned: counts.decommissioned,
+                kinds: counts
+                    .kinds
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, n)| **n > 0)
+                    .map(|(k, n)| (kind_name(k).to_string(), *n))
+                    .collect(),
+            })
+        })
+        .collect();
+    Ok(MapCellsResponse {
+        height: data.height,
+        res: res_u8,
+        cells,
+        cells_in_view,
+        truncated,
+    })
 }
 
 /// One H3 cell's geometry.
@@ -1008,6 +1119,129 @@ pub(crate) async fn account_stake(
     .map_err(ApiError::internal)?
 }
 
+// ---------------------------------------------------------------------------------------------
+// Benchmark
+
+/// What `groundwork bench map` measured.
+#[derive(Debug, Serialize)]
+pub struct MapBenchReport {
+    /// Devices placed.
+    pub devices: usize,
+    /// Milliseconds to build the index from scratch (in memory; reading the records from the
+    /// store comes on top).
+    pub build_ms: f64,
+    /// Cells held per resolution 0..=8.
+    pub cells_per_level: Vec<usize>,
+    /// A rough size of the index in MiB (entries times their size, hash and tree overhead
+    /// included as estimates).
+    pub approx_mib: f64,
+    /// Median milliseconds of one map request per view: (name, resolution, cells returned, ms).
+    pub views: Vec<(String, u8, usize, f64)>,
+    /// Microseconds to move one device (the per-block update path), median over 10,000 moves.
+    pub move_us: f64,
+}
+
+impl std::fmt::Display for MapBenchReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "map index of {} devices: built in {:.0} ms, about {:.0} MiB, {:.2} µs per device move",
+            self.devices, self.build_ms, self.approx_mib, self.move_us
+        )?;
+        writeln!(f, "cells per resolution 0..=8: {:?}", self.cells_per_level)?;
+        for (name, res, cells, ms) in &self.views {
+            writeln!(
+                f,
+                "  {name:<28} res {res}  {cells:>5} cells  {ms:>8.2} ms (median)"
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// Builds the map index over `devices` synthetic devices clustered around 40 cities worldwide
+/// (a seeded generator: the same run every time) and times the map requests a person panning
+/// from the whole world down to a neighbourhood makes.
+pub fn bench_map(devices: usize) -> MapBenchReport {
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let unit = |v: u64| (v >> 11) as f64 / (1u64 << 53) as f64;
+    let cities: Vec<(f64, f64)> = (0..40)
+        .map(|_| (unit(next()) * 120.0 - 55.0, unit(next()) * 340.0 - 170.0))
+        .collect();
+    let finest = h3o::Resolution::Eight;
+    let placed: Vec<(DeviceId, Placed)> = (0..devices)
+        .map(|i| {
+            let (lat, lng) = cities[i % cities.len()];
+            // About ±0.5° around the city, denser towards its centre.
+            let r = unit(next()) * unit(next()) * 0.5;
+            let a = unit(next()) * std::f64::consts::TAU;
+            let cell = h3o::LatLng::new(lat + r * a.sin(), lng + r * a.cos())
+                .ok()
+                .map(|p| p.to_cell(finest));
+            let mut id = [0u8; 20];
+            id[..8].copy_from_slice(&(i as u64).to_be_bytes());
+            (
+                DeviceId(id),
+                Placed {
+                    cell,
+                    kind: (next() % 2) as u8,
+                    active: next() % 50 != 0,
+                },
+            )
+        })
+        .collect();
+    let started = std::time::Instant::now();
+    let mut data = MapData::build(0, placed.iter().copied().collect());
+    let build_ms = started.elapsed().as_secs_f64() * 1e3;
+    let cells_per_level: Vec<usize> = data.levels.iter().map(BTreeMap::len).collect();
+    let entries: usize = cells_per_level.iter().sum();
+    let approx_mib = (data.devices.len() as f64 * 48.0 + entries as f64 * 72.0) / 1_048_576.0;
+    let (lat, lng) = cities[0];
+    let views: Vec<(String, u8, [f64; 4])> = vec![
+        ("whole world".into(), 1, [-180.0, -85.0, 180.0, 85.0]),
+        ("a continent (40°×25°)".into(), 3, [lng - 20.0, lat - 12.5, lng + 20.0, lat + 12.5]),
+        ("a region (4°×2.5°)".into(), 5, [lng - 2.0, lat - 1.25, lng + 2.0, lat + 1.25]),
+        ("a city (0.6°×0.4°)".into(), 7, [lng - 0.3, lat - 0.2, lng + 0.3, lat + 0.2]),
+        ("a neighbourhood (0.1°×0.06°)".into(), 8, [lng - 0.05, lat - 0.03, lng + 0.05, lat + 0.03]),
+    ];
+    let views = views
+        .into_iter()
+        .map(|(name, res, bbox)| {
+            let mut times = Vec::new();
+            let mut cells = 0;
+            for _ in 0..9 {
+                let t = std::time::Instant::now();
+                cells = cells_in_view(&data, res, bbox, 5_000).map_or(0, |r| r.cells.len());
+                times.push(t.elapsed().as_secs_f64() * 1e3);
+            }
+            times.sort_by(f64::total_cmp);
+            (name, res, cells, times[times.len() / 2])
+        })
+        .collect();
+    let mut moves = Vec::new();
+    for (i, (id, _)) in placed.iter().take(10_000).enumerate() {
+        let (_, target) = placed[(i * 7919 + 13) % placed.len()];
+        let t = std::time::Instant::now();
+        data.set(*id, Some(target));
+        moves.push(t.elapsed().as_secs_f64() * 1e6);
+    }
+    moves.sort_by(f64::total_cmp);
+    MapBenchReport {
+        devices,
+        build_ms,
+        cells_per_level,
+        approx_mib,
+        views,
+        move_us: moves.get(moves.len() / 2).copied().unwrap_or(0.0),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1042,6 +1276,73 @@ mod tests {
             cell: Some(cell),
             kind,
             active,
+        }
+    }
+
+    fn scattered(n: usize) -> Vec<(DeviceId, Placed)> {
+        // Around Lisbon and Porto and across the antimeridian near Fiji.
+        let centres = [(38.72, -9.14), (41.15, -8.61), (-17.7, 179.9)];
+        (0..n)
+            .map(|i| {
+                let (lat, lng) = centres[i % centres.len()];
+                let t = i as f64;
+                let lng = lng + (t * 0.618).sin() * 0.4;
+                let lng = if lng > 180.0 { lng - 360.0 } else { lng };
+                let mut id = [0u8; 20];
+                id[..8].copy_from_slice(&(i as u64).to_be_bytes());
+                let mut p = placed_at(lat + (t * 0.377).cos() * 0.3, lng, (i % 5) as u8, i % 7 != 0);
+                if i % 11 == 0 {
+                    p.cell = None;
+                }
+                (DeviceId(id), p)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn building_at_once_equals_adding_one_by_one() {
+        let devices = scattered(3_000);
+        let mut one_by_one = MapData::empty();
+        for (id, p) in &devices {
+            one_by_one.set(*id, Some(*p));
+        }
+        let at_once = MapData::build(0, devices.into_iter().collect());
+        assert_eq!(at_once.totals, one_by_one.totals);
+        assert_eq!(at_once.located, one_by_one.located);
+        for (a, b) in at_once.levels.iter().zip(&one_by_one.levels) {
+            let a: Vec<_> = a.iter().map(|(k, c)| (*k, c.kinds, c.active, c.decommissioned)).collect();
+            let b: Vec<_> = b.iter().map(|(k, c)| (*k, c.kinds, c.active, c.decommissioned)).collect();
+            assert_eq!(a, b);
+        }
+    }
+
+    #[test]
+    fn pruned_searches_find_exactly_the_cells_a_full_scan_finds() {
+        let data = MapData::build(0, scattered(5_000).into_iter().collect());
+        let boxes = [
+            [-9.3, 38.6, -9.0, 38.8],
+            [-9.6, 38.3, -8.7, 39.1],
+            [-8.7, 41.1, -8.6, 41.2],
+            [179.7, -18.0, -179.8, -17.4],
+            [-180.0, -85.0, 180.0, 85.0],
+        ];
+        for res in 0..=MAP_MAX_RES {
+            let margin = h3o::Resolution::try_from(res).unwrap().edge_length_km() * 2.5 / 111.0;
+            for bbox in boxes {
+                let full: Vec<u64> = data.levels[usize::from(res)]
+                    .iter()
+                    .filter(|(_, c)| in_box(f64::from(c.lat), f64::from(c.lng), bbox, margin))
+                    .map(|(k, _)| *k)
+                    .collect();
+                let mut pruned: Vec<u64> = cells_in_view(&data, res, bbox, MAP_MAX_CELLS)
+                    .unwrap()
+                    .cells
+                    .iter()
+                    .map(|c| u64::from_str_radix(&c.cell, 16).unwrap())
+                    .collect();
+                pruned.sort_unstable();
+                assert_eq!(pruned, full, "res {res}, box {bbox:?}");
+            }
         }
     }
 
