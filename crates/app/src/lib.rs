@@ -822,13 +822,15 @@ fn account_tx_keys(tx: &SignedTx, height: u64, position: usize) -> Vec<Vec<u8>> 
         }
     }
     recipients.remove(&tx.sender);
-    std::iter::once(account_tx_index_key(&tx.sender, height, position, 0, &tx.hash))
-        .chain(
-            recipients
-                .iter()
-                .map(|to| account_tx_index_key(to, height, position, 1, &tx.hash)),
-        )
-        .collect()
+    std::iter::once(account_tx_index_key(
+        &tx.sender, height, position, 0, &tx.hash,
+    ))
+    .chain(
+        recipients
+            .iter()
+            .map(|to| account_tx_index_key(to, height, position, 1, &tx.hash)),
+    )
+    .collect()
 }
 
 fn block_input(block: &v1::Block) -> Result<BlockInput, String> {

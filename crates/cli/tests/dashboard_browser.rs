@@ -224,7 +224,10 @@ fn the_dashboard_shows_what_the_api_says_in_a_real_browser() {
             supply_after[key]
         );
     }
-    assert!(int(&network["chart_bars"]) > 0, "the reports chart is empty");
+    assert!(
+        int(&network["chart_bars"]) > 0,
+        "the reports chart is empty"
+    );
     assert_eq!(
         network["epoch_state"] == "unavailable",
         route_missing(&format!("{url}/v1/epochs/latest"))
@@ -233,7 +236,10 @@ fn the_dashboard_shows_what_the_api_says_in_a_real_browser() {
     // Map: every hexagon's count is the number of devices the API lists in that cell.
     let map = &seen["map"];
     assert!(int(&map["hexes"]) > 0, "no hexagons drawn");
-    assert!(int(&map["after_moves"]) > 0, "nothing drawn after zooming and panning");
+    assert!(
+        int(&map["after_moves"]) > 0,
+        "nothing drawn after zooming and panning"
+    );
     let view = map["view_hash"].as_str().unwrap();
     assert!(
         view.contains("lat=") && view.contains("z="),
@@ -288,7 +294,10 @@ fn the_dashboard_shows_what_the_api_says_in_a_real_browser() {
     let invalid = all.len() as u64 - valid;
     let epoch_over = int(&get(&format!("{url}/v1/network"))["epoch"]) > epoch;
     if epoch_over {
-        assert_eq!((int(&device["valid"]), int(&device["invalid"])), (valid, invalid));
+        assert_eq!(
+            (int(&device["valid"]), int(&device["invalid"])),
+            (valid, invalid)
+        );
     } else {
         // The epoch is still running: the API may have judged more reports since.
         assert!(int(&device["valid"]) <= valid && int(&device["invalid"]) <= invalid);
@@ -297,7 +306,10 @@ fn the_dashboard_shows_what_the_api_says_in_a_real_browser() {
         int(&device["verdict_rows"]),
         int(&device["valid"]) + int(&device["invalid"])
     );
-    assert_eq!(device["rewards_in_view"], true, "the rewards section is on screen");
+    assert_eq!(
+        device["rewards_in_view"], true,
+        "the rewards section is on screen"
+    );
     let rewards_missing = route_missing(&format!("{url}/v1/devices/{id}/rewards?epoch={epoch}"));
     if rewards_missing {
         assert_eq!(device["rewards_state"], "unavailable");
@@ -328,7 +340,11 @@ fn the_dashboard_shows_what_the_api_says_in_a_real_browser() {
         .map(|d| &d["id"])
         .collect();
     assert_eq!(
-        account["devices"].as_array().unwrap().iter().collect::<Vec<_>>(),
+        account["devices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .collect::<Vec<_>>(),
         owned
     );
     let txs = get(&format!("{url}/v1/accounts/{owner}/txs?limit=20"));
@@ -338,8 +354,18 @@ fn the_dashboard_shows_what_the_api_says_in_a_real_browser() {
         .iter()
         .map(|t| &t["hash"])
         .collect();
-    assert!(!txs.is_empty(), "the owner onboarded devices: it has transactions");
-    assert_eq!(account["txs"].as_array().unwrap().iter().collect::<Vec<_>>(), txs);
+    assert!(
+        !txs.is_empty(),
+        "the owner onboarded devices: it has transactions"
+    );
+    assert_eq!(
+        account["txs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .collect::<Vec<_>>(),
+        txs
+    );
     assert_eq!(
         account["credits_state"] == "unavailable",
         route_missing(&format!("{url}/v1/credits/{owner}"))
@@ -358,14 +384,24 @@ fn the_dashboard_shows_what_the_api_says_in_a_real_browser() {
         .iter()
         .map(|m| &m["type"])
         .collect();
-    assert_eq!(tx["messages"].as_array().unwrap().iter().collect::<Vec<_>>(), kinds);
+    assert_eq!(
+        tx["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .collect::<Vec<_>>(),
+        kinds
+    );
     let events: Vec<&Value> = api_tx["events"]
         .as_array()
         .unwrap()
         .iter()
         .map(|e| &e["kind"])
         .collect();
-    assert_eq!(tx["events"].as_array().unwrap().iter().collect::<Vec<_>>(), events);
+    assert_eq!(
+        tx["events"].as_array().unwrap().iter().collect::<Vec<_>>(),
+        events
+    );
     assert_eq!(tx["failure"].is_null(), api_tx["code"] == 0);
     let block = &seen["block"];
     assert_eq!(block["height"], api_tx["height"]);
@@ -378,7 +414,10 @@ fn the_dashboard_shows_what_the_api_says_in_a_real_browser() {
         .iter()
         .map(|t| &t["hash"])
         .collect();
-    assert_eq!(block["txs"].as_array().unwrap().iter().collect::<Vec<_>>(), block_txs);
+    assert_eq!(
+        block["txs"].as_array().unwrap().iter().collect::<Vec<_>>(),
+        block_txs
+    );
 
     // Live blocks and paging.
     let blocks = &seen["blocks"];
@@ -468,7 +507,10 @@ fn the_node_serves_the_dashboard_files_with_types_and_caching() {
         );
         assert!(!body.is_empty());
         let (_, headers, _) = fetch(&format!("{}/dashboard/{name}", node.url), &[]);
-        assert_eq!(headers["cache-control"], "no-cache", "{name} without a stamp");
+        assert_eq!(
+            headers["cache-control"], "no-cache",
+            "{name} without a stamp"
+        );
     }
     let (status, _, body) = fetch(&format!("{}/dashboard/nope.js", node.url), &[]);
     assert_eq!(status, 404);

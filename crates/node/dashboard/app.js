@@ -739,9 +739,14 @@
     // Deals name the content they store; a node with the storage market lists them by client,
     // so a CID is looked up among the deals the node can list.
     const deals = await optional('/v1/storage/deals?cid=' + encodeURIComponent(cid));
+    // Keep only deals that name this CID, whatever the listing's shape (a node that ignores the
+    // filter must not make other deals look like this content's).
+    const names = (v) => JSON.stringify(v).includes(cid);
+    const only = (v) => Array.isArray(v) ? v.filter(names) :
+      v && typeof v === 'object' ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, Array.isArray(x) ? x.filter(names) : x])) : v;
     show('cid', h('h1', {}, 'Content', h('span', { class: 'sub mono', 'data-field': 'cid' }, cid)),
       h('div', { class: 'panel', 'data-section': 'cid' },
-        deals.data ? generic(deals.data) : deals.missing ? h('p', { class: 'error' }, deals.missing) : unavailable('Storage deals by content id')));
+        deals.data ? generic(only(deals.data)) : deals.missing ? h('p', { class: 'error' }, deals.missing) : unavailable('Storage deals by content id')));
     return null;
   }
 

@@ -28,12 +28,12 @@
     return [lat, lng];
   }
 
-  /** The coarsest resolution whose hexagons are still at least ~16 px across at this zoom. */
+  /** The finest resolution whose hexagons are still at least ~12 px across at this zoom. */
   function resolutionFor(z, lat) {
     const metresPerPx = (156543.03 * Math.cos((lat * Math.PI) / 180)) / Math.pow(2, z);
     let res = 0;
     for (let r = 0; r < EDGE_KM.length; r++) {
-      if ((2 * EDGE_KM[r] * 1000) / metresPerPx >= 16) res = r;
+      if ((2 * EDGE_KM[r] * 1000) / metresPerPx >= 12) res = r;
     }
     return res;
   }

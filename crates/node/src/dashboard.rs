@@ -94,8 +94,14 @@ static ASSETS: LazyLock<[(&'static str, Asset); 4]> = LazyLock::new(|| {
             "map.js",
             Asset::new(MAP_JS.into(), "text/javascript; charset=utf-8"),
         ),
-        ("app.css", Asset::new(APP_CSS.into(), "text/css; charset=utf-8")),
-        ("favicon.svg", Asset::new(FAVICON_SVG.into(), "image/svg+xml")),
+        (
+            "app.css",
+            Asset::new(APP_CSS.into(), "text/css; charset=utf-8"),
+        ),
+        (
+            "favicon.svg",
+            Asset::new(FAVICON_SVG.into(), "image/svg+xml"),
+        ),
     ]
 });
 
@@ -295,7 +301,11 @@ impl MapData {
 
     fn count(&mut self, placed: Placed, add: bool) {
         let step = |n: &mut u32| {
-            *n = if add { n.saturating_add(1) } else { n.saturating_sub(1) };
+            *n = if add {
+                n.saturating_add(1)
+            } else {
+                n.saturating_sub(1)
+            };
         };
         let total = &mut self.totals[usize::from(placed.kind)];
         let slot = if placed.active {
@@ -901,8 +911,11 @@ pub(crate) async fn recent_blocks(
                 txs: header.tx_count,
                 failed_txs: results.tx_results.iter().filter(|r| r.code != 0).count() as u32,
                 reports: header.report_count,
-                invalid_reports: results.report_results.iter().filter(|r| r.code != 0).count()
-                    as u32,
+                invalid_reports: results
+                    .report_results
+                    .iter()
+                    .filter(|r| r.code != 0)
+                    .count() as u32,
             });
         }
         Ok(Json(BlocksResponse {
@@ -1205,10 +1218,26 @@ pub fn bench_map(devices: usize) -> MapBenchReport {
     let (lat, lng) = cities[0];
     let views: Vec<(String, u8, [f64; 4])> = vec![
         ("whole world".into(), 1, [-180.0, -85.0, 180.0, 85.0]),
-        ("a continent (40°×25°)".into(), 3, [lng - 20.0, lat - 12.5, lng + 20.0, lat + 12.5]),
-        ("a region (4°×2.5°)".into(), 5, [lng - 2.0, lat - 1.25, lng + 2.0, lat + 1.25]),
-        ("a city (0.6°×0.4°)".into(), 7, [lng - 0.3, lat - 0.2, lng + 0.3, lat + 0.2]),
-        ("a neighbourhood (0.1°×0.06°)".into(), 8, [lng - 0.05, lat - 0.03, lng + 0.05, lat + 0.03]),
+        (
+            "a continent (40°×25°)".into(),
+            3,
+            [lng - 20.0, lat - 12.5, lng + 20.0, lat + 12.5],
+        ),
+        (
+            "a region (4°×2.5°)".into(),
+            5,
+            [lng - 2.0, lat - 1.25, lng + 2.0, lat + 1.25],
+        ),
+        (
+            "a city (0.6°×0.4°)".into(),
+            7,
+            [lng - 0.3, lat - 0.2, lng + 0.3, lat + 0.2],
+        ),
+        (
+            "a neighbourhood (0.1°×0.06°)".into(),
+            8,
+            [lng - 0.05, lat - 0.03, lng + 0.05, lat + 0.03],
+        ),
     ];
     let views = views
         .into_iter()
@@ -1251,7 +1280,10 @@ mod tests {
         let lisbon = [-9.3, 38.6, -9.0, 38.8];
         assert!(in_box(38.7, -9.14, lisbon, 0.0));
         assert!(!in_box(40.0, -9.14, lisbon, 0.0));
-        assert!(in_box(38.85, -9.14, lisbon, 0.1), "the margin widens the box");
+        assert!(
+            in_box(38.85, -9.14, lisbon, 0.1),
+            "the margin widens the box"
+        );
         let pacific = [170.0, -10.0, -170.0, 10.0];
         assert!(in_box(0.0, 179.0, pacific, 0.0));
         assert!(in_box(0.0, -175.0, pacific, 0.0));
@@ -1265,7 +1297,10 @@ mod tests {
         assert!(parse_bbox("a,b,c,d").is_err());
         assert!(parse_bbox("-9,39,-8,38").is_err(), "south above north");
         assert!(parse_bbox("-200,0,0,1").is_err());
-        assert_eq!(parse_bbox("-9.5, 38, -9, 39").ok(), Some([-9.5, 38.0, -9.0, 39.0]));
+        assert_eq!(
+            parse_bbox("-9.5, 38, -9, 39").ok(),
+            Some([-9.5, 38.0, -9.0, 39.0])
+        );
     }
 
     fn placed_at(lat: f64, lng: f64, kind: u8, active: bool) -> Placed {
@@ -1290,7 +1325,12 @@ mod tests {
                 let lng = if lng > 180.0 { lng - 360.0 } else { lng };
                 let mut id = [0u8; 20];
                 id[..8].copy_from_slice(&(i as u64).to_be_bytes());
-                let mut p = placed_at(lat + (t * 0.377).cos() * 0.3, lng, (i % 5) as u8, i % 7 != 0);
+                let mut p = placed_at(
+                    lat + (t * 0.377).cos() * 0.3,
+                    lng,
+                    (i % 5) as u8,
+                    i % 7 != 0,
+                );
                 if i % 11 == 0 {
                     p.cell = None;
                 }
@@ -1310,8 +1350,14 @@ mod tests {
         assert_eq!(at_once.totals, one_by_one.totals);
         assert_eq!(at_once.located, one_by_one.located);
         for (a, b) in at_once.levels.iter().zip(&one_by_one.levels) {
-            let a: Vec<_> = a.iter().map(|(k, c)| (*k, c.kinds, c.active, c.decommissioned)).collect();
-            let b: Vec<_> = b.iter().map(|(k, c)| (*k, c.kinds, c.active, c.decommissioned)).collect();
+            let a: Vec<_> = a
+                .iter()
+                .map(|(k, c)| (*k, c.kinds, c.active, c.decommissioned))
+                .collect();
+            let b: Vec<_> = b
+                .iter()
+                .map(|(k, c)| (*k, c.kinds, c.active, c.decommissioned))
+                .collect();
             assert_eq!(a, b);
         }
     }

@@ -476,12 +476,7 @@ mod tests {
         commit_indexed(store, height, changes, vec![b"dev1/0001".to_vec()])
     }
 
-    fn commit_indexed(
-        store: &Store,
-        height: u64,
-        changes: ChangeSet,
-        index: Vec<Vec<u8>>,
-    ) -> Hash {
+    fn commit_indexed(store: &Store, height: u64, changes: ChangeSet, index: Vec<Vec<u8>>) -> Hash {
         let snapshot = store.snapshot().unwrap();
         let (root, tree) = store.compute_root(&snapshot, &changes, height).unwrap();
         store
@@ -521,7 +516,10 @@ mod tests {
             commit_indexed(&store, height, set(&[(b"a", b"1")]), keys);
         }
         let forwards = store.index_range(b"a/x/", b"a/x/~", 10).unwrap();
-        assert_eq!(forwards, vec![b"a/x/1".to_vec(), b"a/x/2".to_vec(), b"a/x/3".to_vec()]);
+        assert_eq!(
+            forwards,
+            vec![b"a/x/1".to_vec(), b"a/x/2".to_vec(), b"a/x/3".to_vec()]
+        );
         let backwards = store.index_range_rev(b"a/x/", b"a/x/~", 2).unwrap();
         assert_eq!(backwards, vec![b"a/x/3".to_vec(), b"a/x/2".to_vec()]);
         let before_three = store.index_range_rev(b"a/x/", b"a/x/3", 10).unwrap();

@@ -43,5 +43,8 @@ fn an_accounts_transactions_are_found_newest_first_by_sender_and_recipient() {
     let key = account_tx_index_key(&carol, 3, 0, 1, &hash);
     let prefix = [b"a/".as_slice(), carol.as_bytes()].concat();
     let end = [prefix.as_slice(), &[0xff; 9]].concat();
-    assert_eq!(node.store().index_range(&prefix, &end, 10).unwrap(), vec![key]);
+    assert_eq!(
+        node.store().index_range(&prefix, &end, 10).unwrap(),
+        vec![key]
+    );
 }
