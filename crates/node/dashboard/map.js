@@ -213,7 +213,8 @@
 
     async function selectCell(cell) {
       state.selected = cell.cell;
-      draw();
+      // Mark it without redrawing, so a double-click's second click lands on the same element.
+      hexLayer.querySelectorAll('polygon.hex').forEach((p) => p.classList.toggle('selected', p.getAttribute('data-cell') === cell.cell));
       const list = h('ul', { class: 'devices', 'data-list': 'cell-devices' });
       const more = h('button', { 'data-action': 'more-cell-devices' }, 'More');
       let cursor = null;

@@ -84,10 +84,24 @@ try {
   await page.waitForFunction((b) => document.querySelector('[data-map]').getAttribute('data-loaded') !== b, before);
   out.map.after_moves = await page.locator('polygon.hex').count();
   out.map.view_hash = new URL(page.url()).hash;
-  // Back to the fitted view, then pick the hexagon with the most devices.
+  // Back to the fitted view; double-click three times on the densest hexagon to zoom in around it;
+  // then pick the hexagon with the most devices.
   before = await loaded();
   await page.click('[data-action=fit]');
   await page.waitForFunction((b) => document.querySelector('[data-map]').getAttribute('data-loaded') !== b, before);
+  for (let i = 0; i < 3; i++) {
+    const densest = await page.$$eval('polygon.hex', (ps) => {
+      ps.sort((a, b) => Number(b.getAttribute('data-total')) - Number(a.getAttribute('data-total')));
+      const r = ps[0].getBoundingClientRect();
+      return { x: r.x + r.width / 2, y: r.y + r.height / 2 };
+    });
+    const z0 = await page.evaluate(() => Number(new URLSearchParams(location.hash.split('?')[1]).get('z')));
+    await page.mouse.dblclick(densest.x, densest.y);
+    await page.waitForFunction((z) => Number(new URLSearchParams(location.hash.split('?')[1]).get('z')) > z, z0);
+    before = await loaded();
+    await page.waitForFunction((b) => document.querySelector('[data-map]').getAttribute('data-loaded') !== b, before);
+  }
+  out.map.zoomed_hash = new URL(page.url()).hash;
   const cells = await page.$$eval('polygon.hex', (ps) => ps.map((p) => ({ cell: p.getAttribute('data-cell'), total: Number(p.getAttribute('data-total')) })));
   cells.sort((a, b) => b.total - a.total);
   out.map.cells = cells;
