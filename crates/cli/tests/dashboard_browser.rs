@@ -519,6 +519,47 @@ fn the_node_serves_the_dashboard_files_with_types_and_caching() {
     let (status, _, body) = fetch(&format!("{}/v1/nothing", node.url), &[]);
     assert_eq!(status, 404);
     assert!(body.contains("no such route"));
+    // The dashboard's endpoints are in the OpenAPI document, and answer.
+    let openapi = get(&format!("{}/v1/openapi.json", node.url));
+    for path in [
+        "/v1/events",
+        "/v1/map/cells",
+        "/v1/map/cell/{cell}",
+        "/v1/network",
+        "/v1/blocks",
+        "/v1/accounts/{address}/txs",
+        "/v1/accounts/{address}/stake",
+    ] {
+        assert!(openapi["paths"][path].is_object(), "OpenAPI lacks {path}");
+    }
+    let (status, body) = try_get(&format!("{}/v1/map/cells?res=9&bbox=0,0,1,1", node.url)).unwrap();
+    assert_eq!(status, 400, "{body}");
+    let (status, body) = try_get(&format!("{}/v1/map/cells?res=3&bbox=0,1,2", node.url)).unwrap();
+    assert_eq!(status, 400);
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("four numbers")
+    );
+    let cells = get(&format!(
+        "{}/v1/map/cells?res=3&bbox=-180,-90,180,90",
+        node.url
+    ));
+    assert_eq!(
+        cells["cells"],
+        Value::Array(vec![]),
+        "a node without devices"
+    );
+    let network = get(&format!("{}/v1/network", node.url));
+    assert_eq!(network["devices_total"], 0);
+    let cell = get(&format!("{}/v1/map/cell/8c39336746463ff", node.url));
+    assert_eq!(cell["res"], 12);
+    assert_eq!(cell["boundary"].as_array().unwrap().len(), 6);
+    assert!((cell["lat"].as_f64().unwrap() - 38.7).abs() < 0.2);
+    let (status, _) = try_get(&format!("{}/v1/accounts/nope/txs", node.url)).unwrap();
+    assert_eq!(status, 400);
+
     // Server-sent events: the current block comes at once.
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_global(Some(Duration::from_secs(10)))

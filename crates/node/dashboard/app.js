@@ -431,11 +431,22 @@
     };
     render(status, supply, network, blocks, epoch, oracle);
     show('network', root);
+    // Blocks already summarised are kept: a refresh asks only for the new ones.
+    let recent = blocks.blocks;
+    const newBlocks = async (height) => {
+      const top = recent.length ? recent[0].height : 0;
+      if (height > top) {
+        const fresh = await api('/v1/blocks?limit=' + Math.min(50, height - top) + '&before=' + (height + 1));
+        recent = fresh.blocks.filter((b) => b.height > top).concat(recent).slice(0, 50);
+      }
+      return { blocks: recent };
+    };
     const refresh = throttle(async () => {
       try {
-        const fresh = await Promise.all([refreshStatus(), api('/v1/supply'), api('/v1/network'), api('/v1/blocks?limit=50'),
+        const status = await refreshStatus();
+        const fresh = await Promise.all([api('/v1/supply'), api('/v1/network'), newBlocks(status.height),
           optional('/v1/epochs/latest'), optional('/v1/oracle')]);
-        if (page === handle) render(...fresh);
+        if (page === handle) render(status, ...fresh);
       } catch (e) { /* keep the last view; the live dot shows trouble */ }
     }, 2000);
     const handle = { onBlock: refresh };
