@@ -323,6 +323,25 @@ fn the_dashboard_shows_what_the_api_says_in_a_real_browser() {
         assert_ne!(device["rewards_state"], "unavailable");
     }
 
+    // The device's location opened the map on its cell.
+    let device_map = &seen["device_map"];
+    assert!(int(&device_map["hexes"]) > 0);
+    let hash = device_map["hash"].as_str().unwrap();
+    let cell = get(&format!(
+        "{url}/v1/map/cell/{}",
+        api_device["location"].as_str().unwrap()
+    ));
+    let lat: f64 = hash
+        .split("lat=")
+        .nth(1)
+        .and_then(|r| r.split('&').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap();
+    assert!(
+        (lat - cell["lat"].as_f64().unwrap()).abs() < 1e-3,
+        "the map centred on the device's cell: {hash}"
+    );
+
     // Account of the device's owner.
     let account = &seen["account"];
     let owner = account["address"].as_str().unwrap();

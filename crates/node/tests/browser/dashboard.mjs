@@ -144,6 +144,13 @@ try {
   await page.evaluate(() => window.scrollTo(0, 0));
   await shot('device.png');
 
+  // Its location opens the map centred on it; back to the device.
+  await page.click('[data-field=location] a[data-link=map]');
+  await page.waitForSelector('main[data-page=map] [data-map][data-loaded] polygon.hex');
+  out.device_map = { hash: new URL(page.url()).hash, hexes: await page.locator('polygon.hex').count() };
+  await page.goBack();
+  await page.waitForSelector('main[data-page=device] [data-field=owner] a');
+
   // Device → its owner's account → one of its transactions → that transaction's block.
   await page.click('[data-field=owner] a');
   await page.waitForSelector('main[data-page=account] [data-table=txs] tbody tr');
