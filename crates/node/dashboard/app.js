@@ -401,10 +401,13 @@
           h('td', {}, h('span', { class: 'pill kind-' + kind }, kind)),
           h('td', { 'data-status': 'active' }, number(c.active)),
           h('td', { 'data-status': 'decommissioned' }, number(c.decommissioned))))));
-      const validators = h('table', { 'data-table': 'validators' },
-        h('thead', {}, h('tr', {}, h('th', {}, 'name'), h('th', {}, 'public key'), h('th', {}, 'power'))),
-        h('tbody', {}, status.validators.map((v) => h('tr', {}, h('td', {}, v.name), h('td', { class: 'mono' }, short(v.public_key, 14)), h('td', {}, number(v.power))))));
-      const consensus = ['role', 'finalized_height', 'view', 'round'].filter((k) => status[k] !== undefined);
+      // Validators with whatever fields the node gives (consensus adds some), keys shortened.
+      const validators = h('div', { 'data-table': 'validators' }, generic(status.validators.map((v) =>
+        Object.fromEntries(Object.entries(v).map(([k, x]) => [k, /key/.test(k) && typeof x === 'string' ? short(x, 14) : x])))));
+      // Anything /v1/status carries beyond the basics is consensus state: show it as given.
+      const basics = ['moniker', 'chain_id', 'token_symbol', 'token_decimals', 'height', 'latest_block_hash',
+        'latest_block_time_ms', 'app_hash', 'mempool_txs', 'validators', 'version'];
+      const consensus = Object.keys(status).filter((k) => !basics.includes(k));
       const labels = list.map((b) => '#' + b.height);
       const charts = h('div', { class: 'cols' },
         h('div', { class: 'panel' }, h('h2', {}, 'Block interval (s), last ' + intervals.length + ' blocks'),
@@ -425,7 +428,8 @@
         h('div', { class: 'cols' },
           h('div', { class: 'panel' }, h('h2', {}, 'Devices by kind and status'), deviceTable),
           h('div', { class: 'panel' }, h('h2', {}, 'Validators'), validators,
-            consensus.length ? kv(consensus.map((k) => [k.replace(/_/g, ' '), String(status[k]), 'consensus-' + k])) : null)),
+            consensus.length ? h('div', { 'data-section': 'consensus' }, h('h2', { style: 'margin-top:1rem' }, 'Consensus'),
+              generic(Object.fromEntries(consensus.map((k) => [k, status[k]])))) : null)),
         h('div', { class: 'cols' }, epochPanel, oraclePanel));
       if (epoch.data) drawEpochChart(root.querySelector('[data-chart-slot=epochs]'), epoch.data);
     };
