@@ -96,6 +96,10 @@ impl ProviderClient {
                 .agent
                 .put(&full)
                 .header("Content-Type", "application/octet-stream")
+                // The provider may refuse (full, rate-limited, too large) or already hold the
+                // piece: it answers before the body is sent, and no connection is reset under a
+                // body it will not read.
+                .header("Expect", "100-continue")
                 .send(bytes)
                 .map_err(unreachable(url))?;
             match json_answer::<PutReceipt>(url, response) {
