@@ -48,6 +48,7 @@ pub(crate) struct Inner {
     pub(crate) metrics: Arc<Metrics>,
     pub(crate) moniker: String,
     pub(crate) faucet: Option<Faucet>,
+    pub(crate) map: crate::dashboard::MapIndex,
 }
 
 /// The devnet faucet: an unencrypted funded key the node signs with.
@@ -86,6 +87,7 @@ impl ApiState {
                 metrics,
                 moniker,
                 faucet,
+                map: crate::dashboard::MapIndex::default(),
             }),
         }
     }
@@ -117,6 +119,7 @@ pub fn router(state: ApiState) -> Router {
         .merge(crate::storage_api::routes())
         .route("/v1/openapi.json", get(openapi))
         .route("/metrics", get(metrics))
+        .merge(crate::dashboard::routes())
         .fallback(not_found)
         .with_state(state)
 }
@@ -148,7 +151,14 @@ pub fn router(state: ApiState) -> Router {
         crate::storage_api::get_deal,
         crate::storage_api::list_deals,
         crate::storage_api::deals_of_cid,
-        crate::storage_api::get_challenges
+        crate::storage_api::get_challenges,
+        crate::dashboard::events,
+        crate::dashboard::map_cells,
+        crate::dashboard::map_cell,
+        crate::dashboard::network,
+        crate::dashboard::recent_blocks,
+        crate::dashboard::account_txs,
+        crate::dashboard::account_stake
     )
 )]
 pub struct ApiDoc;
