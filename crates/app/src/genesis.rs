@@ -13,6 +13,7 @@ use crate::modules::accounts::params::AccountsParams;
 use crate::modules::devices::params::DevicesParams;
 use crate::modules::reports::params::ReportsParams;
 use crate::modules::staking::params::StakingParams;
+use crate::modules::storage::params::StorageParams;
 
 /// The whole genesis document.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -72,6 +73,9 @@ pub struct GenesisParams {
     /// The reports module.
     #[serde(default)]
     pub reports: ReportsParams,
+    /// The storage module.
+    #[serde(default)]
+    pub storage: StorageParams,
 }
 
 /// A hardware maker registered at genesis.
@@ -191,6 +195,7 @@ impl Genesis {
         self.params.accounts.validate().map_err(AppError::Genesis)?;
         self.params.devices.validate().map_err(AppError::Genesis)?;
         self.params.reports.validate().map_err(AppError::Genesis)?;
+        self.params.storage.validate().map_err(AppError::Genesis)?;
         let mut makers = BTreeSet::new();
         for maker in &self.makers {
             let key: PublicKey = maker

@@ -1,6 +1,6 @@
 //! Groundwork's deterministic state machine.
 //!
-//! Drivers (the node's block producer today, the BFT engine later, the test node in tests) talk
+//! Drivers (the BFT engine in `groundwork-consensus`, the test node in tests) talk
 //! to it only through the ABCI++-shaped methods of [`App`]:
 //!
 //! | call | what it does |
@@ -235,6 +235,7 @@ impl App {
             state.put_staking_params(&genesis.params.staking);
         }
         modules::reports::init_genesis(&mut state, &genesis.params.reports);
+        modules::storage::init_genesis(&mut state, &genesis.params.storage);
         let changes = state.into_changes();
         let (app_hash, tree) = self.store.compute_root(&snapshot, &changes, 0)?;
         drop(snapshot);
@@ -266,6 +267,7 @@ impl App {
         if let Err(e) = tx.verify_signature() {
             return Ok(Err(e));
         }
+        parallel::remember_verified(&tx.signer, &tx.signed_message(), &tx.signature);
         let snapshot = self.store.snapshot()?;
         Ok(check_against_state(chain, &snapshot, tx))
     }
@@ -419,12 +421,16 @@ impl App {
 
         let mut tx_results = Vec::with_capacity(decoded.len());
         let mut tx_hashes = Vec::with_capacity(decoded.len());
+        let mut account_index = Vec::new();
         for (bytes, outcome) in input.txs.iter().zip(decoded) {
             let (hash, result) = match outcome {
-                Ok(tx) => (
-                    tx.hash,
-                    deliver_tx(&mut state, &chain, &input, min_fee, tx)?,
-                ),
+                Ok(tx) => {
+                    account_index.extend(account_tx_keys(&tx, input.height, tx_hashes.len()));
+                    (
+                        tx.hash,
+                        deliver_tx(&mut state, &chain, &input, min_fee, tx)?,
+                    )
+                }
                 Err(error) => (sha256(bytes), failed(&error, Amount::ZERO, Vec::new())),
             };
             tx_hashes.push(hash);
@@ -441,6 +447,7 @@ impl App {
         )?;
         // End block.
         modules::reports::end_block(&mut state, input.height)?;
+        let storage_events = modules::storage::end_block(&mut state, input.height)?;
 
         let changes = state.into_changes();
         timings.execute_us = phase.elapsed().as_micros() as u64;
@@ -449,7 +456,7 @@ impl App {
         timings.state_root_us = phase.elapsed().as_micros() as u64;
         // One lookup entry per device per block: a device's verdicts are found by height, then
         // read from that block's results.
-        let index = reports
+        let mut index: Vec<Vec<u8>> = reports
             .results
             .iter()
             .filter(|r| r.device.len() == 20)
@@ -457,9 +464,10 @@ impl App {
             .collect::<std::collections::BTreeSet<_>>()
             .into_iter()
             .collect();
+        index.extend(account_index);
         let results = v1::BlockResults {
             tx_results,
-            block_events: Vec::new(),
+            block_events: storage_events,
             report_results: reports.results,
         };
         let results_bytes = results.encode_to_vec();
@@ -590,15 +598,24 @@ impl App {
         self.commit()
     }
 
-    /// Checks the supply invariants over the committed state (scans every account).
+    /// Checks the supply invariants over the committed state (scans every account, and every
+    /// active storage deal: the escrow total is what the deals hold).
     pub fn check_invariants(&self) -> AppResult<Result<(), String>> {
         use modules::staking::state::StakingRead as _;
         let snapshot = self.store.snapshot()?;
         let stake = snapshot.stake_totals()?;
+        let escrowed = {
+            use modules::storage::state::StorageRead as _;
+            snapshot.storage_totals()?.escrowed
+        };
         let held = stake
             .bonded
             .checked_add(stake.unbonding)
+            .and_then(|sum| sum.checked_add(escrowed))
             .unwrap_or(Amount(u128::MAX));
+        if let Err(reason) = modules::storage::check_invariants(&snapshot)? {
+            return Ok(Err(reason));
+        }
         Ok(accounts::check_invariants(&snapshot, held))
     }
 }
@@ -723,6 +740,7 @@ fn deliver_tx<S: StateRead>(
             Msg::TransferDevice(m) => m.execute(&mut tx_state, &mut ctx),
             Msg::DecommissionDevice(m) => m.execute(&mut tx_state, &mut ctx),
             Msg::WithdrawUnbonded(m) => m.execute(&mut tx_state, &mut ctx),
+            Msg::Storage(m) => m.execute(&mut tx_state, &mut ctx),
         };
         match outcome {
             Ok(()) => {}
@@ -777,6 +795,55 @@ pub fn public_key_from_proto(key: Option<&v1::PublicKey>) -> Result<PublicKey, S
 /// (u64 BE). Queries scan a device's range of heights, then read those blocks' results.
 pub fn report_index_key(device: &[u8], height: u64) -> Vec<u8> {
     [b"r/".as_slice(), device, &height.to_be_bytes()].concat()
+}
+
+/// The lookup-index key saying a transaction involves an account: `a/` ‖ address (20) ‖ height
+/// (u64 BE) ‖ position in the block (u32 BE) ‖ role (0 sender, 1 recipient) ‖ tx hash (32).
+/// Queries scan an address's range backwards for its recent transactions.
+pub fn account_tx_index_key(
+    address: &Address,
+    height: u64,
+    position: u32,
+    role: u8,
+    hash: &Hash,
+) -> Vec<u8> {
+    [
+        b"a/".as_slice(),
+        address.as_bytes(),
+        &height.to_be_bytes(),
+        &position.to_be_bytes(),
+        &[role],
+        hash.0.as_slice(),
+    ]
+    .concat()
+}
+
+/// The account index entries of one transaction: its sender, and whoever its messages pay or
+/// hand something to.
+fn account_tx_keys(tx: &SignedTx, height: u64, position: usize) -> Vec<Vec<u8>> {
+    let position = u32::try_from(position).unwrap_or(u32::MAX);
+    let mut recipients = std::collections::BTreeSet::new();
+    for message in &tx.messages {
+        match message {
+            tx::Msg::Transfer(t) => {
+                recipients.insert(t.to);
+            }
+            tx::Msg::TransferDevice(m) => {
+                recipients.insert(m.new_owner);
+            }
+            _ => {}
+        }
+    }
+    recipients.remove(&tx.sender);
+    std::iter::once(account_tx_index_key(
+        &tx.sender, height, position, 0, &tx.hash,
+    ))
+    .chain(
+        recipients
+            .iter()
+            .map(|to| account_tx_index_key(to, height, position, 1, &tx.hash)),
+    )
+    .collect()
 }
 
 fn block_input(block: &v1::Block) -> Result<BlockInput, String> {

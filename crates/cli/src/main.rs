@@ -5,6 +5,7 @@ mod bench_consensus;
 mod client;
 mod commands;
 mod network;
+mod storage;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -99,6 +100,16 @@ pub(crate) enum Command {
     Agents {
         #[command(subcommand)]
         action: AgentsCommand,
+    },
+    /// Store files on the storage network and get them back.
+    Storage {
+        #[command(subcommand)]
+        action: storage::StorageCommand,
+    },
+    /// Run provider software (a storage provider).
+    Provider {
+        #[command(subcommand)]
+        action: storage::ProviderCommand,
     },
 }
 
@@ -197,6 +208,10 @@ pub(crate) struct DevnetArgs {
     /// validator-0; the others take the following HTTP ports).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub(crate) validators: u16,
+    /// Storage providers to run on loopback (0 for none); the default 4-of-6 code needs 6, and
+    /// two spares let repair move pieces.
+    #[arg(long, default_value_t = 8)]
+    pub(crate) providers: usize,
 }
 
 /// `groundwork testnet`
@@ -401,12 +416,20 @@ pub(crate) enum BenchCommand {
     /// Committed transfers per second and submission-to-finality latency on a local network of
     /// validator processes (Simplex over loopback).
     Consensus(crate::bench_consensus::BenchConsensusArgs),
+    /// The dashboard's map index: build time, size and map requests over synthetic devices.
+    Map {
+        /// Devices to place.
+        #[arg(long, default_value_t = 1_000_000)]
+        devices: usize,
+    },
     /// Raw ed25519 verification per second, single and batched, on 1 and all threads.
     Verify {
         /// Signatures to verify per measurement.
         #[arg(long, default_value_t = 50_000)]
         count: usize,
     },
+    /// Storage put and get MiB/s end to end on loopback, beside raw hashing and coding speed.
+    Storage(storage::BenchStorageArgs),
 }
 
 fn main() -> ExitCode {

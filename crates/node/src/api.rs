@@ -51,6 +51,7 @@ pub(crate) struct Inner {
     pub(crate) faucet: Option<Faucet>,
     /// The consensus engine, once it runs (status, and sharing submissions with validators).
     pub(crate) engine: OnceLock<EngineHandle>,
+    pub(crate) map: crate::dashboard::MapIndex,
 }
 
 /// The devnet faucet: an unencrypted funded key the node signs with.
@@ -90,6 +91,7 @@ impl ApiState {
                 moniker,
                 faucet,
                 engine: OnceLock::new(),
+                map: crate::dashboard::MapIndex::default(),
             }),
         }
     }
@@ -124,8 +126,10 @@ pub fn router(state: ApiState) -> Router {
             get(crate::devices_api::device_verdicts),
         )
         .route("/v1/makers", get(crate::devices_api::list_makers))
+        .merge(crate::storage_api::routes())
         .route("/v1/openapi.json", get(openapi))
         .route("/metrics", get(metrics))
+        .merge(crate::dashboard::routes())
         .fallback(not_found)
         .with_state(state)
 }
@@ -151,7 +155,20 @@ pub fn router(state: ApiState) -> Router {
         crate::devices_api::list_devices,
         crate::devices_api::get_device,
         crate::devices_api::device_verdicts,
-        crate::devices_api::list_makers
+        crate::devices_api::list_makers,
+        crate::storage_api::list_providers,
+        crate::storage_api::get_provider,
+        crate::storage_api::get_deal,
+        crate::storage_api::list_deals,
+        crate::storage_api::deals_of_cid,
+        crate::storage_api::get_challenges,
+        crate::dashboard::events,
+        crate::dashboard::map_cells,
+        crate::dashboard::map_cell,
+        crate::dashboard::network,
+        crate::dashboard::recent_blocks,
+        crate::dashboard::account_txs,
+        crate::dashboard::account_stake
     )
 )]
 pub struct ApiDoc;
@@ -717,6 +734,7 @@ fn message_view(message: &tx::Msg) -> MessageView {
         tx::Msg::TransferDevice(m) => simple("transfer_device", Some(m.new_owner.to_string())),
         tx::Msg::DecommissionDevice(m) => simple("decommission_device", Some(m.device.to_string())),
         tx::Msg::WithdrawUnbonded(_) => simple("withdraw_unbonded", None),
+        tx::Msg::Storage(m) => simple(m.name(), Some(m.subject())),
     }
 }
 

@@ -16,6 +16,7 @@
 pub mod api;
 pub mod bench;
 pub mod config;
+pub mod dashboard;
 mod devices_api;
 pub mod home;
 pub mod ingest;
@@ -23,6 +24,7 @@ pub mod keystore;
 pub mod mempool;
 pub mod metrics;
 pub mod pool;
+mod storage_api;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -8,6 +8,7 @@ use groundwork_app::modules::accounts::params::AccountsParams;
 use groundwork_app::modules::devices::params::DevicesParams;
 use groundwork_app::modules::reports::params::ReportsParams;
 use groundwork_app::modules::staking::params::StakingParams;
+use groundwork_app::modules::storage::params::StorageParams;
 use groundwork_primitives::{Address, Amount, SigningKey, sha256};
 
 /// A genesis together with the secret keys of its accounts and validator.
@@ -44,6 +45,7 @@ pub struct GenesisBuilder {
     devices: DevicesParams,
     staking: StakingParams,
     reports: ReportsParams,
+    storage: StorageParams,
 }
 
 impl Default for GenesisBuilder {
@@ -61,6 +63,7 @@ impl Default for GenesisBuilder {
             devices: DevicesParams::default(),
             staking: StakingParams::default(),
             reports: ReportsParams::default(),
+            storage: StorageParams::default(),
         }
     }
 }
@@ -139,6 +142,12 @@ impl GenesisBuilder {
         self
     }
 
+    /// The storage parameters (proving periods, challenges, escrow shares, slashing).
+    pub fn storage_params(mut self, params: StorageParams) -> Self {
+        self.storage = params;
+        self
+    }
+
     /// The genesis and its keys.
     pub fn build(self) -> TestGenesis {
         let account_keys: Vec<SigningKey> = (0..self.account_count)
@@ -172,6 +181,7 @@ impl GenesisBuilder {
                 devices: self.devices,
                 staking: self.staking,
                 reports: self.reports,
+                storage: self.storage,
             },
             accounts: account_keys
                 .iter()

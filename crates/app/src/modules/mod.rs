@@ -7,3 +7,4 @@ pub mod accounts;
 pub mod devices;
 pub mod reports;
 pub mod staking;
+pub mod storage;
