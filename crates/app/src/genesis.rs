@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{AppError, AppResult};
 use crate::modules::accounts::params::AccountsParams;
+use crate::modules::credits::params::CreditsParams;
 use crate::modules::devices::params::DevicesParams;
 use crate::modules::reports::params::ReportsParams;
 use crate::modules::staking::params::StakingParams;
@@ -72,6 +73,9 @@ pub struct GenesisParams {
     /// The reports module.
     #[serde(default)]
     pub reports: ReportsParams,
+    /// The credits module: price oracles, the credit's fiat price, data prices, re-mints.
+    #[serde(default)]
+    pub credits: CreditsParams,
 }
 
 /// A hardware maker registered at genesis.
@@ -191,6 +195,7 @@ impl Genesis {
         self.params.accounts.validate().map_err(AppError::Genesis)?;
         self.params.devices.validate().map_err(AppError::Genesis)?;
         self.params.reports.validate().map_err(AppError::Genesis)?;
+        self.params.credits.validate().map_err(AppError::Genesis)?;
         let mut makers = BTreeSet::new();
         for maker in &self.makers {
             let key: PublicKey = maker

@@ -235,6 +235,7 @@ impl App {
             state.put_staking_params(&genesis.params.staking);
         }
         modules::reports::init_genesis(&mut state, &genesis.params.reports);
+        modules::credits::init_genesis(&mut state, &genesis.params.credits);
         let changes = state.into_changes();
         let (app_hash, tree) = self.store.compute_root(&snapshot, &changes, 0)?;
         drop(snapshot);
@@ -441,6 +442,7 @@ impl App {
         )?;
         // End block.
         modules::reports::end_block(&mut state, input.height)?;
+        let block_events = modules::credits::end_block(&mut state, input.height)?;
 
         let changes = state.into_changes();
         timings.execute_us = phase.elapsed().as_micros() as u64;
@@ -459,7 +461,7 @@ impl App {
             .collect();
         let results = v1::BlockResults {
             tx_results,
-            block_events: Vec::new(),
+            block_events,
             report_results: reports.results,
         };
         let results_bytes = results.encode_to_vec();
@@ -590,7 +592,11 @@ impl App {
         self.commit()
     }
 
-    /// Checks the supply invariants over the committed state (scans every account).
+    /// Checks the supply invariants over the committed state (scans every account and every
+    /// credit balance): liquid + bonded + unbonding = genesis + minted − burned; credit
+    /// balances = credits minted − spent; the burns and mints counted by cause (credit burns,
+    /// slashing, re-mints) fit within the supply's counters. Credits are not tokens and never
+    /// count toward the supply.
     pub fn check_invariants(&self) -> AppResult<Result<(), String>> {
         use modules::staking::state::StakingRead as _;
         let snapshot = self.store.snapshot()?;
@@ -599,7 +605,10 @@ impl App {
             .bonded
             .checked_add(stake.unbonding)
             .unwrap_or(Amount(u128::MAX));
-        Ok(accounts::check_invariants(&snapshot, held))
+        if let Err(e) = accounts::check_invariants(&snapshot, held) {
+            return Ok(Err(e));
+        }
+        Ok(modules::credits::check_invariants(&snapshot, stake.slashed))
     }
 }
 
@@ -723,6 +732,8 @@ fn deliver_tx<S: StateRead>(
             Msg::TransferDevice(m) => m.execute(&mut tx_state, &mut ctx),
             Msg::DecommissionDevice(m) => m.execute(&mut tx_state, &mut ctx),
             Msg::WithdrawUnbonded(m) => m.execute(&mut tx_state, &mut ctx),
+            Msg::SubmitPrice(m) => m.execute(&mut tx_state, &mut ctx),
+            Msg::MintCredits(m) => m.execute(&mut tx_state, &mut ctx),
         };
         match outcome {
             Ok(()) => {}

@@ -205,9 +205,9 @@ fn vector_genesis(validator: &groundwork_primitives::PublicKey) -> Genesis {
 
 const GENESIS_TIME_MS: u64 = 1_700_000_000_000;
 const BLOCK_TIME_MS: u64 = 1_700_000_001_000;
-const GENESIS_APP_HASH: &str = "55b8441393c4d1b7cf1cd4a0c414b4e9d7d94cda79cdee4c5ae853dfb0680501";
-const BLOCK_1_APP_HASH: &str = "9441d3d51048ed2c3a808bad1ae244673208c82a198180e0436a16cc0eb8a2ee";
-const BLOCK_1_HASH: &str = "0c51072915d833b45de1fced97f86909c5377619f6a1ef6e94eef5c4cc84e731";
+const GENESIS_APP_HASH: &str = "291f1d7b4e3d32cfb300056793b9ef6717e06b34d9dcae3d9f0e6935c27f3407";
+const BLOCK_1_APP_HASH: &str = "faacf8df8037894857080f4925c0d6f66e3c6b8966d582db67491cb4dbf06a6f";
+const BLOCK_1_HASH: &str = "b0969bf9d2ef9085846fcd6f1f850bb7890eb26bd5dcdbd0faf09a3ef26c9711";
 
 /// The state root exactly as the page defines it: a sparse binary Merkle tree over SHA-256(key),
 /// most significant bit first, where a subtree with one key is that key's leaf.
@@ -333,7 +333,12 @@ fn the_vector_executes_and_the_state_root_follows_the_page() {
         .into_bytes()
     );
     // Module parameters written at genesis, and the parent's hash kept for beacon randomness.
-    for key in [&b"devices/params"[..], b"staking/params", b"reports/params"] {
+    for key in [
+        &b"devices/params"[..],
+        b"staking/params",
+        b"reports/params",
+        b"credits/params",
+    ] {
         assert!(
             value(key).starts_with(b"{"),
             "{}",
@@ -344,7 +349,7 @@ fn the_vector_executes_and_the_state_root_follows_the_page() {
         value(&[&b"chain/block_hash/"[..], &0u64.to_be_bytes()].concat()),
         vec![0; 32]
     );
-    assert_eq!(state.len(), 11);
+    assert_eq!(state.len(), 12);
     assert_eq!(
         app.store()
             .snapshot()

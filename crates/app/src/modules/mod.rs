@@ -4,6 +4,7 @@
 //! and `query.rs`. Modules reach each other only through those traits.
 
 pub mod accounts;
+pub mod credits;
 pub mod devices;
 pub mod reports;
 pub mod staking;

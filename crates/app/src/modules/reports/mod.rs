@@ -32,6 +32,8 @@ use groundwork_state::{StateRead, StateWrite};
 
 use crate::chain::{self, ChainInfo};
 use crate::error::AppResult;
+use crate::modules::credits::params::CreditsParams;
+use crate::modules::credits::state::{CreditsRead, CreditsWrite};
 use crate::modules::devices::state::{DeviceKind, DeviceRecord, DeviceStatus, DevicesRead};
 use crate::parallel;
 use params::ReportsParams;
@@ -119,6 +121,18 @@ pub enum ReportInvalid {
     /// A sensor value is implausible.
     #[error("implausible sensor reading: {0}")]
     Sensor(String),
+    /// The receipt's payer holds fewer credits than the bytes carried cost.
+    #[error(
+        "insufficient credits: payer {payer} holds {available} credits, the receipt costs {needed}"
+    )]
+    InsufficientCredits {
+        /// The paying account.
+        payer: String,
+        /// Its credits.
+        available: u64,
+        /// What the bytes cost.
+        needed: u64,
+    },
 }
 
 impl ReportInvalid {
@@ -143,6 +157,7 @@ impl ReportInvalid {
             ReportInvalid::Witness(_) => 16,
             ReportInvalid::DataTransfer(_) => 17,
             ReportInvalid::Sensor(_) => 18,
+            ReportInvalid::InsufficientCredits { .. } => 19,
         }
     }
 }
@@ -266,6 +281,10 @@ where
     S: StateRead + StateWrite,
 {
     let params = state.reports_params()?;
+    let mut charge = CreditCharge {
+        params: state.credits_params()?,
+        spent_in_block: 0,
+    };
     let decoded: Vec<Result<DecodedReport, ReportInvalid>> =
         parallel::par_map(reports, threads, |b| DecodedReport::decode(b));
 
@@ -367,6 +386,7 @@ where
                     record,
                     signatures_ok[i],
                     replayed[i],
+                    &mut charge,
                 )?;
                 result_for(
                     Some(&report.device),
@@ -379,6 +399,7 @@ where
         results[i] = Some(result);
     }
     cache.flush(state, epoch);
+    state.record_credits_spent(charge.spent_in_block)?;
     for (i, bytes) in reports.iter().enumerate() {
         processed.hashes.push(
             decoded[i]
@@ -464,6 +485,13 @@ impl ActivityCache {
     }
 }
 
+/// What data transfer costs, and the credits spent so far in the block (added to the credits
+/// module's counters once, after the block's reports).
+struct CreditCharge {
+    params: CreditsParams,
+    spent_in_block: u64,
+}
+
 /// Judges one decoded report and updates the device's activity.
 #[allow(clippy::too_many_arguments)]
 fn judge<S: StateRead + StateWrite>(
@@ -478,6 +506,7 @@ fn judge<S: StateRead + StateWrite>(
     record: Option<&DeviceRecord>,
     signature_ok: bool,
     replayed_after: Option<u64>,
+    charge: &mut CreditCharge,
 ) -> AppResult<Result<(), ReportInvalid>> {
     let Some(record) = record else {
         return Ok(Err(ReportInvalid::UnknownDevice(report.device.to_string())));
@@ -512,6 +541,7 @@ fn judge<S: StateRead + StateWrite>(
         record,
         activity,
         &mut credit_beaconer,
+        charge,
     )?;
     activity.last_counter = activity.last_counter.max(Some(report.body.counter));
     if verdict.is_err() {
@@ -543,6 +573,7 @@ fn judge_fresh_report<S: StateRead + StateWrite>(
     record: &DeviceRecord,
     activity: &mut DeviceActivity,
     credit_beaconer: &mut Option<DeviceId>,
+    charge: &mut CreditCharge,
 ) -> AppResult<Result<(), ReportInvalid>> {
     let timestamp = report.body.timestamp_ms;
     if timestamp.saturating_add(params.max_report_age_ms) < time_ms
@@ -743,6 +774,25 @@ fn judge_fresh_report<S: StateRead + StateWrite>(
                     "session {} with this payer was already counted",
                     receipt.session
                 ))));
+            }
+            // The payer's credits pay for the bytes carried (credits module); without enough,
+            // the receipt is invalid and nothing is spent or counted.
+            let Some(cost) = charge.params.credits_for_bytes(receipt.bytes) else {
+                return Ok(Err(ReportInvalid::DataTransfer(format!(
+                    "{} bytes cost more credits than a balance holds",
+                    receipt.bytes
+                ))));
+            };
+            if cost > 0 {
+                if let Err(short) = state.spend_credits(&payer, cost)? {
+                    return Ok(Err(ReportInvalid::InsufficientCredits {
+                        payer: payer.to_string(),
+                        available: short.available,
+                        needed: short.needed,
+                    }));
+                }
+                charge.spent_in_block = charge.spent_in_block.saturating_add(cost);
+                activity.counts.credits_spent = activity.counts.credits_spent.saturating_add(cost);
             }
             state.use_session(&report.device, &payer, receipt.session);
             activity.counts.data_transfers += 1;

@@ -41,6 +41,10 @@ pub struct EpochCounts {
     pub data_transfers: u64,
     /// Bytes carried in valid receipts.
     pub data_bytes: u64,
+    /// Credits the payers of valid receipts spent (credits module): what the data transfer
+    /// reward pool is shared by.
+    #[serde(default)]
+    pub credits_spent: u64,
     /// Valid sensor readings.
     pub sensor_readings: u64,
     /// Reports with an invalid verdict.
