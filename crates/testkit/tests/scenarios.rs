@@ -17,6 +17,12 @@ use groundwork_testkit::{GenesisBuilder, Radio, TestDevice, TestNode, h3_cell};
 
 mod scenarios {
     pub mod a_bad_device_signature_is_refused;
+    pub mod a_receipt_from_a_payer_without_credits_is_judged_insufficient_credits;
+    pub mod a_stale_price_refuses_to_mint_with_a_clear_error;
+    pub mod credits_cannot_be_transferred;
+    pub mod minting_burns_tokens_at_the_oracle_median;
+    pub mod remint_pays_part_of_last_epochs_burns;
+    pub mod the_median_ignores_a_single_outlier_oracle;
     pub mod a_bad_maker_signature_is_refused;
     pub mod a_bad_signature_costs_nothing;
     pub mod a_data_receipt_without_the_payers_signature_is_refused;
@@ -123,10 +129,12 @@ fn device_reports_params() -> ReportsParams {
 }
 
 /// A genesis for device scenarios: three accounts of [`DEVICE_START`], one maker with
-/// [`MAKER_ALLOWANCE`], unbonding after [`UNBONDING_BLOCKS`], every hotspot always selected.
+/// [`MAKER_ALLOWANCE`], unbonding after [`UNBONDING_BLOCKS`], every hotspot always selected,
+/// one price oracle (its account is index 3).
 fn device_genesis() -> GenesisBuilder {
     GenesisBuilder::new()
         .accounts(3, DEVICE_START)
+        .oracles(1)
         .maker(MAKER_ALLOWANCE)
         .staking_params(StakingParams {
             unbonding_blocks: UNBONDING_BLOCKS,
@@ -236,6 +244,22 @@ fn plausible_rssi(beacon_cell: u64, witness_cell: u64) -> i32 {
 /// A payload id for a test beacon.
 fn payload(tag: u8) -> [u8; 32] {
     [tag; 32]
+}
+
+/// The token price test oracles submit: $1.00 per token, in micro-dollars.
+const ONE_DOLLAR: u64 = 1_000_000;
+
+/// Oracle 0 submits [`ONE_DOLLAR`], then account 1 burns `tokens` whole tokens (8 decimals) for
+/// credits to `payer`, the way a user pays for another key's traffic. At $1, one token buys
+/// 100,000 credits. Returns the payer's credits.
+fn buy_credits_for(node: &mut TestNode, payer: Address, tokens: u128) -> u64 {
+    let priced = node.submit_price(0, ONE_DOLLAR).unwrap();
+    assert_eq!((priced.code, priced.error.as_str()), (0, ""));
+    let minted = node
+        .mint_credits(1, Amount(tokens * 100_000_000), Some(payer))
+        .unwrap();
+    assert_eq!((minted.code, minted.error.as_str()), (0, ""));
+    node.credits(payer).unwrap()
 }
 
 /// A report verdict as (code, reason).
