@@ -440,6 +440,95 @@ fn node_url(home: &HomeArg, node: &NodeArg) -> String {
     "http://127.0.0.1:26657".to_string()
 }
 
+/// What every `groundwork tx …` command shares: who signs, the fee, and where to send it.
+struct TxSend<'a> {
+    from: &'a str,
+    fee: Option<String>,
+    memo: &'a str,
+    wait: bool,
+    home: &'a HomeArg,
+    node: &'a NodeArg,
+}
+
+/// The chain facts a transaction needs from the node.
+struct ChainFacts {
+    chain_id: String,
+    decimals: u8,
+}
+
+impl TxSend<'_> {
+    fn client(&self) -> Client {
+        Client::new(&node_url(self.home, self.node))
+    }
+
+    fn chain_facts(&self) -> anyhow::Result<ChainFacts> {
+        let status: Value = self.client().get("/v1/status")?;
+        Ok(ChainFacts {
+            chain_id: status["chain_id"]
+                .as_str()
+                .context("the node's status has no chain id")?
+                .to_string(),
+            decimals: status["token_decimals"].as_u64().unwrap_or(8) as u8,
+        })
+    }
+
+    /// Signs `messages` with the sender's next nonce, submits them and prints the outcome.
+    fn send(
+        self,
+        chain: &ChainFacts,
+        messages: Vec<groundwork_proto::v1::Message>,
+        output: Output,
+    ) -> anyhow::Result<ExitCode> {
+        let client = self.client();
+        let keys = Home::new(resolve_home(self.home)?).keystore();
+        let key = load_key(&keys, self.from)?;
+        let fee = match &self.fee {
+            Some(fee) => Amount::parse_base_units(fee)
+                .with_context(|| format!("--fee {fee:?} (base units)"))?,
+            None => groundwork_app::modules::accounts::params::DEFAULT_MIN_FEE,
+        };
+        let sender = Address::from_public_key(&key.public_key());
+        let account: Value = client.get(&format!("/v1/accounts/{sender}"))?;
+        let nonce = account["next_nonce"]
+            .as_u64()
+            .context("the node's account answer has no next_nonce")?;
+        let bytes = tx::build_signed_tx(&key, &chain.chain_id, nonce, fee, messages, self.memo);
+        let path = if self.wait {
+            "/v1/txs?wait=true"
+        } else {
+            "/v1/txs"
+        };
+        let answer: Value = client.post_bytes(path, "application/x-protobuf", &bytes)?;
+        print(output, &answer, || {
+            let mut text = format!(
+                "transaction {}: {}",
+                answer["hash"].as_str().unwrap_or(""),
+                answer["status"].as_str().unwrap_or("")
+            );
+            if let Some(height) = answer["height"].as_u64() {
+                text += &format!(" in block {height}");
+            }
+            match answer["code"].as_u64() {
+                Some(0) => text += " (success)",
+                Some(code) => {
+                    text += &format!(
+                        " (failed, code {code}: {})",
+                        answer["error"].as_str().unwrap_or("")
+                    )
+                }
+                None => {}
+            }
+            text
+        });
+        let failed = answer["code"].as_u64().is_some_and(|c| c != 0);
+        Ok(if failed {
+            ExitCode::from(2)
+        } else {
+            ExitCode::SUCCESS
+        })
+    }
+}
+
 fn transaction(action: TxCommand, output: Output) -> anyhow::Result<ExitCode> {
     match action {
         TxCommand::Transfer {
@@ -452,68 +541,90 @@ fn transaction(action: TxCommand, output: Output) -> anyhow::Result<ExitCode> {
             home,
             node,
         } => {
-            let client = Client::new(&node_url(&home, &node));
-            let keys = Home::new(resolve_home(&home)?).keystore();
-            let key = load_key(&keys, &from)?;
+            let send = TxSend {
+                from: &from,
+                fee,
+                memo: &memo,
+                wait,
+                home: &home,
+                node: &node,
+            };
             let to: Address = to
                 .parse()
                 .with_context(|| format!("--to {to:?} is not an address"))?;
-            let status: Value = client.get("/v1/status")?;
-            let chain_id = status["chain_id"]
-                .as_str()
-                .context("the node's status has no chain id")?
-                .to_string();
-            let decimals = status["token_decimals"].as_u64().unwrap_or(8) as u8;
-            let amount =
-                Amount::parse(&amount, decimals).with_context(|| format!("--amount {amount:?}"))?;
-            let fee = match fee {
-                Some(fee) => Amount::parse_base_units(&fee)
-                    .with_context(|| format!("--fee {fee:?} (base units)"))?,
-                None => groundwork_app::modules::accounts::params::DEFAULT_MIN_FEE,
-            };
-            let sender = Address::from_public_key(&key.public_key());
-            let account: Value = client.get(&format!("/v1/accounts/{sender}"))?;
-            let nonce = account["next_nonce"]
-                .as_u64()
-                .context("the node's account answer has no next_nonce")?;
-            let bytes = tx::build_signed_tx(
-                &key,
-                &chain_id,
-                nonce,
-                fee,
-                vec![tx::transfer_message(&to, amount)],
-                &memo,
-            );
-            let path = if wait { "/v1/txs?wait=true" } else { "/v1/txs" };
-            let answer: Value = client.post_bytes(path, "application/x-protobuf", &bytes)?;
-            print(output, &answer, || {
-                let mut text = format!(
-                    "transaction {}: {}",
-                    answer["hash"].as_str().unwrap_or(""),
-                    answer["status"].as_str().unwrap_or("")
-                );
-                if let Some(height) = answer["height"].as_u64() {
-                    text += &format!(" in block {height}");
-                }
-                match answer["code"].as_u64() {
-                    Some(0) => text += " (success)",
-                    Some(code) => {
-                        text += &format!(
-                            " (failed, code {code}: {})",
-                            answer["error"].as_str().unwrap_or("")
-                        )
-                    }
-                    None => {}
-                }
-                text
-            });
-            let failed = answer["code"].as_u64().is_some_and(|c| c != 0);
-            Ok(if failed {
-                ExitCode::from(2)
-            } else {
-                ExitCode::SUCCESS
-            })
+            let chain = send.chain_facts()?;
+            let amount = Amount::parse(&amount, chain.decimals)
+                .with_context(|| format!("--amount {amount:?}"))?;
+            send.send(&chain, vec![tx::transfer_message(&to, amount)], output)
         }
+        TxCommand::MintCredits {
+            from,
+            amount,
+            beneficiary,
+            min_credits,
+            fee,
+            wait,
+            home,
+            node,
+        } => {
+            let send = TxSend {
+                from: &from,
+                fee,
+                memo: "",
+                wait,
+                home: &home,
+                node: &node,
+            };
+            let beneficiary: Option<Address> = beneficiary
+                .map(|b| {
+                    b.parse()
+                        .with_context(|| format!("--for {b:?} is not an address"))
+                })
+                .transpose()?;
+            let chain = send.chain_facts()?;
+            let amount = Amount::parse(&amount, chain.decimals)
+                .with_context(|| format!("--amount {amount:?}"))?;
+            let message = tx::mint_credits_message(amount, beneficiary.as_ref(), min_credits);
+            send.send(&chain, vec![message], output)
+        }
+        TxCommand::SubmitPrice {
+            from,
+            price,
+            fee,
+            wait,
+            home,
+            node,
+        } => {
+            // A fiat price with at most six decimals is an integer number of micro-fiat.
+            let micro = Amount::parse(&price, 6)
+                .with_context(|| format!("--price {price:?} (fiat per token, e.g. 1.25)"))?;
+            let micro = u64::try_from(micro.0)
+                .with_context(|| format!("--price {price:?} is too large"))?;
+            if micro == 0 {
+                bail!("--price must be more than zero");
+            }
+            let send = TxSend {
+                from: &from,
+                fee,
+                memo: "",
+                wait,
+                home: &home,
+                node: &node,
+            };
+            let chain = send.chain_facts()?;
+            send.send(&chain, vec![tx::submit_price_message(micro)], output)
+        }
+    }
+}
+
+/// A `gw1…` address, or the address of a key in the home.
+fn address_or_key(text: &str, home: &HomeArg) -> anyhow::Result<Address> {
+    match text.parse::<Address>() {
+        Ok(address) => Ok(address),
+        Err(parse_error) => match Home::new(resolve_home(home)?).keystore().show(text) {
+            Ok(info) => Ok(info.address),
+            Err(_) => bail!("{text:?} is neither an address ({parse_error}) nor a local key name"),
+        },
     }
 }
 
@@ -580,6 +691,50 @@ fn query(what: QueryCommand, output: Output) -> anyhow::Result<ExitCode> {
                         } else {
                             format!("FAILED: {}", value["proof_error"])
                         }
+                    );
+                }
+                text
+            });
+        }
+        QueryCommand::Credits {
+            address,
+            home,
+            node,
+        } => {
+            let address = address_or_key(&address, &home)?;
+            let value: Value =
+                Client::new(&node_url(&home, &node)).get(&format!("/v1/credits/{address}"))?;
+            print(output, &value, || {
+                format!(
+                    "{}\ncredits {} (worth {} micro-fiat)\nat height {}",
+                    value["address"].as_str().unwrap_or(""),
+                    value["credits"],
+                    value["micro_fiat_value"].as_str().unwrap_or(""),
+                    value["height"]
+                )
+            });
+        }
+        QueryCommand::Oracle { home, node } => {
+            let value: Value = Client::new(&node_url(&home, &node)).get("/v1/oracle")?;
+            print(output, &value, || {
+                let mut text = match value["median_micro_fiat_per_token"].as_u64() {
+                    Some(median) => format!("median price {median} micro-fiat per token"),
+                    None => format!(
+                        "no price: {}",
+                        value["stale_reason"].as_str().unwrap_or("")
+                    ),
+                };
+                text += &format!(
+                    " at height {} (prices count for {} ms; {} fresh needed)",
+                    value["height"], value["max_price_age_ms"], value["min_fresh_prices"]
+                );
+                for s in value["submissions"].as_array().into_iter().flatten() {
+                    text += &format!(
+                        "\n  {} {} micro-fiat, {} ms old{}",
+                        s["oracle"].as_str().unwrap_or(""),
+                        s["micro_fiat_per_token"],
+                        s["age_ms"],
+                        if s["fresh"] == json!(true) { "" } else { " (stale)" }
                     );
                 }
                 text

@@ -252,6 +252,50 @@ pub(crate) enum TxCommand {
         #[command(flatten)]
         node: NodeArg,
     },
+    /// Burn tokens for service credits at the oracle price (credits cannot be transferred).
+    MintCredits {
+        /// The burning key's name.
+        #[arg(long)]
+        from: String,
+        /// How many tokens to burn, e.g. 2.5.
+        #[arg(long)]
+        amount: String,
+        /// Who receives the credits (gw1…); default the burning key's own account.
+        #[arg(long = "for")]
+        beneficiary: Option<String>,
+        /// Fail instead of minting fewer credits than this.
+        #[arg(long, default_value_t = 0)]
+        min_credits: u64,
+        /// Fee in base units (default: the chain's minimum).
+        #[arg(long)]
+        fee: Option<String>,
+        /// Wait until the transaction is committed.
+        #[arg(long)]
+        wait: bool,
+        #[command(flatten)]
+        home: HomeArg,
+        #[command(flatten)]
+        node: NodeArg,
+    },
+    /// Report the token's fiat price (oracle accounts only).
+    SubmitPrice {
+        /// The oracle key's name.
+        #[arg(long)]
+        from: String,
+        /// Fiat per whole token, e.g. 1.25 (six decimals at most).
+        #[arg(long)]
+        price: String,
+        /// Fee in base units (default: the chain's minimum).
+        #[arg(long)]
+        fee: Option<String>,
+        /// Wait until the transaction is committed.
+        #[arg(long)]
+        wait: bool,
+        #[command(flatten)]
+        home: HomeArg,
+        #[command(flatten)]
+        node: NodeArg,
+    },
 }
 
 /// `groundwork query …`
@@ -271,6 +315,22 @@ pub(crate) enum QueryCommand {
         /// Fetch a Merkle proof and verify it against the app hash.
         #[arg(long)]
         prove: bool,
+        #[command(flatten)]
+        home: HomeArg,
+        #[command(flatten)]
+        node: NodeArg,
+    },
+    /// An account's service credits.
+    Credits {
+        /// A gw1… address or the name of a local key.
+        address: String,
+        #[command(flatten)]
+        home: HomeArg,
+        #[command(flatten)]
+        node: NodeArg,
+    },
+    /// The token price oracle: submissions, the median minting uses, staleness.
+    Oracle {
         #[command(flatten)]
         home: HomeArg,
         #[command(flatten)]

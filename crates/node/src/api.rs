@@ -101,6 +101,11 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/blocks/{height}", get(block_by_height))
         .route("/v1/accounts/{address}", get(get_account))
         .route("/v1/supply", get(supply))
+        .route(
+            "/v1/credits/{address}",
+            get(crate::credits_api::get_credits),
+        )
+        .route("/v1/oracle", get(crate::credits_api::get_oracle))
         .route("/v1/faucet", post(faucet))
         .route(
             "/v1/reports",
@@ -141,7 +146,9 @@ pub fn router(state: ApiState) -> Router {
         crate::devices_api::list_devices,
         crate::devices_api::get_device,
         crate::devices_api::device_verdicts,
-        crate::devices_api::list_makers
+        crate::devices_api::list_makers,
+        crate::credits_api::get_credits,
+        crate::credits_api::get_oracle
     )
 )]
 pub struct ApiDoc;
@@ -658,6 +665,12 @@ fn message_view(message: &tx::Msg) -> MessageView {
         tx::Msg::TransferDevice(m) => simple("transfer_device", Some(m.new_owner.to_string())),
         tx::Msg::DecommissionDevice(m) => simple("decommission_device", Some(m.device.to_string())),
         tx::Msg::WithdrawUnbonded(_) => simple("withdraw_unbonded", None),
+        tx::Msg::SubmitPrice(_) => simple("submit_price", None),
+        tx::Msg::MintCredits(m) => MessageView {
+            kind: "mint_credits".into(),
+            to: m.beneficiary.map(|b| b.to_string()),
+            amount: Some(m.amount.to_string()),
+        },
     }
 }
 
@@ -875,10 +888,12 @@ pub struct SupplyResponse {
     pub genesis: String,
     /// Minted since genesis.
     pub minted: String,
-    /// Burned since genesis (fees, …).
+    /// Burned since genesis (fees, slashing, credit purchases).
     pub burned: String,
     /// genesis + minted − burned.
     pub total: String,
+    /// Mints and burns by cause.
+    pub breakdown: crate::credits_api::SupplyBreakdownResponse,
 }
 
 #[utoipa::path(get, path = "/v1/supply", responses((status = 200, body = SupplyResponse)))]
@@ -890,6 +905,7 @@ async fn supply(State(state): State<ApiState>) -> ApiResult<SupplyResponse> {
         minted: view.minted.to_string(),
         burned: view.burned.to_string(),
         total: view.total.to_string(),
+        breakdown: crate::credits_api::supply_breakdown(&snapshot)?,
     }))
 }
 

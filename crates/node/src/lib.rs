@@ -14,6 +14,7 @@
 pub mod api;
 pub mod bench;
 pub mod config;
+mod credits_api;
 mod devices_api;
 pub mod home;
 pub mod ingest;
