@@ -9,7 +9,9 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
-use groundwork_agents::{CheaterCounts, DeviceRole, FleetConfig, OwnerFunding, run_fleet};
+use groundwork_agents::{
+    CheaterCounts, DeviceRole, FleetConfig, OwnerFunding, PriceFeed, run_fleet, run_price_feed,
+};
 use groundwork_node::config::NodeConfig;
 use groundwork_node::home::{self, Home, InitOptions};
 use groundwork_node::keystore::Protection;
@@ -73,6 +75,7 @@ fn a_fleet_with_cheaters_gets_its_cheaters_caught() {
             genesis_time_ms: groundwork_agents::fleet::now_ms(),
             decimals: 8,
             with_maker: true,
+            with_oracle: true,
         },
     )
     .unwrap();
@@ -111,12 +114,21 @@ fn a_fleet_with_cheaters_gets_its_cheaters_caught() {
     let keys = home.keystore();
     let maker = keys.load("maker", None).unwrap();
     let owner = keys.load("owner", None).unwrap();
+    // The genesis oracle reports $1.00 per token, so the owner can buy the payers' credits.
+    let feed_stop = Arc::new(AtomicBool::new(false));
+    let mut feed = PriceFeed::new(&url, keys.load("oracle", None).unwrap(), 1_000_000);
+    feed.interval = Duration::from_secs(5);
+    let feed_thread = {
+        let stop = feed_stop.clone();
+        std::thread::spawn(move || run_price_feed(feed, stop))
+    };
     let mut fleet = FleetConfig::new(&url, 30, maker, OwnerFunding::Key(owner));
     fleet.seed = 11;
     fleet.cheaters = CheaterCounts::ONE_OF_EACH;
     fleet.radius_m = Some(3_000.0);
     fleet.reports_params = genesis.params.reports.clone();
     fleet.devices_params = genesis.params.devices.clone();
+    fleet.credits_params = genesis.params.credits.clone();
     fleet.cadences.sensor = Duration::from_secs(2);
     fleet.cadences.data_transfer = Duration::from_secs(3);
     fleet.cadences.replay = Duration::from_secs(2);
@@ -218,6 +230,17 @@ fn a_fleet_with_cheaters_gets_its_cheaters_caught() {
             }
         }
     }
+    // The payers paid for what the hotspots carried: credits were bought by burning tokens and
+    // spent by valid receipts (none was judged insufficient_credits: honest verdicts are valid).
+    let supply = get(&format!("{url}/v1/supply"));
+    let breakdown = &supply["breakdown"];
+    assert!(
+        breakdown["burned_for_credits"].as_str().unwrap() != "0"
+            && breakdown["credits_spent"].as_u64().unwrap() > 0,
+        "{supply}"
+    );
+    feed_stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    assert!(feed_thread.join().unwrap().unwrap() >= 1);
     assert_eq!(caught.get(&DeviceRole::LocationLiar), Some(&1));
     assert_eq!(caught.get(&DeviceRole::WitnessRing), Some(&3));
     assert_eq!(caught.get(&DeviceRole::Replayer), Some(&1));

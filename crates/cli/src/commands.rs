@@ -147,6 +147,7 @@ fn init(args: InitArgs, output: Output) -> anyhow::Result<ExitCode> {
             genesis_time_ms: groundwork_node::producer::now_ms(),
             decimals: args.decimals,
             with_maker: args.maker,
+            with_oracle: args.oracle,
         },
     )?;
     print(output, &serde_json::to_value(&report)?, || {
@@ -223,6 +224,9 @@ async fn shutdown_signal() {
     }
 }
 
+/// The token price the devnet's oracle reports: $1.00 per token, in micro-dollars.
+const DEVNET_TOKEN_PRICE: u64 = 1_000_000;
+
 fn devnet(args: DevnetArgs, output: Output) -> anyhow::Result<ExitCode> {
     let (root, temporary) = match args.home {
         Some(home) => (home, false),
@@ -255,6 +259,7 @@ fn devnet(args: DevnetArgs, output: Output) -> anyhow::Result<ExitCode> {
                 genesis_time_ms: groundwork_node::producer::now_ms(),
                 decimals: groundwork_primitives::DEFAULT_DECIMALS,
                 with_maker: true,
+                with_oracle: true,
             },
         )?;
     }
@@ -283,14 +288,33 @@ fn devnet(args: DevnetArgs, output: Output) -> anyhow::Result<ExitCode> {
         let genesis = home.genesis()?;
         config.reports_params = genesis.params.reports.clone();
         config.devices_params = genesis.params.devices.clone();
+        config.credits_params = genesis.params.credits.clone();
         Some(config)
     } else {
         None
     };
+    // The genesis price oracle submits a fixed devnet price every minute from this process, so
+    // credits can always be minted (prices go stale after the chain's max_price_age_ms).
+    let oracle_key = home.keystore().load("oracle", None).ok();
+    let oracle_thread: Arc<Mutex<Option<std::thread::JoinHandle<()>>>> = Arc::default();
     let devices = args.devices;
     let (stop, slot) = (fleet_stop.clone(), fleet_thread.clone());
+    let (oracle_stop, oracle_slot) = (fleet_stop.clone(), oracle_thread.clone());
     let banner = Box::new(move |addr: std::net::SocketAddr| {
         let url = format!("http://{addr}");
+        if let Some(key) = oracle_key {
+            let feed = groundwork_agents::PriceFeed::new(url.clone(), key, DEVNET_TOKEN_PRICE);
+            let spawned = std::thread::Builder::new()
+                .name("price-feed".into())
+                .spawn(move || {
+                    if let Err(error) = groundwork_agents::run_price_feed(feed, oracle_stop) {
+                        tracing::warn!(%error, "the devnet price feed stopped");
+                    }
+                });
+            if let (Ok(handle), Ok(mut slot)) = (spawned, oracle_slot.lock()) {
+                *slot = Some(handle);
+            }
+        }
         if let Some(mut config) = fleet {
             config.node_url = url.clone();
             let spawned = std::thread::Builder::new()
@@ -315,17 +339,19 @@ fn devnet(args: DevnetArgs, output: Output) -> anyhow::Result<ExitCode> {
         let value = json!({"url": url, "chain_id": "groundwork-devnet", "home": home_text, "dev_address": dev.address.to_string(), "dev_key": "dev", "devices": devices});
         print(output, &value, || {
             format!(
-                "\nGroundwork devnet is running.\n\n  API       {url}/v1/status   (OpenAPI: {url}/v1/openapi.json, metrics: {url}/metrics)\n  chain     groundwork-devnet\n  home      {home_text}\n  dev key   \"dev\" = {} (unencrypted, 1,000,000 tokens)\n\n{fleet_text}Try, in another terminal:\n  groundwork keys new alice --plain --home {home_text}\n  groundwork tx transfer --home {home_text} --node {url} --from dev --to <alice's address> --amount 12.5 --wait\n  groundwork query account <address> --node {url} --prove\n  curl -s -X POST {url}/v1/faucet -H 'content-type: application/json' -d '{{\"address\":\"<address>\",\"amount\":\"50\"}}'\n\nPress Ctrl-C to stop.\n",
+                "\nGroundwork devnet is running.\n\n  API       {url}/v1/status   (OpenAPI: {url}/v1/openapi.json, metrics: {url}/metrics)\n  chain     groundwork-devnet\n  home      {home_text}\n  dev key   \"dev\" = {} (unencrypted, 1,000,000 tokens)\n\n{fleet_text}Try, in another terminal:\n  groundwork keys new alice --plain --home {home_text}\n  groundwork tx transfer --home {home_text} --node {url} --from dev --to <alice's address> --amount 12.5 --wait\n  groundwork query account <address> --node {url} --prove\n  curl -s -X POST {url}/v1/faucet -H 'content-type: application/json' -d '{{\"address\":\"<address>\",\"amount\":\"50\"}}'\n  groundwork tx mint-credits --home {home_text} --node {url} --from dev --amount 1 --wait   (the oracle reports $1.00 per token: {url}/v1/oracle)\n  groundwork query credits dev --home {home_text} --node {url}\n\nPress Ctrl-C to stop.\n",
                 dev.address
             )
         });
     });
     let result = run_node(root.clone(), Some(args.http), Some(banner));
     fleet_stop.store(true, Ordering::Relaxed);
-    if let Ok(mut slot) = fleet_thread.lock()
-        && let Some(handle) = slot.take()
-    {
-        let _ = handle.join();
+    for thread in [&fleet_thread, &oracle_thread] {
+        if let Ok(mut slot) = thread.lock()
+            && let Some(handle) = slot.take()
+        {
+            let _ = handle.join();
+        }
     }
     if temporary {
         let _ = std::fs::remove_dir_all(&root);
@@ -971,6 +997,7 @@ fn agents_fleet(args: crate::FleetArgs, output: Output) -> anyhow::Result<ExitCo
     if let Ok(genesis) = home.genesis() {
         config.reports_params = genesis.params.reports.clone();
         config.devices_params = genesis.params.devices.clone();
+        config.credits_params = genesis.params.credits.clone();
     }
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();

@@ -159,6 +159,10 @@ pub(crate) struct InitArgs {
     /// Also create a `maker` key registered as a hardware maker in the genesis (for testing devices).
     #[arg(long)]
     pub(crate) maker: bool,
+    /// Also create a funded `oracle` key listed as the genesis price oracle (for minting credits:
+    /// submit prices with `groundwork tx submit-price --from oracle`).
+    #[arg(long)]
+    pub(crate) oracle: bool,
     /// Listen address of the HTTP API to write in config.toml.
     #[arg(long)]
     pub(crate) http: Option<SocketAddr>,
