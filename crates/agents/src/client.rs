@@ -240,7 +240,8 @@ impl NodeClient {
     /// `POST /v1/txs`: submits a signed transaction without waiting for its block.
     pub fn submit_tx(&self, tx: &[u8]) -> Result<()> {
         let path = "/v1/txs";
-        let (status, answer) = self.post::<serde_json::Value>(path, "application/x-protobuf", tx)?;
+        let (status, answer) =
+            self.post::<serde_json::Value>(path, "application/x-protobuf", tx)?;
         answer
             .map(|_| ())
             .map_err(|message| self.fail(path, format!("{status}: {message}")))

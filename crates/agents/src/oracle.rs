@@ -56,7 +56,9 @@ pub fn run_price_feed(feed: PriceFeed, stop: Arc<AtomicBool>) -> Result<u64> {
                 tracing::debug!(%oracle, price = feed.micro_fiat_per_token, "price submitted");
             }
             Err(FleetError::Credits(reason)) => return Err(FleetError::Credits(reason)),
-            Err(error) => tracing::warn!(%error, "price feed: the node did not take the price; retrying"),
+            Err(error) => {
+                tracing::warn!(%error, "price feed: the node did not take the price; retrying")
+            }
         }
         let wait = if accepted == 0 {
             Duration::from_secs(1)

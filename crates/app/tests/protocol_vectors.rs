@@ -460,12 +460,12 @@ const MINT_BODY_BY_HAND: &[&str] = &[
     "1a04",                                     // field 3 fee, length 4
     "31303030",                                 // "1000"
     "2227",                                     // field 4 messages, length 39
-    "5a25",                                     //   Message field 11 mint_credits (11 << 3 | 2), length 37
-    "0a09",                                     //     MintCredits field 1 amount, length 9
-    "313030303030303030",                       //     "100000000"
-    "1214",                                     //     field 2 beneficiary, length 20
+    "5a25",               //   Message field 11 mint_credits (11 << 3 | 2), length 37
+    "0a09",               //     MintCredits field 1 amount, length 9
+    "313030303030303030", //     "100000000"
+    "1214",               //     field 2 beneficiary, length 20
     "b7aad8bfb5dfa91211a3e3f1be1a65bce503a7c4", //     the recipient's address bytes
-    "18a08d06",                                 //     field 3 min_credits, varint 100000
+    "18a08d06",           //     field 3 min_credits, varint 100000
 ];
 
 fn mint_vector_envelope() -> Vec<u8> {

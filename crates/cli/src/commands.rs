@@ -745,10 +745,7 @@ fn query(what: QueryCommand, output: Output) -> anyhow::Result<ExitCode> {
             print(output, &value, || {
                 let mut text = match value["median_micro_fiat_per_token"].as_u64() {
                     Some(median) => format!("median price {median} micro-fiat per token"),
-                    None => format!(
-                        "no price: {}",
-                        value["stale_reason"].as_str().unwrap_or("")
-                    ),
+                    None => format!("no price: {}", value["stale_reason"].as_str().unwrap_or("")),
                 };
                 text += &format!(
                     " at height {} (prices count for {} ms; {} fresh needed)",
@@ -760,7 +757,11 @@ fn query(what: QueryCommand, output: Output) -> anyhow::Result<ExitCode> {
                         s["oracle"].as_str().unwrap_or(""),
                         s["micro_fiat_per_token"],
                         s["age_ms"],
-                        if s["fresh"] == json!(true) { "" } else { " (stale)" }
+                        if s["fresh"] == json!(true) {
+                            ""
+                        } else {
+                            " (stale)"
+                        }
                     );
                 }
                 text

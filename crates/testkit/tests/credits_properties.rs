@@ -4,7 +4,8 @@
 //! a random re-mint share. After every block the chain must agree with a small independent model
 //! of balances, credits, the median price and re-mints, and the supply must obey
 //! `genesis + minted − burned = liquid balances` (the test node also runs
-//! `App::check_invariants`, which adds credit balances = minted − spent).
+//! `App::check_invariants`, which adds credit balances = minted − spent). Replaying the blocks into
+//! a fresh store must reach the same state roots.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -32,9 +33,20 @@ const BASE_UNITS_PER_TOKEN: u128 = 100_000_000;
 
 #[derive(Debug, Clone)]
 enum Op {
-    Transfer { from: usize, to: usize, amount: u128 },
-    Mint { from: usize, amount: u128, beneficiary: Option<usize> },
-    Price { signer: usize, price: u64 },
+    Transfer {
+        from: usize,
+        to: usize,
+        amount: u128,
+    },
+    Mint {
+        from: usize,
+        amount: u128,
+        beneficiary: Option<usize>,
+    },
+    Price {
+        signer: usize,
+        price: u64,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -108,16 +120,25 @@ fn run_block(chain: &mut Chain, model: &mut Model, ops: &[Op]) -> Result<(), Tes
     let mut admitted = Vec::new();
     for op in ops {
         let (signer, message) = match op {
-            Op::Transfer { from, to, amount } => {
-                (*from, transfer_message(&chain.address(*to), Amount(*amount)))
-            }
-            Op::Mint { from, amount, beneficiary } => {
+            Op::Transfer { from, to, amount } => (
+                *from,
+                transfer_message(&chain.address(*to), Amount(*amount)),
+            ),
+            Op::Mint {
+                from,
+                amount,
+                beneficiary,
+            } => {
                 let to = beneficiary.map(|b| chain.address(b));
                 (*from, mint_credits_message(Amount(*amount), to.as_ref(), 0))
             }
             // Signer index ORACLES means account 0 (not an oracle); oracles follow the accounts.
             Op::Price { signer, price } => {
-                let index = if *signer == ORACLES { 0 } else { ACCOUNTS + 1 + signer };
+                let index = if *signer == ORACLES {
+                    0
+                } else {
+                    ACCOUNTS + 1 + signer
+                };
                 (index, submit_price_message(*price))
             }
         };
@@ -167,10 +188,14 @@ fn run_block(chain: &mut Chain, model: &mut Model, ops: &[Op]) -> Result<(), Tes
                     model.prices.insert(sender, (price, now));
                 }
             }
-            Op::Mint { amount, beneficiary, .. } => {
-                let credits = model.median(now).map(|price| {
-                    amount * price / (BASE_UNITS_PER_TOKEN * MICRO_FIAT_PER_CREDIT)
-                });
+            Op::Mint {
+                amount,
+                beneficiary,
+                ..
+            } => {
+                let credits = model
+                    .median(now)
+                    .map(|price| amount * price / (BASE_UNITS_PER_TOKEN * MICRO_FIAT_PER_CREDIT));
                 match credits {
                     None => {
                         prop_assert_eq!(result.code, 8);
@@ -192,7 +217,7 @@ fn run_block(chain: &mut Chain, model: &mut Model, ops: &[Op]) -> Result<(), Tes
             }
         }
     }
-    if (height + 1) % EPOCH_BLOCKS == 0 {
+    if (height + 1).is_multiple_of(EPOCH_BLOCKS) {
         let reminted = model.epoch_burns * chain.remint_bps / 10_000;
         *model.balances.entry(remint_pool_address()).or_default() += reminted;
         model.minted += reminted;
@@ -205,13 +230,23 @@ fn check_state(chain: &Chain, model: &Model) -> Result<(), TestCaseError> {
     let node = &chain.node;
     let mut liquid = 0u128;
     for (address, balance) in &model.balances {
-        prop_assert_eq!(node.balance(*address).unwrap().0, *balance, "balance of {}", address);
+        prop_assert_eq!(
+            node.balance(*address).unwrap().0,
+            *balance,
+            "balance of {}",
+            address
+        );
         liquid += balance;
     }
     for index in 0..chain.signers.len() {
         let address = chain.address(index);
         let expected = model.credits.get(&address).copied().unwrap_or(0);
-        prop_assert_eq!(node.credits(address).unwrap(), expected, "credits of {}", address);
+        prop_assert_eq!(
+            node.credits(address).unwrap(),
+            expected,
+            "credits of {}",
+            address
+        );
     }
     let supply = node.supply().unwrap();
     prop_assert_eq!(supply.burned.0, model.burned);
@@ -260,5 +295,10 @@ proptest! {
             run_block(&mut chain, &mut model, ops)?;
             check_state(&chain, &model)?;
         }
+        // Deterministic: the same blocks re-executed into a fresh store reach the same roots.
+        prop_assert_eq!(
+            chain.node.replay_into_fresh_store().unwrap(),
+            chain.node.history().unwrap()
+        );
     }
 }

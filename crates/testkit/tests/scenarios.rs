@@ -17,12 +17,6 @@ use groundwork_testkit::{GenesisBuilder, Radio, TestDevice, TestNode, h3_cell};
 
 mod scenarios {
     pub mod a_bad_device_signature_is_refused;
-    pub mod a_receipt_from_a_payer_without_credits_is_judged_insufficient_credits;
-    pub mod a_stale_price_refuses_to_mint_with_a_clear_error;
-    pub mod credits_cannot_be_transferred;
-    pub mod minting_burns_tokens_at_the_oracle_median;
-    pub mod remint_pays_part_of_last_epochs_burns;
-    pub mod the_median_ignores_a_single_outlier_oracle;
     pub mod a_bad_maker_signature_is_refused;
     pub mod a_bad_signature_costs_nothing;
     pub mod a_data_receipt_without_the_payers_signature_is_refused;
@@ -39,6 +33,7 @@ mod scenarios {
     pub mod a_late_witness_is_refused;
     pub mod a_p256_secure_element_device_can_join_and_report;
     pub mod a_proposal_with_a_wrong_app_hash_is_rejected;
+    pub mod a_receipt_from_a_payer_without_credits_is_judged_insufficient_credits;
     pub mod a_replayed_report_is_judged_replayed;
     pub mod a_replayed_transaction_is_refused_by_its_nonce;
     pub mod a_report_from_an_unknown_device_is_judged_unknown;
@@ -46,6 +41,7 @@ mod scenarios {
     pub mod a_reused_device_key_is_refused;
     pub mod a_sensor_cannot_send_radio_reports;
     pub mod a_sensor_value_changing_too_fast_is_refused;
+    pub mod a_stale_price_refuses_to_mint_with_a_clear_error;
     pub mod a_stale_report_is_judged_not_fresh;
     pub mod a_transaction_for_another_chain_is_refused;
     pub mod a_transfer_moves_tokens_and_burns_the_fee;
@@ -61,9 +57,13 @@ mod scenarios {
     pub mod an_implausible_sensor_reading_is_refused;
     pub mod an_owner_who_cannot_bond_the_stake_is_refused;
     pub mod an_unknown_maker_is_refused;
+    pub mod credits_cannot_be_transferred;
     pub mod epoch_counts_are_saved_when_the_epoch_ends;
+    pub mod minting_burns_tokens_at_the_oracle_median;
     pub mod more_witnesses_than_the_cap_are_refused;
+    pub mod remint_pays_part_of_last_epochs_burns;
     pub mod replaying_the_blocks_into_a_fresh_store_gives_identical_state_roots;
+    pub mod the_median_ignores_a_single_outlier_oracle;
     pub mod transactions_from_one_sender_execute_in_nonce_order;
 }
 

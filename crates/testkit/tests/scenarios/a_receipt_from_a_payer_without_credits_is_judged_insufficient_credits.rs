@@ -27,11 +27,16 @@ fn a_receipt_from_a_payer_without_credits_is_judged_insufficient_credits() {
         )
         .unwrap();
     let results = node.judge_reports(vec![unpaid]).unwrap();
-    let expected = format!(
-        "insufficient credits: payer {payer} holds 0 credits, the receipt costs 100"
-    );
+    let expected =
+        format!("insufficient credits: payer {payer} holds 0 credits, the receipt costs 100");
     assert_eq!(verdict(&results[0]), (19, expected.as_str()));
-    let counts = node.store().snapshot().unwrap().activity(&id).unwrap().counts;
+    let counts = node
+        .store()
+        .snapshot()
+        .unwrap()
+        .activity(&id)
+        .unwrap()
+        .counts;
     assert_eq!(
         (counts.data_transfers, counts.credits_spent, counts.invalid),
         (0, 0, 1)
@@ -39,9 +44,7 @@ fn a_receipt_from_a_payer_without_credits_is_judged_insufficient_credits() {
 
     // Account 1 buys 150 credits for the payer ($0.0015 at $1 per token: 150,000 base units).
     assert_eq!(node.submit_price(0, 1_000_000).unwrap().code, 0);
-    let minted = node
-        .mint_credits(1, Amount(150_000), Some(payer))
-        .unwrap();
+    let minted = node.mint_credits(1, Amount(150_000), Some(payer)).unwrap();
     assert_eq!((minted.code, minted.error.as_str()), (0, ""));
     assert_eq!(node.credits(payer).unwrap(), 150);
 
@@ -61,9 +64,8 @@ fn a_receipt_from_a_payer_without_credits_is_judged_insufficient_credits() {
         .unwrap();
     let results = node.judge_reports(vec![paid, too_big]).unwrap();
     assert_eq!(verdict(&results[0]), (0, ""));
-    let expected = format!(
-        "insufficient credits: payer {payer} holds 50 credits, the receipt costs 51"
-    );
+    let expected =
+        format!("insufficient credits: payer {payer} holds 50 credits, the receipt costs 51");
     assert_eq!(verdict(&results[1]), (19, expected.as_str()));
     assert_eq!(node.credits(payer).unwrap(), 50);
     let snapshot = node.store().snapshot().unwrap();

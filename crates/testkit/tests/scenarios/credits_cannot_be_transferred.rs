@@ -49,10 +49,7 @@ fn credits_cannot_be_transferred() {
     let tx = node.sign_tx(1, vec![message]).unwrap();
     let refused = node.submit(tx).unwrap().unwrap_err();
     assert_eq!(refused.code(), 7);
-    assert!(
-        refused.to_string().contains("names no action"),
-        "{refused}"
-    );
+    assert!(refused.to_string().contains("names no action"), "{refused}");
     node.produce_block().unwrap();
     assert_eq!(node.credits(user).unwrap(), 100_000);
     assert_eq!(node.credits(other).unwrap(), 0);

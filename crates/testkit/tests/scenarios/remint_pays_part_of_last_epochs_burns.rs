@@ -60,11 +60,14 @@ fn remint_pays_part_of_last_epochs_burns() {
         .iter()
         .map(|a| (a.key.as_str(), a.value.as_str()))
         .collect();
-    assert_eq!(values[..3], [
-        ("epoch", "0"),
-        ("credit_burns", "300000000"),
-        ("reminted", "75000000")
-    ]);
+    assert_eq!(
+        values[..3],
+        [
+            ("epoch", "0"),
+            ("credit_burns", "300000000"),
+            ("reminted", "75000000")
+        ]
+    );
     let snapshot = node.store().snapshot().unwrap();
     assert_eq!(snapshot.epoch_credit_burns(0).unwrap(), Amount::ZERO);
     assert_eq!(

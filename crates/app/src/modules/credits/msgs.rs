@@ -148,7 +148,9 @@ impl MintCredits {
         state
             .add_minted_credits(&beneficiary, credits, self.amount, epoch)?
             .map_err(|()| {
-                ExecError::Fail(format!("the credit balance of {beneficiary} would overflow"))
+                ExecError::Fail(format!(
+                    "the credit balance of {beneficiary} would overflow"
+                ))
             })?;
         ctx.events.push(events::credits_minted(
             &ctx.sender,

@@ -169,7 +169,9 @@ mod tests {
     fn an_even_count_takes_the_mean_of_the_middle_two_rounded_down() {
         let prices = [submission(1, 3, 0), submission(2, 6, 0)];
         assert_eq!(
-            median_price(&prices, 0, 10, 1).unwrap().micro_fiat_per_token,
+            median_price(&prices, 0, 10, 1)
+                .unwrap()
+                .micro_fiat_per_token,
             4
         );
         let extreme = [submission(1, u64::MAX, 0), submission(2, u64::MAX - 1, 0)];
