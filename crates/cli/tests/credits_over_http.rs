@@ -128,5 +128,14 @@ fn credits_are_minted_through_the_cli_at_the_oracle_price_and_shown_by_the_api()
     let (status, body) = try_get(&format!("{}/v1/credits/gw1nope", node.url)).unwrap();
     assert_eq!(status, 400);
     assert_eq!(body["error"]["kind"], "bad_request", "{body}");
+    // The OpenAPI document describes the new routes and the breakdown's schema.
+    let openapi = get(&format!("{}/v1/openapi.json", node.url));
+    for path in ["/v1/credits/{address}", "/v1/oracle", "/v1/supply"] {
+        assert!(openapi["paths"][path].is_object(), "OpenAPI lacks {path}");
+    }
+    assert!(
+        openapi["components"]["schemas"]["SupplyBreakdownResponse"].is_object(),
+        "OpenAPI lacks the supply breakdown's schema"
+    );
     node.terminate();
 }
