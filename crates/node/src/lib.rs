@@ -15,6 +15,7 @@ pub mod api;
 pub mod bench;
 pub mod config;
 mod credits_api;
+pub mod dashboard;
 mod devices_api;
 pub mod home;
 pub mod ingest;
