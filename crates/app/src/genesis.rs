@@ -14,6 +14,7 @@ use crate::modules::credits::params::CreditsParams;
 use crate::modules::devices::params::DevicesParams;
 use crate::modules::reports::params::ReportsParams;
 use crate::modules::staking::params::StakingParams;
+use crate::modules::storage::params::StorageParams;
 
 /// The whole genesis document.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -76,6 +77,9 @@ pub struct GenesisParams {
     /// The credits module: price oracles, the credit's fiat price, data prices, re-mints.
     #[serde(default)]
     pub credits: CreditsParams,
+    /// The storage module.
+    #[serde(default)]
+    pub storage: StorageParams,
 }
 
 /// A hardware maker registered at genesis.
@@ -196,6 +200,7 @@ impl Genesis {
         self.params.devices.validate().map_err(AppError::Genesis)?;
         self.params.reports.validate().map_err(AppError::Genesis)?;
         self.params.credits.validate().map_err(AppError::Genesis)?;
+        self.params.storage.validate().map_err(AppError::Genesis)?;
         let mut makers = BTreeSet::new();
         for maker in &self.makers {
             let key: PublicKey = maker

@@ -236,6 +236,7 @@ impl App {
         }
         modules::reports::init_genesis(&mut state, &genesis.params.reports);
         modules::credits::init_genesis(&mut state, &genesis.params.credits);
+        modules::storage::init_genesis(&mut state, &genesis.params.storage);
         let changes = state.into_changes();
         let (app_hash, tree) = self.store.compute_root(&snapshot, &changes, 0)?;
         drop(snapshot);
@@ -447,7 +448,9 @@ impl App {
         )?;
         // End block.
         modules::reports::end_block(&mut state, input.height)?;
-        let block_events = modules::credits::end_block(&mut state, input.height)?;
+        let mut block_events = modules::storage::end_block(&mut state, input.height)?;
+        // Credits re-mint the epoch's share of credit burns.
+        block_events.extend(modules::credits::end_block(&mut state, input.height)?);
 
         let changes = state.into_changes();
         timings.execute_us = phase.elapsed().as_micros() as u64;
@@ -598,19 +601,27 @@ impl App {
         self.commit()
     }
 
-    /// Checks the supply invariants over the committed state (scans every account and every
-    /// credit balance): liquid + bonded + unbonding = genesis + minted − burned; credit
-    /// balances = credits minted − spent; the burns and mints counted by cause (credit burns,
-    /// slashing, re-mints) fit within the supply's counters. Credits are not tokens and never
-    /// count toward the supply.
+    /// Checks the supply invariants over the committed state (scans every account, every credit
+    /// balance and every active storage deal): liquid + bonded + unbonding + escrowed = genesis +
+    /// minted − burned; the escrow total is what the deals hold; credit balances = credits minted
+    /// − spent; the burns and mints counted by cause (credit burns, slashing, re-mints) fit within
+    /// the supply's counters. Credits are not tokens and never count toward the supply.
     pub fn check_invariants(&self) -> AppResult<Result<(), String>> {
         use modules::staking::state::StakingRead as _;
         let snapshot = self.store.snapshot()?;
         let stake = snapshot.stake_totals()?;
+        let escrowed = {
+            use modules::storage::state::StorageRead as _;
+            snapshot.storage_totals()?.escrowed
+        };
         let held = stake
             .bonded
             .checked_add(stake.unbonding)
+            .and_then(|sum| sum.checked_add(escrowed))
             .unwrap_or(Amount(u128::MAX));
+        if let Err(reason) = modules::storage::check_invariants(&snapshot)? {
+            return Ok(Err(reason));
+        }
         if let Err(e) = accounts::check_invariants(&snapshot, held) {
             return Ok(Err(e));
         }
@@ -740,6 +751,7 @@ fn deliver_tx<S: StateRead>(
             Msg::WithdrawUnbonded(m) => m.execute(&mut tx_state, &mut ctx),
             Msg::SubmitPrice(m) => m.execute(&mut tx_state, &mut ctx),
             Msg::MintCredits(m) => m.execute(&mut tx_state, &mut ctx),
+            Msg::Storage(m) => m.execute(&mut tx_state, &mut ctx),
         };
         match outcome {
             Ok(()) => {}

@@ -19,6 +19,7 @@ use crate::modules::devices::msgs::{
     AssertLocation, DecommissionDevice, OnboardDevice, TransferDevice,
 };
 use crate::modules::staking::msgs::WithdrawUnbonded;
+use crate::modules::storage::msgs::StorageMsg;
 
 /// A typed, statelessly checked message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,6 +40,8 @@ pub enum Msg {
     SubmitPrice(SubmitPrice),
     /// Credits: burn tokens for credits.
     MintCredits(MintCredits),
+    /// Storage: offers, deals, proofs, termination, repair.
+    Storage(StorageMsg),
 }
 
 impl Msg {
@@ -54,6 +57,15 @@ impl Msg {
             Some(Kind::WithdrawUnbonded(_)) => Ok(Msg::WithdrawUnbonded(WithdrawUnbonded)),
             Some(Kind::SubmitPrice(m)) => SubmitPrice::from_proto(m).map(Msg::SubmitPrice),
             Some(Kind::MintCredits(m)) => MintCredits::from_proto(m).map(Msg::MintCredits),
+            Some(
+                kind @ (Kind::RegisterStorageProvider(_)
+                | Kind::UpdateStorageProvider(_)
+                | Kind::WithdrawStorageProvider(_)
+                | Kind::CreateDeal(_)
+                | Kind::SubmitStorageProof(_)
+                | Kind::TerminateDeal(_)
+                | Kind::RepairDeal(_)),
+            ) => StorageMsg::from_proto(kind).map(Msg::Storage),
             None => Err("the message names no action (unknown or empty kind)".into()),
         }
     }

@@ -205,9 +205,9 @@ fn vector_genesis(validator: &groundwork_primitives::PublicKey) -> Genesis {
 
 const GENESIS_TIME_MS: u64 = 1_700_000_000_000;
 const BLOCK_TIME_MS: u64 = 1_700_000_001_000;
-const GENESIS_APP_HASH: &str = "291f1d7b4e3d32cfb300056793b9ef6717e06b34d9dcae3d9f0e6935c27f3407";
-const BLOCK_1_APP_HASH: &str = "faacf8df8037894857080f4925c0d6f66e3c6b8966d582db67491cb4dbf06a6f";
-const BLOCK_1_HASH: &str = "b0969bf9d2ef9085846fcd6f1f850bb7890eb26bd5dcdbd0faf09a3ef26c9711";
+const GENESIS_APP_HASH: &str = "be9af5cec67824a43c1ac55d6eb872f38e42fcf54472776fd6df246abdb68a69";
+const BLOCK_1_APP_HASH: &str = "1861f04d034ea4c556c6fd7f05c80fce7b5f09bf52c5406ea8561ac4882ac244";
+const BLOCK_1_HASH: &str = "64c642ea2e33b2030c673c863625a3a5e799571f77faf475290c2122c383489a";
 
 /// The state root exactly as the page defines it: a sparse binary Merkle tree over SHA-256(key),
 /// most significant bit first, where a subtree with one key is that key's leaf.
@@ -337,6 +337,7 @@ fn the_vector_executes_and_the_state_root_follows_the_page() {
         &b"devices/params"[..],
         b"staking/params",
         b"reports/params",
+        b"storage/params",
         b"credits/params",
     ] {
         assert!(
@@ -349,7 +350,7 @@ fn the_vector_executes_and_the_state_root_follows_the_page() {
         value(&[&b"chain/block_hash/"[..], &0u64.to_be_bytes()].concat()),
         vec![0; 32]
     );
-    assert_eq!(state.len(), 12);
+    assert_eq!(state.len(), 13);
     assert_eq!(
         app.store()
             .snapshot()

@@ -121,6 +121,7 @@ pub fn router(state: ApiState) -> Router {
             get(crate::devices_api::device_verdicts),
         )
         .route("/v1/makers", get(crate::devices_api::list_makers))
+        .merge(crate::storage_api::routes())
         .route("/v1/openapi.json", get(openapi))
         .route("/metrics", get(metrics))
         .merge(crate::dashboard::routes())
@@ -152,6 +153,12 @@ pub fn router(state: ApiState) -> Router {
         crate::devices_api::list_makers,
         crate::credits_api::get_credits,
         crate::credits_api::get_oracle,
+        crate::storage_api::list_providers,
+        crate::storage_api::get_provider,
+        crate::storage_api::get_deal,
+        crate::storage_api::list_deals,
+        crate::storage_api::deals_of_cid,
+        crate::storage_api::get_challenges,
         crate::dashboard::events,
         crate::dashboard::map_cells,
         crate::dashboard::map_cell,
@@ -681,6 +688,7 @@ fn message_view(message: &tx::Msg) -> MessageView {
             to: m.beneficiary.map(|b| b.to_string()),
             amount: Some(m.amount.to_string()),
         },
+        tx::Msg::Storage(m) => simple(m.name(), Some(m.subject())),
     }
 }
 

@@ -9,6 +9,7 @@ use groundwork_app::modules::credits::params::CreditsParams;
 use groundwork_app::modules::devices::params::DevicesParams;
 use groundwork_app::modules::reports::params::ReportsParams;
 use groundwork_app::modules::staking::params::StakingParams;
+use groundwork_app::modules::storage::params::StorageParams;
 use groundwork_primitives::{Address, Amount, SigningKey, sha256};
 
 /// A genesis together with the secret keys of its accounts and validator.
@@ -50,6 +51,7 @@ pub struct GenesisBuilder {
     reports: ReportsParams,
     credits: CreditsParams,
     oracle_count: usize,
+    storage: StorageParams,
 }
 
 impl Default for GenesisBuilder {
@@ -69,6 +71,7 @@ impl Default for GenesisBuilder {
             reports: ReportsParams::default(),
             credits: CreditsParams::default(),
             oracle_count: 0,
+            storage: StorageParams::default(),
         }
     }
 }
@@ -161,6 +164,12 @@ impl GenesisBuilder {
         self
     }
 
+    /// The storage parameters (proving periods, challenges, escrow shares, slashing).
+    pub fn storage_params(mut self, params: StorageParams) -> Self {
+        self.storage = params;
+        self
+    }
+
     /// The genesis and its keys.
     pub fn build(self) -> TestGenesis {
         let account_keys: Vec<SigningKey> = (0..self.account_count)
@@ -205,6 +214,7 @@ impl GenesisBuilder {
                 staking: self.staking,
                 reports: self.reports,
                 credits,
+                storage: self.storage,
             },
             accounts: account_keys
                 .iter()

@@ -8,3 +8,4 @@ pub mod credits;
 pub mod devices;
 pub mod reports;
 pub mod staking;
+pub mod storage;
