@@ -12,6 +12,7 @@ use crate::error::{AppError, AppResult};
 use crate::modules::accounts::params::AccountsParams;
 use crate::modules::devices::params::DevicesParams;
 use crate::modules::reports::params::ReportsParams;
+use crate::modules::rewards::params::RewardsParams;
 use crate::modules::staking::params::StakingParams;
 
 /// The whole genesis document.
@@ -72,6 +73,9 @@ pub struct GenesisParams {
     /// The reports module.
     #[serde(default)]
     pub reports: ReportsParams,
+    /// The rewards module: emission schedule, pools, share rules, treasury.
+    #[serde(default)]
+    pub rewards: RewardsParams,
 }
 
 /// A hardware maker registered at genesis.
@@ -191,6 +195,10 @@ impl Genesis {
         self.params.accounts.validate().map_err(AppError::Genesis)?;
         self.params.devices.validate().map_err(AppError::Genesis)?;
         self.params.reports.validate().map_err(AppError::Genesis)?;
+        self.params
+            .rewards
+            .validate(self.token.decimals)
+            .map_err(AppError::Genesis)?;
         let mut makers = BTreeSet::new();
         for maker in &self.makers {
             let key: PublicKey = maker

@@ -235,6 +235,7 @@ impl App {
             state.put_staking_params(&genesis.params.staking);
         }
         modules::reports::init_genesis(&mut state, &genesis.params.reports);
+        modules::rewards::init_genesis(&mut state, &genesis.params.rewards);
         let changes = state.into_changes();
         let (app_hash, tree) = self.store.compute_root(&snapshot, &changes, 0)?;
         drop(snapshot);
@@ -441,6 +442,8 @@ impl App {
         )?;
         // End block.
         modules::reports::end_block(&mut state, input.height)?;
+        // Rewards read the epoch counts the reports module just saved.
+        let payout = modules::rewards::end_block(&mut state, input.height, self.threads)?;
 
         let changes = state.into_changes();
         timings.execute_us = phase.elapsed().as_micros() as u64;
@@ -459,7 +462,7 @@ impl App {
             .collect();
         let results = v1::BlockResults {
             tx_results,
-            block_events: Vec::new(),
+            block_events: payout.events,
             report_results: reports.results,
         };
         let results_bytes = results.encode_to_vec();
@@ -493,6 +496,7 @@ impl App {
             changes,
             tree,
             index,
+            records: payout.records,
         };
         let finalized = FinalizedBlock {
             block,

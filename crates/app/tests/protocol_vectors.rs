@@ -205,9 +205,9 @@ fn vector_genesis(validator: &groundwork_primitives::PublicKey) -> Genesis {
 
 const GENESIS_TIME_MS: u64 = 1_700_000_000_000;
 const BLOCK_TIME_MS: u64 = 1_700_000_001_000;
-const GENESIS_APP_HASH: &str = "55b8441393c4d1b7cf1cd4a0c414b4e9d7d94cda79cdee4c5ae853dfb0680501";
-const BLOCK_1_APP_HASH: &str = "9441d3d51048ed2c3a808bad1ae244673208c82a198180e0436a16cc0eb8a2ee";
-const BLOCK_1_HASH: &str = "0c51072915d833b45de1fced97f86909c5377619f6a1ef6e94eef5c4cc84e731";
+const GENESIS_APP_HASH: &str = "08fea22ff4b9fcac9823bdaba719a9ab6bd58f038bab689b46f3dcae26bd6329";
+const BLOCK_1_APP_HASH: &str = "67253326e45bcb288c33dacfd9f1ccedcf3c4b73e6d75c6ac9970a12be711c31";
+const BLOCK_1_HASH: &str = "7c37805836f624c20ebfe57fe2f2221f51871444ea336605e4ae1fa564c6a39d";
 
 /// The state root exactly as the page defines it: a sparse binary Merkle tree over SHA-256(key),
 /// most significant bit first, where a subtree with one key is that key's leaf.
@@ -333,7 +333,12 @@ fn the_vector_executes_and_the_state_root_follows_the_page() {
         .into_bytes()
     );
     // Module parameters written at genesis, and the parent's hash kept for beacon randomness.
-    for key in [&b"devices/params"[..], b"staking/params", b"reports/params"] {
+    for key in [
+        &b"devices/params"[..],
+        b"staking/params",
+        b"reports/params",
+        b"rewards/params",
+    ] {
         assert!(
             value(key).starts_with(b"{"),
             "{}",
@@ -344,7 +349,7 @@ fn the_vector_executes_and_the_state_root_follows_the_page() {
         value(&[&b"chain/block_hash/"[..], &0u64.to_be_bytes()].concat()),
         vec![0; 32]
     );
-    assert_eq!(state.len(), 11);
+    assert_eq!(state.len(), 12);
     assert_eq!(
         app.store()
             .snapshot()

@@ -7,6 +7,7 @@ use groundwork_app::genesis::{
 use groundwork_app::modules::accounts::params::AccountsParams;
 use groundwork_app::modules::devices::params::DevicesParams;
 use groundwork_app::modules::reports::params::ReportsParams;
+use groundwork_app::modules::rewards::params::{Preset, RewardsParams};
 use groundwork_app::modules::staking::params::StakingParams;
 use groundwork_primitives::{Address, Amount, SigningKey, sha256};
 
@@ -44,6 +45,7 @@ pub struct GenesisBuilder {
     devices: DevicesParams,
     staking: StakingParams,
     reports: ReportsParams,
+    rewards: Option<RewardsParams>,
 }
 
 impl Default for GenesisBuilder {
@@ -61,6 +63,7 @@ impl Default for GenesisBuilder {
             devices: DevicesParams::default(),
             staking: StakingParams::default(),
             reports: ReportsParams::default(),
+            rewards: None,
         }
     }
 }
@@ -139,6 +142,12 @@ impl GenesisBuilder {
         self
     }
 
+    /// Rewards parameters (default: the wireless preset at the builder's decimals).
+    pub fn rewards_params(mut self, params: RewardsParams) -> Self {
+        self.rewards = Some(params);
+        self
+    }
+
     /// The genesis and its keys.
     pub fn build(self) -> TestGenesis {
         let account_keys: Vec<SigningKey> = (0..self.account_count)
@@ -172,6 +181,11 @@ impl GenesisBuilder {
                 devices: self.devices,
                 staking: self.staking,
                 reports: self.reports,
+                rewards: match self.rewards {
+                    Some(params) => params,
+                    None => RewardsParams::preset(Preset::Wireless, self.decimals)
+                        .unwrap_or_default(),
+                },
             },
             accounts: account_keys
                 .iter()

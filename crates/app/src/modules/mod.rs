@@ -6,4 +6,5 @@
 pub mod accounts;
 pub mod devices;
 pub mod reports;
+pub mod rewards;
 pub mod staking;
