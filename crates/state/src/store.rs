@@ -357,7 +357,11 @@ impl Store {
         let table = txn.open_table(RECORDS)?;
         let range = table.range(start..end)?;
         let mut out = Vec::new();
-        let mut push = |entry: Result<(redb::AccessGuard<'_, &[u8]>, redb::AccessGuard<'_, &[u8]>), redb::StorageError>| -> StateResult<bool> {
+        let mut push = |entry: Result<
+            (redb::AccessGuard<'_, &[u8]>, redb::AccessGuard<'_, &[u8]>),
+            redb::StorageError,
+        >|
+         -> StateResult<bool> {
             if out.len() >= limit {
                 return Ok(false);
             }

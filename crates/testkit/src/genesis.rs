@@ -183,8 +183,9 @@ impl GenesisBuilder {
                 reports: self.reports,
                 rewards: match self.rewards {
                     Some(params) => params,
-                    None => RewardsParams::preset(Preset::Wireless, self.decimals)
-                        .unwrap_or_default(),
+                    None => {
+                        RewardsParams::preset(Preset::Wireless, self.decimals).unwrap_or_default()
+                    }
                 },
             },
             accounts: account_keys

@@ -169,7 +169,9 @@ fn pow_by_squaring(base: Fixed, mut exponent: u64) -> Fixed {
         }
         exponent >>= 1;
         if exponent > 0 {
-            power = power.checked_mul(power).unwrap_or(Fixed::from_raw(u128::MAX));
+            power = power
+                .checked_mul(power)
+                .unwrap_or(Fixed::from_raw(u128::MAX));
         }
     }
     result
@@ -188,8 +190,14 @@ mod tests {
             let one_by_one = (0..count).fold(start, |s, _| params.update(s, outcome));
             let at_once = params.update_many(start, outcome, count);
             let close = |a: Fixed, b: Fixed| a.raw().abs_diff(b.raw()) < 1_000_000;
-            assert!(close(one_by_one.alpha, at_once.alpha), "{one_by_one:?} {at_once:?}");
-            assert!(close(one_by_one.beta, at_once.beta), "{one_by_one:?} {at_once:?}");
+            assert!(
+                close(one_by_one.alpha, at_once.alpha),
+                "{one_by_one:?} {at_once:?}"
+            );
+            assert!(
+                close(one_by_one.beta, at_once.beta),
+                "{one_by_one:?} {at_once:?}"
+            );
         }
         // A spotless device stays exactly at its starting score.
         assert_eq!(

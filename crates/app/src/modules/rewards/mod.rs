@@ -132,11 +132,9 @@ where
     let phase = std::time::Instant::now();
     let params = state.rewards_params()?;
     let tokenomics = &params.tokenomics;
-    let internal = |what: &str, e: groundwork_tokenomics::TokenomicsError| {
-        AppError::Corrupt {
-            key: "rewards/params".into(),
-            reason: format!("{what}: {e}"),
-        }
+    let internal = |what: &str, e: groundwork_tokenomics::TokenomicsError| AppError::Corrupt {
+        key: "rewards/params".into(),
+        reason: format!("{what}: {e}"),
     };
 
     // Every device with counts this epoch, in id order.
@@ -306,8 +304,9 @@ where
                 amount: Amount(amount),
                 paid: Amount(amount - remainder),
                 participants: distribution.map_or(0, |d| d.payouts.len() as u64),
-                paid_devices: distribution
-                    .map_or(0, |d| d.payouts.iter().filter(|p| p.amount > 0).count() as u64),
+                paid_devices: distribution.map_or(0, |d| {
+                    d.payouts.iter().filter(|p| p.amount > 0).count() as u64
+                }),
                 total_weight: Amount(total_weight),
                 unclaimed: Amount(if total_weight == 0 { remainder } else { 0 }),
                 rounding: Amount(if total_weight == 0 { 0 } else { remainder }),

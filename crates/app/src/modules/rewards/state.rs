@@ -408,7 +408,11 @@ pub trait RewardsWrite: StateWrite + RewardsRead {
         match score {
             Some(score) => self.put(
                 reputation_key(device),
-                [score.alpha.raw().to_be_bytes(), score.beta.raw().to_be_bytes()].concat(),
+                [
+                    score.alpha.raw().to_be_bytes(),
+                    score.beta.raw().to_be_bytes(),
+                ]
+                .concat(),
             ),
             None => self.delete(reputation_key(device)),
         }
