@@ -73,6 +73,7 @@ fn a_fleet_with_cheaters_gets_its_cheaters_caught() {
             genesis_time_ms: groundwork_agents::fleet::now_ms(),
             decimals: 8,
             with_maker: true,
+            params: Default::default(),
         },
     )
     .unwrap();

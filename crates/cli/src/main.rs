@@ -76,6 +76,11 @@ pub(crate) enum Command {
         #[command(subcommand)]
         action: TxCommand,
     },
+    /// Devices: what they earned and why.
+    Device {
+        #[command(subcommand)]
+        action: DeviceCommand,
+    },
     /// Read the chain.
     Query {
         #[command(subcommand)]
@@ -95,6 +100,26 @@ pub(crate) enum Command {
     Agents {
         #[command(subcommand)]
         action: AgentsCommand,
+    },
+}
+
+/// `groundwork device …`
+#[derive(Debug, Subcommand)]
+pub(crate) enum DeviceCommand {
+    /// A device's rewards per epoch, pool by pool, with the counts and multipliers behind them.
+    Rewards {
+        /// The device id (gwd1…).
+        id: String,
+        /// Only this epoch (default: the most recent ones).
+        #[arg(long)]
+        epoch: Option<u64>,
+        /// Without --epoch: how many recent epochs (1 to 100).
+        #[arg(long, default_value_t = 5)]
+        limit: usize,
+        #[command(flatten)]
+        home: HomeArg,
+        #[command(flatten)]
+        node: NodeArg,
     },
 }
 
@@ -165,6 +190,11 @@ pub(crate) struct InitArgs {
     /// Target block interval in milliseconds to write in config.toml.
     #[arg(long)]
     pub(crate) block_ms: Option<u64>,
+    /// Tokenomics preset for the genesis: wireless (HNT-style halving; uptime, coverage, data
+    /// transfer), storage (Filecoin-style simple + baseline minting; storage first) or sensors
+    /// (capped decay; sensor data first).
+    #[arg(long, default_value = "wireless", value_parser = ["wireless", "storage", "sensors"])]
+    pub(crate) preset: String,
 }
 
 /// `groundwork devnet`

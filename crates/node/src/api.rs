@@ -113,6 +113,12 @@ pub fn router(state: ApiState) -> Router {
             "/v1/devices/{id}/verdicts",
             get(crate::devices_api::device_verdicts),
         )
+        .route(
+            "/v1/devices/{id}/rewards",
+            get(crate::rewards_api::device_rewards),
+        )
+        .route("/v1/epochs/latest", get(crate::rewards_api::latest_epoch))
+        .route("/v1/epochs/{n}", get(crate::rewards_api::epoch_summary))
         .route("/v1/makers", get(crate::devices_api::list_makers))
         .route("/v1/openapi.json", get(openapi))
         .route("/metrics", get(metrics))
@@ -141,7 +147,10 @@ pub fn router(state: ApiState) -> Router {
         crate::devices_api::list_devices,
         crate::devices_api::get_device,
         crate::devices_api::device_verdicts,
-        crate::devices_api::list_makers
+        crate::devices_api::list_makers,
+        crate::rewards_api::device_rewards,
+        crate::rewards_api::epoch_summary,
+        crate::rewards_api::latest_epoch
     )
 )]
 pub struct ApiDoc;

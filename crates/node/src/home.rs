@@ -87,6 +87,9 @@ pub struct InitOptions<'a> {
     /// Also create a plain `maker` key and register it as a hardware maker in the genesis
     /// (devnets: lets simulated devices be attested).
     pub with_maker: bool,
+    /// Module parameters for the genesis (`rewards.tokenomics.decimals` must equal `decimals`;
+    /// see [`groundwork_app::modules::rewards::params::RewardsParams::preset`]).
+    pub params: GenesisParams,
 }
 
 /// What `init` created.
@@ -167,7 +170,7 @@ pub fn init(home: &Home, options: InitOptions<'_>) -> anyhow::Result<InitReport>
             decimals: options.decimals,
             ..TokenInfo::default()
         },
-        params: GenesisParams::default(),
+        params: options.params,
         accounts,
         validators: vec![GenesisValidator {
             name: config.moniker.clone(),

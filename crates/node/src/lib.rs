@@ -21,6 +21,7 @@ pub mod keystore;
 pub mod mempool;
 pub mod metrics;
 pub mod producer;
+mod rewards_api;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

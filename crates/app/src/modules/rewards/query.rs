@@ -149,6 +149,82 @@ pub fn explain(state: &impl StateRead, rewards: DeviceRewards) -> AppResult<Devi
     })
 }
 
+/// The breakdown in sentences, one per pool line and one for reputation: what an operator
+/// reads to see why the device earned what it did.
+pub fn explain_in_words(view: &DeviceRewardsView) -> Vec<String> {
+    let counts = view.counts.clone().unwrap_or_default();
+    let mut words = Vec::new();
+    words.push(format!(
+        "reputation: {} valid and {} invalid reports this epoch; audit score {} gives multiplier {}{}",
+        crate::modules::rewards::valid_reports(&counts),
+        counts.invalid,
+        view.rewards.reputation_score,
+        view.rewards.reputation,
+        if view.rewards.reputation.is_zero() {
+            " (disqualified: below the threshold)"
+        } else {
+            ""
+        }
+    ));
+    for explained in &view.lines {
+        let line = &explained.line;
+        let work = match line.kind {
+            ProofKind::Uptime => format!(
+                "{} valid heartbeats (at least {} needed)",
+                counts.heartbeats, view.min_heartbeats
+            ),
+            ProofKind::Coverage => {
+                let detail = view.coverage.as_ref();
+                let list = |items: Option<&Vec<(u32, Fixed)>>| {
+                    items
+                        .map(|items| {
+                            items
+                                .iter()
+                                .map(|(w, units)| format!("{w}→{units}"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        })
+                        .unwrap_or_default()
+                };
+                format!(
+                    "{} beacons [witnesses→units: {}], {} witnesses [beacon's witnesses→units: {}] (HIP-15: full units up to {} witnesses, then ×{} each)",
+                    counts.beacons,
+                    list(detail.map(|d| &d.beacons)),
+                    counts.witnesses,
+                    list(detail.map(|d| &d.witnessed)),
+                    detail.map_or(0, |d| d.witness_redundancy),
+                    detail.map_or(Fixed::ZERO, |d| d.decay_rate),
+                )
+            }
+            ProofKind::DataTransfer => format!(
+                "{} valid data receipts carrying {} bytes",
+                counts.data_transfers, counts.data_bytes
+            ),
+            ProofKind::SensorData => format!("{} valid sensor readings", counts.sensor_readings),
+            ProofKind::Storage | ProofKind::Compute => "verified work".to_string(),
+        };
+        let outcome = match line.ineligible {
+            Some(reason) => format!("not eligible ({reason:?}): 0"),
+            None => format!(
+                "{} units × density {} × reputation {} = weight {} of the pool's {} → {} of {} base units",
+                line.units,
+                line.density_scale,
+                line.reputation,
+                Fixed::from_raw(line.weight.0),
+                Fixed::from_raw(explained.pool_total_weight.0),
+                line.amount.0,
+                explained.pool_amount.0
+            ),
+        };
+        words.push(format!("{:?}: {work}; {outcome}", line.kind));
+    }
+    words.push(format!(
+        "total {} base units to owner {}",
+        view.rewards.total.0, view.rewards.owner
+    ));
+    words
+}
+
 /// An epoch's summary.
 pub fn epoch_summary(state: &impl RewardsRead, epoch: u64) -> AppResult<Option<EpochSummary>> {
     state.epoch_summary(epoch)
