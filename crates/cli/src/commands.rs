@@ -22,8 +22,8 @@ use groundwork_app::modules::reports::sensors::HeartbeatParams;
 use groundwork_app::modules::rewards::params::{Preset, RewardsParams};
 
 use crate::{
-    BenchCommand, Cli, Command, DeviceCommand, DevnetArgs, HomeArg, InitArgs, KeysCommand, NodeArg, Output,
-    QueryCommand, TxCommand,
+    BenchCommand, Cli, Command, DeviceCommand, DevnetArgs, HomeArg, InitArgs, KeysCommand, NodeArg,
+    Output, QueryCommand, TxCommand,
 };
 
 /// Runs a parsed command line.
