@@ -825,6 +825,21 @@ fn bench(what: BenchCommand, output: Output) -> anyhow::Result<ExitCode> {
                 report.to_string()
             });
         }
+        BenchCommand::Rewards {
+            devices,
+            devices_per_owner,
+            runs,
+        } => {
+            let options = groundwork_node::bench::RewardsBenchOptions {
+                devices,
+                devices_per_owner,
+                runs,
+            };
+            let report = groundwork_node::bench::rewards(&options)?;
+            print(output, &serde_json::to_value(&report)?, || {
+                report.to_string()
+            });
+        }
         BenchCommand::Verify { count } => {
             let report = groundwork_node::bench::verify(count);
             print(output, &serde_json::to_value(&report)?, || {

@@ -394,6 +394,18 @@ pub(crate) enum BenchCommand {
         #[arg(long, default_value_t = 5)]
         blocks: usize,
     },
+    /// One epoch's reward computation in the app (and, separately, its state writing).
+    Rewards {
+        /// Devices with counts in the epoch.
+        #[arg(long, default_value_t = 1_000_000)]
+        devices: usize,
+        /// Devices per owner.
+        #[arg(long, default_value_t = 10)]
+        devices_per_owner: usize,
+        /// Times the computation is measured.
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+    },
     /// Raw ed25519 verification per second, single and batched, on 1 and all threads.
     Verify {
         /// Signatures to verify per measurement.
