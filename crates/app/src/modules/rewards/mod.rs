@@ -302,7 +302,7 @@ where
             PoolSummary {
                 kind: spec.kind,
                 amount: Amount(amount),
-                paid: Amount(amount - remainder),
+                paid: Amount(amount.saturating_sub(remainder)),
                 participants: distribution.map_or(0, |d| d.payouts.len() as u64),
                 paid_devices: distribution.map_or(0, |d| {
                     d.payouts.iter().filter(|p| p.amount > 0).count() as u64
