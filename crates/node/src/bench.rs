@@ -692,6 +692,9 @@ pub struct RewardsBenchReport {
     pub runs: usize,
     /// Median ms of the whole computation in the app (load, compute, apply to the overlay).
     pub median_compute_ms: f64,
+    /// Median CPU time of the computation, all threads, ms (Linux; `None` elsewhere): on a busy
+    /// machine wall time stretches, CPU time much less.
+    pub median_compute_cpu_ms: Option<f64>,
     /// Median ms reading counts, owners, cells and scores.
     pub median_load_ms: f64,
     /// Median ms of the reward math (reputation, density, HIP-15, pools, shares).
@@ -716,13 +719,15 @@ impl fmt::Display for RewardsBenchReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "rewards: one epoch for {} devices ({} owners, {} devices paid), {} threads, {} runs\n  computation in the app: median {:.0} ms (load {:.0}, math {:.0}, apply {:.0})\n  state writing: {} changed keys → state root {:.0} ms; commit with {} breakdown records ({:.1} MB) {:.0} ms\n  (setup, not measured: {:.0} ms)",
+            "rewards: one epoch for {} devices ({} owners, {} devices paid), {} threads, {} runs\n  computation in the app: median {:.0} ms wall, {} CPU (load {:.0}, math {:.0}, apply {:.0} ms wall)\n  state writing: {} changed keys → state root {:.0} ms; commit with {} breakdown records ({:.1} MB) {:.0} ms\n  (setup, not measured: {:.0} ms)",
             self.devices,
             self.owners,
             self.devices_paid,
             self.threads,
             self.runs,
             self.median_compute_ms,
+            self.median_compute_cpu_ms
+                .map_or("unknown".to_string(), |ms| format!("{ms:.0} ms")),
             self.median_load_ms,
             self.median_math_ms,
             self.median_apply_ms,
@@ -734,6 +739,19 @@ impl fmt::Display for RewardsBenchReport {
             self.setup_ms
         )
     }
+}
+
+/// CPU time of this process so far (user + system, all threads), ms, from `/proc/self/stat`.
+fn process_cpu_ms() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which may hold spaces) start after the last ')'.
+    let rest = stat.get(stat.rfind(')')? + 2..)?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name; in ticks of
+    // 1/100 s (USER_HZ is 100 on Linux).
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) * 10.0)
 }
 
 /// A small deterministic generator for benchmark inputs (splitmix64).
@@ -941,6 +959,7 @@ fn run_rewards(
         .unwrap_or(1)
         .min(8);
     let mut totals = Vec::new();
+    let mut cpu = Vec::new();
     let mut loads = Vec::new();
     let mut maths = Vec::new();
     let mut applies = Vec::new();
@@ -948,10 +967,14 @@ fn run_rewards(
     for _ in 0..options.runs {
         let snapshot = store.snapshot()?;
         let mut state = Overlay::new(&snapshot);
+        let cpu_before = process_cpu_ms();
         let started = Instant::now();
         let (payout, timings) =
             groundwork_app::modules::rewards::pay_epoch(&mut state, epoch, EPOCH_BLOCKS, threads)?;
         totals.push(started.elapsed().as_secs_f64() * 1e3);
+        if let (Some(before), Some(after)) = (cpu_before, process_cpu_ms()) {
+            cpu.push(after - before);
+        }
         loads.push(timings.load_us as f64 / 1e3);
         maths.push(timings.compute_us as f64 / 1e3);
         applies.push(timings.apply_us as f64 / 1e3);
@@ -992,6 +1015,7 @@ fn run_rewards(
         threads,
         runs: options.runs,
         median_compute_ms: median(&mut totals),
+        median_compute_cpu_ms: (!cpu.is_empty()).then(|| median(&mut cpu)),
         median_load_ms: median(&mut loads),
         median_math_ms: median(&mut maths),
         median_apply_ms: median(&mut applies),

@@ -169,6 +169,38 @@ pub trait ReportsRead: StateRead {
             .collect()
     }
 
+    /// Every device's counts for a finished epoch, in device order, decoded on up to `threads`
+    /// threads (rewards read a whole epoch at once).
+    fn epoch_counts_all(
+        &self,
+        epoch: u64,
+        threads: usize,
+    ) -> AppResult<Vec<(DeviceId, EpochCounts)>>
+    where
+        Self: Sync,
+    {
+        let prefix = [EPOCH_PREFIX, &epoch.to_be_bytes()].concat();
+        let mut raw: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+        loop {
+            let after = raw.last().map(|(key, _)| key.clone());
+            let page = self.scan_prefix(&prefix, after.as_deref(), 16_384)?;
+            if page.is_empty() {
+                break;
+            }
+            raw.extend(page);
+        }
+        crate::parallel::par_map(&raw, threads, |(key, value)| {
+            let device =
+                DeviceId::from_slice(&key[prefix.len()..]).map_err(|e| AppError::Corrupt {
+                    key: hex::encode(key),
+                    reason: e.to_string(),
+                })?;
+            Ok((device, decode(key, value)?))
+        })
+        .into_iter()
+        .collect()
+    }
+
     /// A live beacon.
     fn beacon(&self, payload: &[u8; 32]) -> AppResult<Option<BeaconRecord>> {
         let key = beacon_key(payload);

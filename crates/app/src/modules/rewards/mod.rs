@@ -138,14 +138,7 @@ where
     };
 
     // Every device with counts this epoch, in id order.
-    let mut counted: Vec<(DeviceId, EpochCounts)> = Vec::new();
-    let mut after: Option<DeviceId> = None;
-    loop {
-        let page = state.epoch_counts_page(epoch, after.as_ref(), 8_192)?;
-        let Some(last) = page.last() else { break };
-        after = Some(last.0);
-        counted.extend(page);
-    }
+    let counted = state.epoch_counts_all(epoch, threads)?;
     let shared: &S = state;
     let loaded: Vec<AppResult<Option<Loaded>>> =
         parallel::par_map(&counted, threads, |(device, counts)| {
@@ -267,11 +260,17 @@ where
         };
         records.push((breakdown_key(&device.device, epoch), record.encode()));
     }
-    let mut paid = 0u128;
-    for (owner, amount) in &owners {
-        mint(state, owner, Amount(*amount))?;
-        paid = paid.saturating_add(*amount);
-    }
+    let credits: Vec<(Address, Amount)> = owners
+        .iter()
+        .map(|(owner, amount)| (*owner, Amount(*amount)))
+        .collect();
+    let paid = state
+        .mint_many(&credits)?
+        .map_err(|e| AppError::Corrupt {
+            key: "accounts".into(),
+            reason: format!("minting rewards: {e}"),
+        })?
+        .0;
     let settlement = rewards.settlement;
     mint(state, &params.treasury, Amount(settlement.to_treasury))?;
     state.put_rewards_carry(Amount(settlement.carry_over));
