@@ -94,6 +94,13 @@ pub struct PayoutTimings {
     pub apply_us: u64,
 }
 
+/// A device's audit score after the epoch, its value and the multiplier it gives.
+struct Scored {
+    score: groundwork_tokenomics::AuditScore,
+    value: Fixed,
+    multiplier: Fixed,
+}
+
 /// One device's inputs, read from state.
 struct Loaded {
     device: DeviceId,
@@ -165,18 +172,27 @@ where
     let phase = std::time::Instant::now();
     let reputation = &tokenomics.reputation;
     let initial = reputation.initial();
-    let scores: Vec<groundwork_tokenomics::AuditScore> =
-        parallel::par_map(&devices, threads, |d| {
-            let before = d.stored_score.unwrap_or(initial);
-            let after =
-                reputation.update_many(before, AuditOutcome::Success, valid_reports(&d.counts));
-            reputation.update_many(after, AuditOutcome::Failure, d.counts.invalid)
-        });
-    let activities: Vec<DeviceActivity<DeviceId>> = devices
-        .iter()
-        .zip(&scores)
-        .map(|(d, score)| activity_for(d, reputation.multiplier(*score)))
-        .collect();
+    // Each device's score after the epoch, its value and multiplier, computed once.
+    let scored: Vec<Scored> = parallel::par_map(&devices, threads, |d| {
+        let before = d.stored_score.unwrap_or(initial);
+        let after = reputation.update_many(before, AuditOutcome::Success, valid_reports(&d.counts));
+        let score = reputation.update_many(after, AuditOutcome::Failure, d.counts.invalid);
+        let value = reputation.score(score);
+        let multiplier = if value < reputation.disqualification_threshold {
+            Fixed::ZERO
+        } else {
+            value
+        };
+        Scored {
+            score,
+            value,
+            multiplier,
+        }
+    });
+    let pairs: Vec<(&Loaded, &Scored)> = devices.iter().zip(&scored).collect();
+    let activities: Vec<DeviceActivity<DeviceId>> =
+        parallel::par_map(&pairs, threads, |(d, s)| activity_for(d, s.multiplier));
+    drop(pairs);
     let carried_in = state.rewards_carry()?;
     let emission = tokenomics
         .emission
@@ -198,32 +214,22 @@ where
     timings.compute_us = phase.elapsed().as_micros() as u64;
 
     let phase = std::time::Instant::now();
-    // Breakdowns, owners' totals and scores, device by device (devices are in id order and
-    // each pool's payouts too, so a cursor per pool walks them together).
-    let mut cursors: Vec<(groundwork_tokenomics::ProofKind, bool, usize)> = tokenomics
+    // Each device's breakdown, from its payout in every pool (found by binary search, since
+    // pools list their participants in device order), built on all cores.
+    let pools_in_order: Vec<_> = tokenomics
         .pools
         .pools
         .iter()
-        .map(|spec| (spec.kind, spec.apply_reputation, 0))
+        .filter_map(|spec| rewards.pools.get(&spec.kind).map(|d| (spec.kind, d)))
         .collect();
-    let mut owners: BTreeMap<Address, u128> = BTreeMap::new();
-    let mut records = Vec::with_capacity(devices.len());
-    let mut devices_paid = 0u64;
-    let mut reduced = 0u64;
-    for (device, score) in devices.iter().zip(&scores) {
+    let pairs: Vec<(&Loaded, &Scored)> = devices.iter().zip(&scored).collect();
+    let breakdowns: Vec<DeviceRewards> = parallel::par_map(&pairs, threads, |(device, scored)| {
         let mut lines = Vec::new();
         let mut total = 0u128;
-        for (kind, _, cursor) in cursors.iter_mut() {
-            let Some(distribution) = rewards.pools.get(kind) else {
+        for (kind, distribution) in &pools_in_order {
+            let Some(payout) = distribution.payout_for(&device.device) else {
                 continue;
             };
-            let Some(payout) = distribution.payouts.get(*cursor) else {
-                continue;
-            };
-            if payout.device != device.device {
-                continue;
-            }
-            *cursor += 1;
             total = total.saturating_add(payout.amount);
             lines.push(PoolLine {
                 kind: *kind,
@@ -235,31 +241,40 @@ where
                 ineligible: payout.ineligible,
             });
         }
-        let multiplier = reputation.multiplier(*score);
-        if multiplier < Fixed::ONE {
-            reduced += 1;
-        }
-        if total > 0 {
-            devices_paid += 1;
-            let owed = owners.entry(device.owner).or_default();
-            *owed = owed.saturating_add(total);
-        }
-        // Scores: keep only what differs from a fresh device's.
-        let new_score = (*score != initial).then_some(*score);
-        if new_score != device.stored_score {
-            state.put_audit_score(&device.device, new_score);
-        }
-        let record = DeviceRewards {
+        DeviceRewards {
             device: device.device,
             epoch,
             owner: device.owner,
-            reputation_score: reputation.score(*score),
-            reputation: multiplier,
+            reputation_score: scored.value,
+            reputation: scored.multiplier,
             pools: lines,
             total: Amount(total),
-        };
-        records.push((breakdown_key(&device.device, epoch), record.encode()));
+        }
+    });
+    let records: Vec<(Vec<u8>, Vec<u8>)> = parallel::par_map(&breakdowns, threads, |b| {
+        (breakdown_key(&b.device, epoch), b.encode())
+    });
+    // Owners' totals and changed scores, in device order.
+    let mut owners: BTreeMap<Address, u128> = BTreeMap::new();
+    let mut devices_paid = 0u64;
+    let mut reduced = 0u64;
+    for ((device, scored), breakdown) in pairs.iter().zip(&breakdowns) {
+        if scored.multiplier < Fixed::ONE {
+            reduced += 1;
+        }
+        if breakdown.total.0 > 0 {
+            devices_paid += 1;
+            let owed = owners.entry(device.owner).or_default();
+            *owed = owed.saturating_add(breakdown.total.0);
+        }
+        // Scores: keep only what differs from a fresh device's.
+        let new_score = (scored.score != initial).then_some(scored.score);
+        if new_score != device.stored_score {
+            state.put_audit_score(&device.device, new_score);
+        }
     }
+    drop(pairs);
+    drop(breakdowns);
     let credits: Vec<(Address, Amount)> = owners
         .iter()
         .map(|(owner, amount)| (*owner, Amount(*amount)))
