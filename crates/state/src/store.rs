@@ -356,31 +356,15 @@ impl Store {
         let txn = self.db.begin_read()?;
         let table = txn.open_table(RECORDS)?;
         let range = table.range(start..end)?;
+        let entries: Box<dyn Iterator<Item = _>> = if reverse {
+            Box::new(range.rev())
+        } else {
+            Box::new(range)
+        };
         let mut out = Vec::new();
-        let mut push = |entry: Result<
-            (redb::AccessGuard<'_, &[u8]>, redb::AccessGuard<'_, &[u8]>),
-            redb::StorageError,
-        >|
-         -> StateResult<bool> {
-            if out.len() >= limit {
-                return Ok(false);
-            }
+        for entry in entries.take(limit) {
             let (key, value) = entry?;
             out.push((key.value().to_vec(), value.value().to_vec()));
-            Ok(true)
-        };
-        if reverse {
-            for entry in range.rev() {
-                if !push(entry)? {
-                    break;
-                }
-            }
-        } else {
-            for entry in range {
-                if !push(entry)? {
-                    break;
-                }
-            }
         }
         Ok(out)
     }

@@ -136,7 +136,7 @@ proptest! {
         let mut carried = Amount::ZERO;
         let mut minted = 0u128;
         let mut to_treasury = 0u128;
-        let mut earned = vec![0u128; ACCOUNTS];
+        let mut earned = [0u128; ACCOUNTS];
         for epoch in 0..=last_epoch {
             let summary = query::epoch_summary(&snapshot, epoch).unwrap().unwrap();
             prop_assert_eq!(summary.emission, Amount(per_epoch));
