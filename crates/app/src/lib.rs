@@ -267,6 +267,7 @@ impl App {
         if let Err(e) = tx.verify_signature() {
             return Ok(Err(e));
         }
+        parallel::remember_verified(&tx.signer, &tx.signed_message(), &tx.signature);
         let snapshot = self.store.snapshot()?;
         Ok(check_against_state(chain, &snapshot, tx))
     }

@@ -1,5 +1,6 @@
 //! Deterministic parallelism: the results never depend on the number of threads.
 
+use groundwork_primitives::ed25519::signature_digest;
 use groundwork_primitives::{
     ED25519_BATCH, PreparedKey, PublicKey, Signature, batch_verify_ed25519, batch_verify_prepared,
 };
@@ -36,68 +37,203 @@ pub fn par_map<T: Sync, R: Send>(
 /// that could not even be decoded, whose verdict is `false`).
 pub type SignatureItem = Option<(PublicKey, Vec<u8>, Signature)>;
 
-/// Verifies signatures, one verdict per item (`None` items are `false`). Batches are cut at
-/// fixed positions (every [`ED25519_BATCH`] items of the whole list, whichever are `None`) and
-/// each thread takes whole batches, so the verdicts are the same on every machine: a batch can
-/// accept a signature that the strict single check refuses, so its membership must not depend
-/// on anything but the block's content.
+/// Verifies signatures, one verdict per item (`None` items are `false`).
+///
+/// Each verdict is that of the single check (see `groundwork_primitives::ed25519`: batches accept
+/// exactly what single checks accept), so neither the batches nor the threads nor the memo of
+/// [`VerifiedSignatures`] can change a verdict: they only decide how fast it comes. Signatures
+/// found in the memo are not checked again; those that verify are remembered.
 pub fn verify_signatures(items: &[SignatureItem], threads: usize) -> Vec<bool> {
-    let work = |batch: &[SignatureItem]| -> Vec<bool> {
+    let digests: Vec<Option<[u8; 32]>> = par_map(items, threads, |item| {
+        let (key, message, signature) = item.as_ref()?;
+        match key {
+            PublicKey::Ed25519(bytes) => Some(signature_digest(bytes, message, &signature.0)),
+            PublicKey::P256(_) => None,
+        }
+    });
+    let known = VERIFIED.contains_all(&digests);
+    let work = |batch: &[(usize, &SignatureItem)]| -> Vec<bool> {
         let present: Vec<(PublicKey, &[u8], Signature)> = batch
             .iter()
-            .flatten()
+            .filter_map(|(_, item)| item.as_ref())
             .map(|(k, m, s)| (*k, m.as_slice(), *s))
             .collect();
         let mut verdicts = batch_verify_ed25519(&present).into_iter();
         batch
             .iter()
-            .map(|item| item.is_some() && verdicts.next().unwrap_or(false))
+            .map(|(_, item)| item.is_some() && verdicts.next().unwrap_or(false))
             .collect()
     };
-    let batches: Vec<&[SignatureItem]> = items.chunks(ED25519_BATCH).collect();
-    par_map(
-        &batches,
-        if items.len() > 2 * ED25519_BATCH {
-            threads
-        } else {
-            1
-        },
-        |batch| work(batch),
-    )
-    .into_iter()
-    .flatten()
-    .collect()
+    let unknown: Vec<(usize, &SignatureItem)> = items
+        .iter()
+        .enumerate()
+        .filter(|(i, item)| item.is_some() && !known[*i])
+        .collect();
+    finish(&unknown, &known, &digests, threads, work)
+}
+
+/// Runs `work` over the unknown items in batches of [`ED25519_BATCH`] on up to `threads`
+/// threads, remembers what verified, and merges with the items already known.
+fn finish<T: Sync>(
+    unknown: &[(usize, T)],
+    known: &[bool],
+    digests: &[Option<[u8; 32]>],
+    threads: usize,
+    work: impl Fn(&[(usize, T)]) -> Vec<bool> + Sync,
+) -> Vec<bool> {
+    let batches: Vec<&[(usize, T)]> = unknown.chunks(ED25519_BATCH).collect();
+    let threads = if unknown.len() > 2 * ED25519_BATCH {
+        threads
+    } else {
+        1
+    };
+    let checked: Vec<bool> = par_map(&batches, threads, |batch| work(batch))
+        .into_iter()
+        .flatten()
+        .collect();
+    let mut verdicts = known.to_vec();
+    let mut fresh = Vec::new();
+    for ((index, _), ok) in unknown.iter().zip(checked) {
+        verdicts[*index] = ok;
+        if ok && let Some(digest) = digests[*index] {
+            fresh.push(digest);
+        }
+    }
+    VERIFIED.remember(&fresh);
+    verdicts
 }
 
 /// A signature to check against a key decompressed beforehand (`None`: no signature to check).
 pub type PreparedItem<'a> = Option<(&'a PreparedKey, Vec<u8>, Signature)>;
 
 /// [`verify_signatures`] over keys decompressed beforehand (a device's key once per block rather
-/// than once per report): the same position-aligned batches, the same verdicts.
+/// than once per report): the same verdicts, the same memo.
 pub fn verify_prepared(items: &[PreparedItem<'_>], threads: usize) -> Vec<bool> {
-    let work = |batch: &[PreparedItem<'_>]| -> Vec<bool> {
+    let digests: Vec<Option<[u8; 32]>> = par_map(items, threads, |item| {
+        let (key, message, signature) = item.as_ref()?;
+        Some(signature_digest(
+            key.ed25519_bytes()?,
+            message,
+            &signature.0,
+        ))
+    });
+    let known = VERIFIED.contains_all(&digests);
+    let work = |batch: &[(usize, &PreparedItem<'_>)]| -> Vec<bool> {
         let present: Vec<(&PreparedKey, &[u8], Signature)> = batch
             .iter()
-            .flatten()
+            .filter_map(|(_, item)| item.as_ref())
             .map(|(k, m, s)| (*k, m.as_slice(), *s))
             .collect();
         let mut verdicts = batch_verify_prepared(&present).into_iter();
         batch
             .iter()
-            .map(|item| item.is_some() && verdicts.next().unwrap_or(false))
+            .map(|(_, item)| item.is_some() && verdicts.next().unwrap_or(false))
             .collect()
     };
-    let batches: Vec<&[PreparedItem<'_>]> = items.chunks(ED25519_BATCH).collect();
-    let threads = if items.len() > 2 * ED25519_BATCH {
-        threads
-    } else {
-        1
-    };
-    par_map(&batches, threads, |batch| work(batch))
-        .into_iter()
-        .flatten()
-        .collect()
+    let unknown: Vec<(usize, &PreparedItem<'_>)> = items
+        .iter()
+        .enumerate()
+        .filter(|(i, item)| item.is_some() && !known[*i])
+        .collect();
+    finish(&unknown, &known, &digests, threads, work)
 }
+
+/// Records that one signature verified (a transaction checked on admission, say), so the block
+/// that carries it does not check it again.
+pub fn remember_verified(key: &PublicKey, message: &[u8], signature: &Signature) {
+    if let PublicKey::Ed25519(bytes) = key {
+        VERIFIED.remember(&[signature_digest(bytes, message, &signature.0)]);
+    }
+}
+
+/// The process's memo of ed25519 signatures that verified: ingest and mempool admission check a
+/// report or transaction once, and the block that carries it finds it here instead of checking
+/// it a second time. Sound because a verdict is a pure function of (key, message, signature) —
+/// the digest names all three, SHA-256 makes a collision infeasible — and only `true` verdicts
+/// are kept: a validator without the memo reaches the same verdict, only slower.
+///
+/// Bounded: 16 shards, each with a current and a previous generation of
+/// [`VerifiedSignatures::GENERATION`] digests; when the current one fills it becomes the
+/// previous and the oldest is dropped, so at least half a million of the most recent digests are
+/// always kept (enough for a full report queue) and memory stays below ~80 MB.
+pub struct VerifiedSignatures {
+    shards: Vec<std::sync::Mutex<Generations>>,
+}
+
+#[derive(Default)]
+struct Generations {
+    current: std::collections::HashSet<[u8; 32], DigestHasher>,
+    previous: std::collections::HashSet<[u8; 32], DigestHasher>,
+}
+
+/// Digests are uniformly random already: the table hashes their first eight bytes.
+#[derive(Default, Clone, Copy)]
+struct DigestHasher;
+
+impl std::hash::BuildHasher for DigestHasher {
+    type Hasher = DigestHash;
+    fn build_hasher(&self) -> DigestHash {
+        DigestHash(0)
+    }
+}
+
+/// See [`DigestHasher`].
+struct DigestHash(u64);
+
+impl std::hash::Hasher for DigestHash {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for (i, b) in bytes.iter().take(8).enumerate() {
+            self.0 ^= u64::from(*b) << (8 * i);
+        }
+    }
+}
+
+impl VerifiedSignatures {
+    /// Digests per shard and generation.
+    pub const GENERATION: usize = 32_768;
+    const SHARDS: usize = 16;
+
+    fn new() -> VerifiedSignatures {
+        VerifiedSignatures {
+            shards: (0..Self::SHARDS).map(|_| Default::default()).collect(),
+        }
+    }
+
+    fn shard(&self, digest: &[u8; 32]) -> std::sync::MutexGuard<'_, Generations> {
+        // A poisoned shard only means another thread panicked mid-insert; the sets stay valid.
+        let shard = &self.shards[usize::from(digest[31]) % Self::SHARDS];
+        shard.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn contains_all(&self, digests: &[Option<[u8; 32]>]) -> Vec<bool> {
+        digests
+            .iter()
+            .map(|d| {
+                d.is_some_and(|d| {
+                    let shard = self.shard(&d);
+                    shard.current.contains(&d) || shard.previous.contains(&d)
+                })
+            })
+            .collect()
+    }
+
+    fn remember(&self, digests: &[[u8; 32]]) {
+        for digest in digests {
+            let mut shard = self.shard(digest);
+            if shard.current.len() >= Self::GENERATION {
+                let full = std::mem::take(&mut shard.current);
+                shard.previous = full;
+            }
+            shard.current.insert(*digest);
+        }
+    }
+}
+
+static VERIFIED: std::sync::LazyLock<VerifiedSignatures> =
+    std::sync::LazyLock::new(VerifiedSignatures::new);
 
 /// Decompresses each distinct key once, on all threads.
 pub fn prepare_keys<K: Ord + Copy + Send + Sync>(
@@ -169,6 +305,51 @@ mod tests {
             verify_prepared(&ready, 1).iter().filter(|ok| !**ok).count(),
             19
         );
+    }
+
+    #[test]
+    fn the_memo_never_turns_a_bad_signature_good() {
+        let key = SigningKey::from_seed([201; 32]);
+        let signed = signed_message(domain::DEVICE_REPORT, "memo", b"body");
+        let sig = key.sign(domain::DEVICE_REPORT, "memo", b"body");
+        let good = Some((key.public_key(), signed.clone(), sig));
+        // The same signature over other bytes, and a changed signature over the same bytes.
+        let other_message = Some((
+            key.public_key(),
+            signed_message(domain::DEVICE_REPORT, "memo", b"bodY"),
+            sig,
+        ));
+        let mut changed = sig;
+        changed.0[40] ^= 1;
+        let changed = Some((key.public_key(), signed, changed));
+        let items = vec![good, other_message, changed];
+        // First pass verifies and remembers the good one; later passes find it in the memo.
+        for _ in 0..3 {
+            assert_eq!(verify_signatures(&items, 1), vec![true, false, false]);
+        }
+        let digest = match &items[0] {
+            Some((PublicKey::Ed25519(k), m, s)) => signature_digest(k, m, &s.0),
+            _ => unreachable!(),
+        };
+        assert_eq!(VERIFIED.contains_all(&[Some(digest)]), vec![true]);
+    }
+
+    #[test]
+    fn the_memo_keeps_at_most_two_generations_per_shard() {
+        let memo = VerifiedSignatures::new();
+        let digests: Vec<[u8; 32]> = (0..(VerifiedSignatures::GENERATION as u32 * 3))
+            .map(|i| *groundwork_primitives::sha256(&i.to_le_bytes()).as_bytes())
+            .collect();
+        memo.remember(&digests);
+        for shard in &memo.shards {
+            let shard = shard.lock().unwrap();
+            assert!(shard.current.len() <= VerifiedSignatures::GENERATION);
+            assert!(shard.previous.len() <= VerifiedSignatures::GENERATION);
+        }
+        // The most recent digests are always kept.
+        let recent: Vec<Option<[u8; 32]>> =
+            digests.iter().rev().take(1000).map(|d| Some(*d)).collect();
+        assert!(memo.contains_all(&recent).iter().all(|k| *k));
     }
 
     #[test]

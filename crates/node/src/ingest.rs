@@ -5,8 +5,10 @@
 //! device's key; it is fresh; its counter is above every counter of that device seen so far
 //! (committed or queued). A batch is queued whole or not at all: when the queue cannot hold every
 //! report that passed, the whole batch is refused with 429 and nothing is queued, so a report the
-//! node said it accepted is never dropped. The app judges every queued report again, fully and
-//! deterministically, when its block executes.
+//! node said it accepted is never dropped. The app judges every queued report again,
+//! deterministically, when its block executes; only the signature check is not repeated on this
+//! node, whose memo of verified signatures (`groundwork_app::parallel::VerifiedSignatures`) already
+//! holds it — a pure function's remembered answer, so the verdict is the one any validator reaches.
 
 use std::collections::{HashMap, VecDeque};
 

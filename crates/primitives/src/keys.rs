@@ -144,15 +144,17 @@ impl PublicKey {
     pub fn verify_message(&self, message: &[u8], signature: &Signature) -> Result<(), KeyError> {
         match self {
             PublicKey::Ed25519(bytes) => {
-                let key = ed25519_dalek::VerifyingKey::from_bytes(bytes).map_err(|e| {
+                let key = crate::ed25519::Ed25519Key::decode(bytes).ok_or(
                     KeyError::InvalidPublicKey {
                         kind: "ed25519",
-                        reason: e.to_string(),
-                    }
-                })?;
-                let sig = ed25519_dalek::Signature::from_bytes(&signature.0);
-                key.verify_strict(message, &sig)
-                    .map_err(|_| KeyError::BadSignature)
+                        reason: "not a point of the curve, or a small-order point".into(),
+                    },
+                )?;
+                if crate::ed25519::verify(&key, message, &signature.0) {
+                    Ok(())
+                } else {
+                    Err(KeyError::BadSignature)
+                }
             }
             PublicKey::P256(bytes) => {
                 let key = p256::ecdsa::VerifyingKey::from_sec1_bytes(bytes).map_err(|e| {
@@ -312,8 +314,8 @@ impl fmt::Debug for SigningKey {
 /// A public key decompressed once, for many verifications (a device's reports in one block, say).
 #[derive(Clone)]
 pub enum PreparedKey {
-    /// A decompressed ed25519 key.
-    Ed25519(ed25519_dalek::VerifyingKey),
+    /// A decoded ed25519 key.
+    Ed25519(crate::ed25519::Ed25519Key),
     /// A decompressed P-256 key.
     P256(p256::ecdsa::VerifyingKey),
     /// Bytes that are no valid key: every signature fails.
@@ -324,7 +326,7 @@ impl PreparedKey {
     /// Decompresses `key`.
     pub fn new(key: &PublicKey) -> PreparedKey {
         match key {
-            PublicKey::Ed25519(bytes) => ed25519_dalek::VerifyingKey::from_bytes(bytes)
+            PublicKey::Ed25519(bytes) => crate::ed25519::Ed25519Key::decode(bytes)
                 .map(PreparedKey::Ed25519)
                 .unwrap_or(PreparedKey::Invalid),
             PublicKey::P256(bytes) => p256::ecdsa::VerifyingKey::from_sec1_bytes(bytes)
@@ -333,12 +335,18 @@ impl PreparedKey {
         }
     }
 
-    /// The strict single check of [`PublicKey::verify_message`].
+    /// The ed25519 key's bytes; `None` for other kinds.
+    pub fn ed25519_bytes(&self) -> Option<&[u8; 32]> {
+        match self {
+            PreparedKey::Ed25519(key) => Some(key.bytes()),
+            _ => None,
+        }
+    }
+
+    /// The single check of [`PublicKey::verify_message`].
     pub fn verify_message(&self, message: &[u8], signature: &Signature) -> bool {
         match self {
-            PreparedKey::Ed25519(key) => key
-                .verify_strict(message, &ed25519_dalek::Signature::from_bytes(&signature.0))
-                .is_ok(),
+            PreparedKey::Ed25519(key) => crate::ed25519::verify(key, message, &signature.0),
             PreparedKey::P256(key) => match p256::ecdsa::Signature::from_slice(&signature.0) {
                 Ok(sig) => sig.normalize_s() == sig && key.verify(message, &sig).is_ok(),
                 Err(_) => false,
@@ -358,18 +366,18 @@ impl fmt::Debug for PreparedKey {
     }
 }
 
-/// How many signatures [`batch_verify_ed25519`] checks together. Callers that split work across
-/// threads split at multiples of this, so the batches, and so the verdicts, never depend on the
-/// number of threads. Chosen by measurement (docs/benchmarks.md): 256 gives most of the speed of
+/// How many signatures [`batch_verify_ed25519`] checks together. Verdicts do not depend on the
+/// batches (see [`crate::ed25519`]: a batch accepts exactly what single checks accept), so this
+/// only trades speed: chosen by measurement (docs/benchmarks.md), 256 gives most of the speed of
 /// larger batches while a failed batch, checked again one by one, stays small.
 pub const ED25519_BATCH: usize = 256;
 
 /// Verifies many ed25519 signatures, returning one verdict per item in order.
 ///
-/// Items are verified in batches of [`ED25519_BATCH`] (independent of the number of threads, so
-/// the outcome is the same on every machine); when a batch fails, its items are checked one by
-/// one with the strict single verification so the bad ones are named. Items whose key is not
-/// ed25519 are checked singly.
+/// Items are verified in batches of [`ED25519_BATCH`]; when a batch fails, its items are checked
+/// one by one so the bad ones are named. The verdicts are those of single verification (the rule
+/// of [`crate::ed25519`] makes the two agree). A chunk holding a key that is not ed25519 is checked
+/// item by item.
 pub fn batch_verify_ed25519(items: &[(PublicKey, &[u8], Signature)]) -> Vec<bool> {
     let prepared: Vec<PreparedKey> = items.iter().map(|(k, _, _)| PreparedKey::new(k)).collect();
     let items: Vec<(&PreparedKey, &[u8], Signature)> = prepared
@@ -385,21 +393,14 @@ pub fn batch_verify_ed25519(items: &[(PublicKey, &[u8], Signature)]) -> Vec<bool
 pub fn batch_verify_prepared(items: &[(&PreparedKey, &[u8], Signature)]) -> Vec<bool> {
     let mut verdicts = Vec::with_capacity(items.len());
     for chunk in items.chunks(ED25519_BATCH) {
-        let mut keys = Vec::with_capacity(chunk.len());
-        let mut messages = Vec::with_capacity(chunk.len());
-        let mut signatures = Vec::with_capacity(chunk.len());
-        let mut all_ed25519 = true;
+        let mut batch = Vec::with_capacity(chunk.len());
         for (key, message, signature) in chunk {
             match key {
-                PreparedKey::Ed25519(k) => {
-                    keys.push(*k);
-                    messages.push(*message);
-                    signatures.push(ed25519_dalek::Signature::from_bytes(&signature.0));
-                }
-                _ => all_ed25519 = false,
+                PreparedKey::Ed25519(k) => batch.push((k, *message, &signature.0)),
+                _ => break,
             }
         }
-        if all_ed25519 && ed25519_dalek::verify_batch(&messages, &signatures, &keys).is_ok() {
+        if batch.len() == chunk.len() && crate::ed25519::verify_batch(&batch) {
             verdicts.extend(std::iter::repeat_n(true, chunk.len()));
         } else {
             verdicts.extend(

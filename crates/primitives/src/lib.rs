@@ -24,6 +24,7 @@ mod address;
 mod amount;
 mod device_id;
 pub mod domain;
+pub mod ed25519;
 mod hash;
 mod keys;
 

@@ -1,5 +1,6 @@
 //! Property test: random sequences of device onboardings, decommissions, withdrawals, ownership
-//! transfers and slashes, checked after every block against the supply rules
+//! transfers and slashes (of active devices' bonds and of decommissioned devices' unbonding
+//! stake), checked after every block against the supply rules
 //! (`liquid + bonded + unbonding = genesis + minted − burned`, [`App::check_invariants`], which the
 //! test node runs after each block), against the rule that the bonded total is the sum of the
 //! active devices' stakes, and against a small model that predicts every result code, every
@@ -104,8 +105,8 @@ struct ModelDevice {
 /// What the chain should hold.
 struct Model {
     devices: Vec<ModelDevice>,
-    /// (owner, release height, amount)
-    unbonding: Vec<(usize, u64, u128)>,
+    /// (owner, release height, amount, device index)
+    unbonding: Vec<(usize, u64, u128, usize)>,
     balances: [u128; ACCOUNTS],
     burned: u128,
     slashed: u128,
@@ -193,7 +194,7 @@ fn run_block(node: &mut TestNode, model: &mut Model, ops: &[Op]) -> Result<(), T
                 if entry.active && entry.owner == signer {
                     model
                         .unbonding
-                        .push((signer, height + UNBONDING_BLOCKS, entry.stake));
+                        .push((signer, height + UNBONDING_BLOCKS, entry.stake, device));
                     entry.active = false;
                     entry.stake = 0;
                     (signer, message, 0)
@@ -217,12 +218,12 @@ fn run_block(node: &mut TestNode, model: &mut Model, ops: &[Op]) -> Result<(), T
                 let released: u128 = model
                     .unbonding
                     .iter()
-                    .filter(|(owner, release, _)| *owner == account && *release <= height)
-                    .map(|(_, _, amount)| amount)
+                    .filter(|(owner, release, _, _)| *owner == account && *release <= height)
+                    .map(|(_, _, amount, _)| amount)
                     .sum();
                 model
                     .unbonding
-                    .retain(|(owner, release, _)| !(*owner == account && *release <= height));
+                    .retain(|(owner, release, _, _)| !(*owner == account && *release <= height));
                 model.balances[account] += released;
                 let code = if released > 0 { 0 } else { MESSAGE_FAILED };
                 (account, withdraw_unbonded_message(), code)
@@ -281,7 +282,7 @@ fn check_state(node: &TestNode, model: &Model) -> Result<(), TestCaseError> {
             .unwrap();
         queued += entries.iter().map(|e| e.amount.0).sum::<u128>();
     }
-    let model_unbonding: u128 = model.unbonding.iter().map(|(_, _, a)| a).sum();
+    let model_unbonding: u128 = model.unbonding.iter().map(|(_, _, a, _)| a).sum();
     prop_assert_eq!(totals.unbonding.0, queued);
     prop_assert_eq!(totals.unbonding.0, model_unbonding);
     prop_assert_eq!(totals.slashed.0, model.slashed);
@@ -328,11 +329,22 @@ proptest! {
                         node.produce_block().unwrap();
                     } else {
                         let count = model.devices.len();
-                        let entry = &mut model.devices[device % count];
+                        let index = device % count;
+                        let entry = &mut model.devices[index];
                         let amount = hotspot_stake * per_mille / 1_000;
                         let burned = slash_block(&node, &entry.device.id(), Amount(amount));
-                        prop_assert_eq!(burned.0, amount.min(entry.stake));
-                        entry.stake -= burned.0;
+                        // An active device loses bond; a decommissioned one loses what still
+                        // waits in the unbonding queue (nothing once withdrawn).
+                        let from_bond = amount.min(entry.stake);
+                        entry.stake -= from_bond;
+                        let mut left = amount - from_bond;
+                        for queued in model.unbonding.iter_mut().filter(|u| u.3 == index) {
+                            let take = left.min(queued.2);
+                            queued.2 -= take;
+                            left -= take;
+                        }
+                        model.unbonding.retain(|u| u.2 > 0);
+                        prop_assert_eq!(burned.0, amount - left);
                         model.burned += burned.0;
                         model.slashed += burned.0;
                     }
@@ -341,4 +353,58 @@ proptest! {
             check_state(&node, &model)?;
         }
     }
+}
+
+/// A device decommissioned after misbehaving cannot dodge its penalty: slashing reaches the stake
+/// waiting in the unbonding queue, and the owner withdraws only what is left.
+#[test]
+fn a_decommissioned_device_is_still_slashed_while_its_stake_unbonds() {
+    let genesis = GenesisBuilder::new()
+        .accounts(ACCOUNTS, Amount(START))
+        .min_fee(Amount(MIN_FEE))
+        .maker(10)
+        .staking_params(StakingParams {
+            unbonding_blocks: UNBONDING_BLOCKS,
+        })
+        .build();
+    let mut node = TestNode::start(genesis).unwrap();
+    let stake = DevicesParams::default().stake_hotspot.0;
+    let device = TestDevice::ed25519(1, DeviceKind::Hotspot);
+    let onboard = onboard_device_message(node.onboarding(0, &device, 0).unwrap());
+    let tx = node.sign_tx(0, vec![onboard]).unwrap();
+    node.submit(tx).unwrap().unwrap();
+    node.produce_block().unwrap();
+    let tx = node
+        .sign_tx(0, vec![decommission_device_message(&device.id())])
+        .unwrap();
+    node.submit(tx).unwrap().unwrap();
+    node.produce_block().unwrap();
+    let before = node.store().snapshot().unwrap().stake_totals().unwrap();
+    assert_eq!(before.unbonding.0, stake);
+
+    // Slash 40 % of the stake while it unbonds, then ask for more than is left.
+    assert_eq!(
+        slash_block(&node, &device.id(), Amount(stake * 2 / 5)).0,
+        stake * 2 / 5
+    );
+    assert_eq!(
+        slash_block(&node, &device.id(), Amount(stake)).0,
+        stake - stake * 2 / 5
+    );
+    assert_eq!(slash_block(&node, &device.id(), Amount(stake)).0, 0);
+    let after = node.store().snapshot().unwrap().stake_totals().unwrap();
+    assert_eq!(after.unbonding.0, 0);
+    assert_eq!(after.slashed.0, stake);
+    node.check_invariants().unwrap();
+
+    // Nothing is left to withdraw once the period ends.
+    for _ in 0..UNBONDING_BLOCKS {
+        node.produce_block().unwrap();
+    }
+    let balance = node.balance(node.address(0)).unwrap().0;
+    let tx = node.sign_tx(0, vec![withdraw_unbonded_message()]).unwrap();
+    node.submit(tx.clone()).unwrap().unwrap();
+    let block = node.produce_block().unwrap();
+    assert_eq!(tx_code(&block, &tx), MESSAGE_FAILED);
+    assert_eq!(node.balance(node.address(0)).unwrap().0, balance - MIN_FEE);
 }

@@ -37,9 +37,10 @@ pub fn init_genesis(state: &mut impl DevicesWrite, genesis: &Genesis) -> AppResu
     Ok(())
 }
 
-/// Slashes up to `amount` of a device's bonded stake: it is burned (see the staking module) and
-/// the device's bond shrinks. The entry point for storage proofs and provable fraud. Returns the
-/// amount burned.
+/// Slashes up to `amount` of a device's stake: it is burned (see the staking module). An active
+/// device's bond shrinks; a decommissioned device's stake is reached in the unbonding queue until
+/// its owner withdraws it, so decommissioning cannot dodge a penalty. The entry point for storage
+/// proofs and provable fraud. Returns the amount burned.
 pub fn slash<S>(
     state: &mut S,
     device: &groundwork_primitives::DeviceId,
@@ -57,9 +58,15 @@ where
             reason: "slashing an unknown device".into(),
         });
     };
-    let burned = state.burn_bonded(amount.min(record.stake))?;
-    record.stake = groundwork_primitives::Amount(record.stake.0 - burned.0);
+    let from_bond = state.burn_bonded(amount.min(record.stake))?;
+    record.stake = groundwork_primitives::Amount(record.stake.0 - from_bond.0);
     state.put_device(&record);
+    let from_unbonding = state.burn_unbonding(
+        &record.owner,
+        device,
+        groundwork_primitives::Amount(amount.0 - from_bond.0),
+    )?;
+    let burned = groundwork_primitives::Amount(from_bond.0 + from_unbonding.0);
     state.burn_held(burned)?;
     Ok((
         burned,

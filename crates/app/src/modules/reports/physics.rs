@@ -30,14 +30,12 @@
 //!
 //! * **Cell centres.** [`cell_centre`] asks `h3o` for the centre of a cell (an `f64` latitude and
 //!   longitude) and rounds it to whole micro-degrees (≈ 0.11 m), the only place a float appears.
-//!   Caveat: with the `std` feature (which the workspace enables) `h3o` computes that centre with
-//!   `std`'s `atan2`, `sin`, `cos` and `asin`, whose last bit Rust does not promise to be the same
-//!   on every platform. An ulp-sized difference (≈ 10⁻¹⁴ degree) changes the rounded micro-degree
-//!   only when the exact value falls within that distance of a rounding boundary (odds of the
-//!   order of 10⁻⁸ per coordinate). This is small but not zero; the cure, if validators on
-//!   different platforms ever disagree, is to compute each device's centre once when its location
-//!   is asserted and keep the integer micro-degrees in its record, or to compute centres from
-//!   the H3 index with integer-only code.
+//!   The workspace builds `h3o` without its `std` feature, so its `atan2`, `sin`, `cos` and `asin`
+//!   are those of the `libm` crate — the same Rust code on every platform, built from IEEE-754
+//!   basic operations (correctly rounded; Rust never contracts them into fused multiply-adds) —
+//!   rather than the platform's maths library, whose last bit Rust does not promise. The same
+//!   cell therefore gives the same micro-degrees everywhere; `cell_centres_are_pinned` holds a
+//!   few to their exact values.
 //! * **Distance.** [`distance_mm`] is the haversine great-circle distance on a sphere of the IUGG
 //!   mean Earth radius (6,371,008.8 m), computed in Q48 fixed point (`i128`): sine and cosine by
 //!   Taylor series after exact range reduction in integer micro-degrees, square root with
@@ -1047,6 +1045,32 @@ mod tests {
 
     fn reference_fspl_db(distance_m: f64, frequency_hz: f64) -> f64 {
         20.0 * (4.0 * std::f64::consts::PI * distance_m * frequency_hz / 2.998e8).log10()
+    }
+
+    #[test]
+    fn cell_centres_are_pinned() {
+        // Exact micro-degrees of a few centres at resolutions 0, 8 and 12. These must never change
+        // between machines or builds: the app compares distances computed from them.
+        let pinned: Vec<(u64, GeoPoint)> =
+            [0x8001fffffffffff_u64, 0x881f1d4817fffff, 0x8c1f1d4810001ff]
+                .into_iter()
+                .map(|cell| (cell, cell_centre(cell).unwrap()))
+                .collect();
+        let expected = [
+            (0x8001fffffffffff, (79_242_399, 38_023_407)),
+            (0x881f1d4817fffff, (52_530_296, 13_322_377)),
+            (0x8c1f1d4810001ff, (52_537_498, 13_319_279)),
+        ]
+        .map(|(cell, (lat, lng))| {
+            (
+                cell,
+                GeoPoint {
+                    lat_micro_deg: lat,
+                    lng_micro_deg: lng,
+                },
+            )
+        });
+        assert_eq!(pinned, expected);
     }
 
     // --- Positive cases from real geometry -----------------------------------------------------

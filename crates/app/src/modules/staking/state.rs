@@ -200,6 +200,48 @@ pub trait StakingWrite: StateWrite + StakingRead {
         Ok(released)
     }
 
+    /// Burns up to `amount` of what `device` still has waiting in `owner`'s unbonding queue
+    /// (slashing reaches stake until it is withdrawn, so decommissioning does not escape a
+    /// penalty for what the device did while bonded). Returns what was burned.
+    fn burn_unbonding(
+        &mut self,
+        owner: &Address,
+        device: &DeviceId,
+        amount: Amount,
+    ) -> AppResult<Amount> {
+        // An owner's queue holds the devices it decommissioned within one unbonding period.
+        let entries = self.unbonding_of(owner, usize::MAX)?;
+        let mut burned = Amount::ZERO;
+        for entry in entries.iter().filter(|e| e.device == *device) {
+            let left = Amount(amount.0 - burned.0);
+            if left == Amount::ZERO {
+                break;
+            }
+            let take = left.min(entry.amount);
+            let key = unbonding_key(owner, entry.release_height, device);
+            let remaining = Amount(entry.amount.0 - take.0);
+            if remaining == Amount::ZERO {
+                self.delete(key);
+            } else {
+                self.put(key, remaining.0.to_be_bytes().to_vec());
+            }
+            burned = Amount(burned.0 + take.0);
+        }
+        if burned > Amount::ZERO {
+            let mut totals = self.stake_totals()?;
+            totals.unbonding = totals
+                .unbonding
+                .checked_sub(burned)
+                .ok_or_else(|| corrupt(TOTALS_KEY, "unbonding underflow"))?;
+            totals.slashed = totals
+                .slashed
+                .checked_add(burned)
+                .ok_or_else(|| corrupt(TOTALS_KEY, "slashed overflow"))?;
+            self.put_stake_totals(&totals);
+        }
+        Ok(burned)
+    }
+
     /// Burns up to `amount` of bonded stake (the slashing entry point; the devices module lowers
     /// the device's own bond). Returns what was burned.
     fn burn_bonded(&mut self, amount: Amount) -> AppResult<Amount> {
