@@ -327,6 +327,9 @@ fn devnet(args: DevnetArgs, output: Output) -> anyhow::Result<ExitCode> {
             },
         );
         config.seed = args.seed;
+        // A reading every few seconds, so sensors earn from the sensor-data pool in every
+        // ~30 s epoch (the fleet's default is one a minute).
+        config.cadences.sensor = std::time::Duration::from_secs(5);
         let genesis = home.genesis()?;
         config.reports_params = genesis.params.reports.clone();
         config.devices_params = genesis.params.devices.clone();
