@@ -421,12 +421,16 @@ impl App {
 
         let mut tx_results = Vec::with_capacity(decoded.len());
         let mut tx_hashes = Vec::with_capacity(decoded.len());
+        let mut account_index = Vec::new();
         for (bytes, outcome) in input.txs.iter().zip(decoded) {
             let (hash, result) = match outcome {
-                Ok(tx) => (
-                    tx.hash,
-                    deliver_tx(&mut state, &chain, &input, min_fee, tx)?,
-                ),
+                Ok(tx) => {
+                    account_index.extend(account_tx_keys(&tx, input.height, tx_hashes.len()));
+                    (
+                        tx.hash,
+                        deliver_tx(&mut state, &chain, &input, min_fee, tx)?,
+                    )
+                }
                 Err(error) => (sha256(bytes), failed(&error, Amount::ZERO, Vec::new())),
             };
             tx_hashes.push(hash);
@@ -453,7 +457,7 @@ impl App {
         timings.state_root_us = phase.elapsed().as_micros() as u64;
         // One lookup entry per device per block: a device's verdicts are found by height, then
         // read from that block's results.
-        let index = reports
+        let mut index: Vec<Vec<u8>> = reports
             .results
             .iter()
             .filter(|r| r.device.len() == 20)
@@ -461,6 +465,7 @@ impl App {
             .collect::<std::collections::BTreeSet<_>>()
             .into_iter()
             .collect();
+        index.extend(account_index);
         let results = v1::BlockResults {
             tx_results,
             block_events: payout.events,
@@ -782,6 +787,55 @@ pub fn public_key_from_proto(key: Option<&v1::PublicKey>) -> Result<PublicKey, S
 /// (u64 BE). Queries scan a device's range of heights, then read those blocks' results.
 pub fn report_index_key(device: &[u8], height: u64) -> Vec<u8> {
     [b"r/".as_slice(), device, &height.to_be_bytes()].concat()
+}
+
+/// The lookup-index key saying a transaction involves an account: `a/` ‖ address (20) ‖ height
+/// (u64 BE) ‖ position in the block (u32 BE) ‖ role (0 sender, 1 recipient) ‖ tx hash (32).
+/// Queries scan an address's range backwards for its recent transactions.
+pub fn account_tx_index_key(
+    address: &Address,
+    height: u64,
+    position: u32,
+    role: u8,
+    hash: &Hash,
+) -> Vec<u8> {
+    [
+        b"a/".as_slice(),
+        address.as_bytes(),
+        &height.to_be_bytes(),
+        &position.to_be_bytes(),
+        &[role],
+        hash.0.as_slice(),
+    ]
+    .concat()
+}
+
+/// The account index entries of one transaction: its sender, and whoever its messages pay or
+/// hand something to.
+fn account_tx_keys(tx: &SignedTx, height: u64, position: usize) -> Vec<Vec<u8>> {
+    let position = u32::try_from(position).unwrap_or(u32::MAX);
+    let mut recipients = std::collections::BTreeSet::new();
+    for message in &tx.messages {
+        match message {
+            tx::Msg::Transfer(t) => {
+                recipients.insert(t.to);
+            }
+            tx::Msg::TransferDevice(m) => {
+                recipients.insert(m.new_owner);
+            }
+            _ => {}
+        }
+    }
+    recipients.remove(&tx.sender);
+    std::iter::once(account_tx_index_key(
+        &tx.sender, height, position, 0, &tx.hash,
+    ))
+    .chain(
+        recipients
+            .iter()
+            .map(|to| account_tx_index_key(to, height, position, 1, &tx.hash)),
+    )
+    .collect()
 }
 
 fn block_input(block: &v1::Block) -> Result<BlockInput, String> {

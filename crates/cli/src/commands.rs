@@ -362,10 +362,10 @@ fn devnet(args: DevnetArgs, output: Output) -> anyhow::Result<ExitCode> {
         } else {
             String::new()
         };
-        let value = json!({"url": url, "chain_id": "groundwork-devnet", "home": home_text, "dev_address": dev.address.to_string(), "dev_key": "dev", "devices": devices});
+        let value = json!({"url": url, "dashboard": format!("{url}/"), "chain_id": "groundwork-devnet", "home": home_text, "dev_address": dev.address.to_string(), "dev_key": "dev", "devices": devices});
         print(output, &value, || {
             format!(
-                "\nGroundwork devnet is running.\n\n  API       {url}/v1/status   (OpenAPI: {url}/v1/openapi.json, metrics: {url}/metrics)\n  chain     groundwork-devnet\n  home      {home_text}\n  dev key   \"dev\" = {} (unencrypted, 1,000,000 tokens)\n\n{fleet_text}Try, in another terminal:\n  groundwork keys new alice --plain --home {home_text}\n  groundwork tx transfer --home {home_text} --node {url} --from dev --to <alice's address> --amount 12.5 --wait\n  groundwork query account <address> --node {url} --prove\n  curl -s -X POST {url}/v1/faucet -H 'content-type: application/json' -d '{{\"address\":\"<address>\",\"amount\":\"50\"}}'\n\nPress Ctrl-C to stop.\n",
+                "\nGroundwork devnet is running.\n\n  Dashboard {url}/   (open it in a browser)\n  API       {url}/v1/status   (OpenAPI: {url}/v1/openapi.json, metrics: {url}/metrics)\n  chain     groundwork-devnet\n  home      {home_text}\n  dev key   \"dev\" = {} (unencrypted, 1,000,000 tokens)\n\n{fleet_text}Try, in another terminal:\n  groundwork keys new alice --plain --home {home_text}\n  groundwork tx transfer --home {home_text} --node {url} --from dev --to <alice's address> --amount 12.5 --wait\n  groundwork query account <address> --node {url} --prove\n  curl -s -X POST {url}/v1/faucet -H 'content-type: application/json' -d '{{\"address\":\"<address>\",\"amount\":\"50\"}}'\n\nPress Ctrl-C to stop.\n",
                 dev.address
             )
         });
@@ -839,6 +839,12 @@ fn bench(what: BenchCommand, output: Output) -> anyhow::Result<ExitCode> {
                 runs,
             };
             let report = groundwork_node::bench::rewards(&options)?;
+            print(output, &serde_json::to_value(&report)?, || {
+                report.to_string()
+            });
+        }
+        BenchCommand::Map { devices } => {
+            let report = groundwork_node::dashboard::bench_map(devices);
             print(output, &serde_json::to_value(&report)?, || {
                 report.to_string()
             });

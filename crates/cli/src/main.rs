@@ -406,6 +406,12 @@ pub(crate) enum BenchCommand {
         #[arg(long, default_value_t = 5)]
         runs: usize,
     },
+    /// The dashboard's map index: build time, size and map requests over synthetic devices.
+    Map {
+        /// Devices to place.
+        #[arg(long, default_value_t = 1_000_000)]
+        devices: usize,
+    },
     /// Raw ed25519 verification per second, single and batched, on 1 and all threads.
     Verify {
         /// Signatures to verify per measurement.

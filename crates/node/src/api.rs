@@ -48,6 +48,7 @@ pub(crate) struct Inner {
     pub(crate) metrics: Arc<Metrics>,
     pub(crate) moniker: String,
     pub(crate) faucet: Option<Faucet>,
+    pub(crate) map: crate::dashboard::MapIndex,
 }
 
 /// The devnet faucet: an unencrypted funded key the node signs with.
@@ -86,6 +87,7 @@ impl ApiState {
                 metrics,
                 moniker,
                 faucet,
+                map: crate::dashboard::MapIndex::default(),
             }),
         }
     }
@@ -122,6 +124,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/makers", get(crate::devices_api::list_makers))
         .route("/v1/openapi.json", get(openapi))
         .route("/metrics", get(metrics))
+        .merge(crate::dashboard::routes())
         .fallback(not_found)
         .with_state(state)
 }
@@ -150,7 +153,14 @@ pub fn router(state: ApiState) -> Router {
         crate::devices_api::list_makers,
         crate::rewards_api::device_rewards,
         crate::rewards_api::epoch_summary,
-        crate::rewards_api::latest_epoch
+        crate::rewards_api::latest_epoch,
+        crate::dashboard::events,
+        crate::dashboard::map_cells,
+        crate::dashboard::map_cell,
+        crate::dashboard::network,
+        crate::dashboard::recent_blocks,
+        crate::dashboard::account_txs,
+        crate::dashboard::account_stake
     )
 )]
 pub struct ApiDoc;

@@ -14,6 +14,7 @@
 pub mod api;
 pub mod bench;
 pub mod config;
+pub mod dashboard;
 mod devices_api;
 pub mod home;
 pub mod ingest;

@@ -7,8 +7,9 @@
 //!    (coverage) and within its capacity is served. Users pay for it in fiat.
 //! 2. **Burn.** The burn-and-mint share of what users paid buys tokens at the step's price and
 //!    burns them.
-//! 3. **Mint.** The emission schedule ([`groundwork_tokenomics::EmissionSchedule`]) mints the
-//!    step's epochs (baseline curves see the network's realised capacity), plus re-minted burns
+//! 3. **Mint.** Each of the step's epochs mints what
+//!    [`EmissionSchedule::emission_for_epoch`] says (the function the app's rewards module
+//!    mints with; baseline curves see the network's realised capacity), plus re-minted burns
 //!    when the parameters enable [`groundwork_tokenomics::NetEmissions`].
 //! 4. **Rewards.** The network's reward math shares the minted tokens and any carry-over among
 //!    devices ([`crate::rewards`]); unclaimed tokens go where the parameters say.
@@ -27,7 +28,9 @@
 //! from one ChaCha8 stream seeded by the run's seed; nothing iterates a hash map, so the same
 //! seed gives the same outcome, bit for bit.
 
-use groundwork_tokenomics::{EmissionSchedule, EpochFunds, NetEmissions, TokenomicsParams};
+use groundwork_tokenomics::{
+    CapacityIntegral, EmissionSchedule, EpochFunds, NetEmissions, TokenomicsParams,
+};
 use rand_chacha::ChaCha8Rng;
 use rand_core::{Rng, SeedableRng};
 use rayon::prelude::*;
@@ -423,15 +426,19 @@ impl<'a> Simulation<'a> {
         let epochs = scenario.epochs_per_step;
         let first_epoch = u64::from(step) * epochs;
         let schedule = &self.params.emission;
-        let integral_before = self.capacity_integral;
         let realised = capacity.max(0.0) as u128;
+        // Epoch by epoch, with the function the app's rewards module mints with.
+        let mut emission = 0u128;
         for epoch in first_epoch..first_epoch + epochs {
-            self.capacity_integral =
-                advance_integral(schedule, self.capacity_integral, epoch, realised)?;
+            let start = self.capacity_integral;
+            self.capacity_integral = advance_integral(schedule, start, epoch, realised)?;
+            let integral = CapacityIntegral {
+                start,
+                end: self.capacity_integral,
+            };
+            emission =
+                emission.saturating_add(schedule.emission_for_epoch(epoch, integral)?.amount);
         }
-        let emission = schedule
-            .cumulative(first_epoch + epochs, self.capacity_integral)?
-            .saturating_sub(schedule.cumulative(first_epoch, integral_before)?);
         let reminted = match &self.params.net_emissions {
             Some(net) => {
                 self.ledger.smoothed_burn =
@@ -685,14 +692,17 @@ impl<'a> Simulation<'a> {
                     },
                 )
                 .collect();
-        let tallies: Vec<(usize, usize, Tally)> = chunks
-            .into_par_iter()
-            .map(|chunk| {
-                let offset = chunk.offset;
-                let (kept, tally) = settle_chunk(chunk, &rates, kinds);
-                (offset, kept, tally)
-            })
-            .collect();
+        let settle = |chunk: Chunk<'_>| {
+            let offset = chunk.offset;
+            let (kept, tally) = settle_chunk(chunk, &rates, kinds);
+            (offset, kept, tally)
+        };
+        // One chunk needs no thread hand-off (and small worlds are mostly one chunk).
+        let tallies: Vec<(usize, usize, Tally)> = if chunks.len() > 1 {
+            chunks.into_par_iter().map(settle).collect()
+        } else {
+            chunks.into_iter().map(settle).collect()
+        };
         let mut total = Tally {
             left_by_kind: vec![0; kinds],
             income_by_kind: vec![0.0; kinds],
@@ -930,59 +940,112 @@ struct Chunk<'a> {
 
 /// Settle one chunk; survivors are moved to its front. Returns how many survived.
 fn settle_chunk(c: Chunk<'_>, rates: &Rates<'_>, kinds: usize) -> (usize, Tally) {
-    let mut tally = Tally {
-        left_by_kind: vec![0; kinds],
-        income_by_kind: vec![0.0; kinds],
-        survivors: vec![KindActivity::default(); kinds],
-        ..Tally::default()
-    };
-    let mut keep = 0usize;
-    for i in 0..c.id.len() {
-        let kind = usize::from(c.kind[i]);
-        let capacity = f64::from(c.capacity[i]);
-        let income = match rates.exact {
-            Some(amounts) => {
-                amounts.get(c.offset + i).copied().unwrap_or(0) as f64 * rates.usd_per_base_unit
+    match rates.exact {
+        Some(amounts) => {
+            let amounts = amounts.get(c.offset..).unwrap_or(&[]);
+            let income = |i: usize, _kind: usize, capacity: f64| {
+                amounts.get(i).copied().unwrap_or(0) as f64 * rates.usd_per_base_unit
                     + rates.fee_per_capacity * capacity
+            };
+            if kinds == 1 {
+                settle_chunk_with::<true>(c, rates, kinds, income)
+            } else {
+                settle_chunk_with::<false>(c, rates, kinds, income)
             }
-            None => {
+        }
+        None if kinds == 1 => settle_one_kind(c, rates),
+        None => {
+            let income = |_i: usize, kind: usize, capacity: f64| {
                 rates.income_per_device.get(kind).copied().unwrap_or(0.0)
                     + rates.income_per_capacity.get(kind).copied().unwrap_or(0.0) * capacity
+            };
+            if kinds == 1 {
+                settle_chunk_with::<true>(c, rates, kinds, income)
+            } else {
+                settle_chunk_with::<false>(c, rates, kinds, income)
             }
-        };
+        }
+    }
+}
+
+/// Partial sums per lane: operator `i` adds to lane `i % LANES`, so consecutive operators do
+/// not wait on each other's floating-point additions. The lanes are added in lane order at the
+/// end, so the result depends only on the operators, never on threads.
+const LANES: usize = 4;
+
+fn sum_lanes(lanes: &[f64; LANES]) -> f64 {
+    lanes.iter().sum()
+}
+
+/// The settling loop. `ONE_KIND` (every operator is of kind 0) keeps every tally in local
+/// variables; otherwise tallies per kind live in small vectors.
+fn settle_chunk_with<const ONE_KIND: bool>(
+    c: Chunk<'_>,
+    rates: &Rates<'_>,
+    kinds: usize,
+    income_of: impl Fn(usize, usize, f64) -> f64,
+) -> (usize, Tally) {
+    let mut costs = [0.0f64; LANES];
+    let mut income_one = [0.0f64; LANES];
+    let mut capacity_one = [0.0f64; LANES];
+    let mut income_by_kind = vec![[0.0f64; LANES]; if ONE_KIND { 0 } else { kinds }];
+    let mut capacity_by_kind = vec![[0.0f64; LANES]; if ONE_KIND { 0 } else { kinds }];
+    let mut left_by_kind = vec![0u64; kinds];
+    let mut devices_by_kind = vec![0u64; if ONE_KIND { 0 } else { kinds }];
+    let (mut profitable, mut paid_back, mut left) = (0u64, 0u64, 0u64);
+    let mut paybacks = Vec::new();
+    let mut keep = 0usize;
+    let len =
+        c.id.len()
+            .min(c.kind.len())
+            .min(c.capacity.len())
+            .min(c.cost.len())
+            .min(c.patience.len())
+            .min(c.streak.len())
+            .min(c.balance.len())
+            .min(c.joined.len());
+    for i in 0..len {
+        let lane = i % LANES;
+        let kind = if ONE_KIND { 0 } else { usize::from(c.kind[i]) };
+        let capacity = f64::from(c.capacity[i]);
+        let income = income_of(i, kind, capacity);
         let cost = f64::from(c.cost[i]) * rates.cost_factor;
         let profit = income - cost;
-        tally.income += income;
-        tally.costs += cost;
-        if let Some(slot) = tally.income_by_kind.get_mut(kind) {
-            *slot += income;
+        costs[lane] += cost;
+        if ONE_KIND {
+            income_one[lane] += income;
+        } else if let Some(slot) = income_by_kind.get_mut(kind) {
+            slot[lane] += income;
         }
         let before = c.balance[i];
         let after = before + profit as f32;
         c.balance[i] = after;
         if before < 0.0 && after >= 0.0 {
             let steps = (rates.step + 1).saturating_sub(c.joined[i]) as usize;
-            tally.paybacks.push(steps * rates.step_days as usize);
+            paybacks.push(steps * rates.step_days as usize);
         }
-        if after >= 0.0 {
-            tally.paid_back += 1;
-        }
-        if profit >= 0.0 {
-            tally.profitable += 1;
-            c.streak[i] = 0;
-        } else {
-            c.streak[i] = c.streak[i].saturating_add(1);
-        }
-        if c.streak[i] >= c.patience[i] {
-            tally.left += 1;
-            if let Some(slot) = tally.left_by_kind.get_mut(kind) {
+        paid_back += u64::from(after >= 0.0);
+        // Branch-free: whether a step is profitable is a coin toss for operators near break-even.
+        let unprofitable = u16::from(profit < 0.0);
+        profitable += u64::from(1 - unprofitable);
+        let streak = c.streak[i].saturating_add(1) * unprofitable;
+        c.streak[i] = streak;
+        if streak >= c.patience[i] {
+            left += 1;
+            if !ONE_KIND && let Some(slot) = left_by_kind.get_mut(kind) {
                 *slot += 1;
             }
             continue;
         }
-        if let Some(slot) = tally.survivors.get_mut(kind) {
-            slot.devices += 1;
-            slot.capacity += capacity;
+        if ONE_KIND {
+            capacity_one[lane] += capacity;
+        } else {
+            if let Some(slot) = capacity_by_kind.get_mut(kind) {
+                slot[lane] += capacity;
+            }
+            if let Some(slot) = devices_by_kind.get_mut(kind) {
+                *slot += 1;
+            }
         }
         if keep != i {
             c.id[keep] = c.id[i];
@@ -990,12 +1053,297 @@ fn settle_chunk(c: Chunk<'_>, rates: &Rates<'_>, kinds: usize) -> (usize, Tally)
             c.capacity[keep] = c.capacity[i];
             c.cost[keep] = c.cost[i];
             c.patience[keep] = c.patience[i];
-            c.streak[keep] = c.streak[i];
-            c.balance[keep] = c.balance[i];
+            c.streak[keep] = streak;
+            c.balance[keep] = after;
             c.joined[keep] = c.joined[i];
         }
         keep += 1;
     }
+    let (income_by_kind, survivors) = if ONE_KIND {
+        if let Some(slot) = left_by_kind.first_mut() {
+            *slot = left;
+        }
+        let survivors = KindActivity {
+            devices: keep as u64,
+            capacity: sum_lanes(&capacity_one),
+            served: 0.0,
+        };
+        (vec![sum_lanes(&income_one)], vec![survivors])
+    } else {
+        let survivors = devices_by_kind
+            .iter()
+            .zip(&capacity_by_kind)
+            .map(|(devices, capacity)| KindActivity {
+                devices: *devices,
+                capacity: sum_lanes(capacity),
+                served: 0.0,
+            })
+            .collect();
+        (income_by_kind.iter().map(sum_lanes).collect(), survivors)
+    };
+    let tally = Tally {
+        income: income_by_kind.iter().sum(),
+        costs: sum_lanes(&costs),
+        profitable,
+        paid_back,
+        left,
+        left_by_kind,
+        income_by_kind,
+        paybacks,
+        survivors,
+    };
+    (keep, tally)
+}
+
+/// What one operator of the single kind earns and spends this step.
+struct Pay {
+    per_device: f64,
+    per_capacity: f64,
+    cost_factor: f64,
+}
+
+/// Running tallies of [`settle_one_kind`]; sums of money and capacity keep one partial sum per
+/// lane (operator `i` adds to lane `i % LANE`), added in lane order at the end.
+#[derive(Default)]
+struct Lanes {
+    income: [f64; LANE],
+    costs: [f64; LANE],
+    kept_capacity: [f64; LANE],
+    profitable: u64,
+    paid_back: u64,
+    leaving: u64,
+}
+
+/// Partial sums per tally in [`settle_one_kind`].
+const LANE: usize = 8;
+
+/// Per-block working columns of [`Pay::settle_block`], overwritten by every block.
+struct Scratch {
+    before: [f32; BLOCK],
+    earned: [f64; BLOCK],
+    spent: [f64; BLOCK],
+    kept: [f64; BLOCK],
+    profit: [f32; BLOCK],
+    unprofitable: [u16; BLOCK],
+}
+
+impl Pay {
+    /// Pay one operator (lane `j`): income, costs, balance, unprofitable streak, leaving.
+    #[allow(clippy::too_many_arguments)]
+    fn settle(
+        &self,
+        lanes: &mut Lanes,
+        j: usize,
+        capacity: f32,
+        cost: f32,
+        balance: &mut f32,
+        streak: &mut u16,
+        patience: u16,
+    ) {
+        let lane = j % LANE;
+        let capacity = f64::from(capacity);
+        let earned = self.per_device + self.per_capacity * capacity;
+        let spent = f64::from(cost) * self.cost_factor;
+        let profit = earned - spent;
+        lanes.income[lane] += earned;
+        lanes.costs[lane] += spent;
+        let after = *balance + profit as f32;
+        *balance = after;
+        lanes.paid_back += u64::from(after >= 0.0);
+        let unprofitable = u16::from(profit < 0.0);
+        lanes.profitable += u64::from(1 - unprofitable);
+        let run = streak.saturating_add(1) * unprofitable;
+        *streak = run;
+        let leaves = run >= patience;
+        lanes.leaving += u64::from(leaves);
+        lanes.kept_capacity[lane] += if leaves { 0.0 } else { capacity };
+    }
+
+    /// Pay a whole block, the same rules as [`Pay::settle`] operator by operator, written as
+    /// simple passes over the block that the compiler turns into vector instructions. Leaves
+    /// the balances before the step in `scratch.before`; returns whether anybody earned back
+    /// their hardware.
+    #[allow(clippy::too_many_arguments)]
+    fn settle_block(
+        &self,
+        lanes: &mut Lanes,
+        capacity: &[f32; BLOCK],
+        cost: &[f32; BLOCK],
+        balance: &mut [f32; BLOCK],
+        streak: &mut [u16; BLOCK],
+        patience: &[u16; BLOCK],
+        scratch: &mut Scratch,
+    ) -> bool {
+        let Scratch {
+            before,
+            earned,
+            spent,
+            kept,
+            profit,
+            unprofitable,
+        } = scratch;
+        for j in 0..BLOCK {
+            earned[j] = self.per_device + self.per_capacity * f64::from(capacity[j]);
+            spent[j] = f64::from(cost[j]) * self.cost_factor;
+            let net = earned[j] - spent[j];
+            profit[j] = net as f32;
+            unprofitable[j] = u16::from(net < 0.0);
+        }
+        let (mut crossed, mut paid_back) = (0u8, 0u32);
+        for j in 0..BLOCK {
+            before[j] = balance[j];
+            let after = before[j] + profit[j];
+            balance[j] = after;
+            crossed |= u8::from(before[j] < 0.0) & u8::from(after >= 0.0);
+            paid_back += u32::from(after >= 0.0);
+        }
+        let (mut leaving, mut profitable) = (0u32, 0u32);
+        for j in 0..BLOCK {
+            let run = streak[j].saturating_add(1) * unprofitable[j];
+            streak[j] = run;
+            let leaves = run >= patience[j];
+            leaving += u32::from(leaves);
+            profitable += u32::from(1 - unprofitable[j]);
+            kept[j] = if leaves { 0.0 } else { f64::from(capacity[j]) };
+        }
+        for base in (0..BLOCK).step_by(LANE) {
+            for k in 0..LANE {
+                lanes.income[k] += earned[base + k];
+                lanes.costs[k] += spent[base + k];
+                lanes.kept_capacity[k] += kept[base + k];
+            }
+        }
+        lanes.paid_back += u64::from(paid_back);
+        lanes.leaving += u64::from(leaving);
+        lanes.profitable += u64::from(profitable);
+        crossed != 0
+    }
+}
+
+/// Operators per block in [`settle_one_kind`]: the passes over a block have a fixed length, so
+/// the compiler turns them into vector instructions. A multiple of [`LANE`].
+const BLOCK: usize = 64;
+
+/// The common case (one kind of device, cohort rewards), written so the loop over the
+/// operators has no branches and vectorises: a first pass pays everyone and counts, in lanes;
+/// operators who earned back their hardware this step are picked out only in blocks that have
+/// some, and the chunk is compacted only when somebody left. Same rules as
+/// [`settle_chunk_with`]; partial sums are taken per lane and added in lane order, so the
+/// result depends only on the operators.
+fn settle_one_kind(c: Chunk<'_>, rates: &Rates<'_>) -> (usize, Tally) {
+    let pay = Pay {
+        per_device: rates.income_per_device.first().copied().unwrap_or(0.0),
+        per_capacity: rates.income_per_capacity.first().copied().unwrap_or(0.0),
+        cost_factor: rates.cost_factor,
+    };
+    let mut lanes = Lanes::default();
+    let mut scratch = Scratch {
+        before: [0.0; BLOCK],
+        earned: [0.0; BLOCK],
+        spent: [0.0; BLOCK],
+        kept: [0.0; BLOCK],
+        profit: [0.0; BLOCK],
+        unprofitable: [0; BLOCK],
+    };
+    let mut paybacks = Vec::new();
+    let mut record_payback = |joined: u32| {
+        let steps = (rates.step + 1).saturating_sub(joined) as usize;
+        paybacks.push(steps * rates.step_days as usize);
+    };
+    let (capacity, capacity_rest) = c.capacity.as_chunks::<BLOCK>();
+    let (cost, cost_rest) = c.cost.as_chunks::<BLOCK>();
+    let (balance, balance_rest) = c.balance.as_chunks_mut::<BLOCK>();
+    let (streak, streak_rest) = c.streak.as_chunks_mut::<BLOCK>();
+    let (patience, patience_rest) = c.patience.as_chunks::<BLOCK>();
+    let (joined, joined_rest) = c.joined.as_chunks::<BLOCK>();
+    for (((((capacity, cost), balance), streak), patience), joined) in capacity
+        .iter()
+        .zip(cost)
+        .zip(balance.iter_mut())
+        .zip(streak.iter_mut())
+        .zip(patience)
+        .zip(joined)
+    {
+        let crossed = pay.settle_block(
+            &mut lanes,
+            capacity,
+            cost,
+            balance,
+            streak,
+            patience,
+            &mut scratch,
+        );
+        let before = &scratch.before;
+        // Rare: most blocks have nobody earning back their hardware this step.
+        if crossed {
+            for j in 0..BLOCK {
+                if before[j] < 0.0 && balance[j] >= 0.0 {
+                    record_payback(joined[j]);
+                }
+            }
+        }
+    }
+    for j in 0..capacity_rest.len() {
+        let before = balance_rest[j];
+        pay.settle(
+            &mut lanes,
+            j,
+            capacity_rest[j],
+            cost_rest[j],
+            &mut balance_rest[j],
+            &mut streak_rest[j],
+            patience_rest[j],
+        );
+        if before < 0.0 && balance_rest[j] >= 0.0 {
+            record_payback(joined_rest[j]);
+        }
+    }
+    let Lanes {
+        income,
+        costs,
+        kept_capacity,
+        profitable,
+        paid_back,
+        leaving,
+    } = lanes;
+    let left = leaving;
+    let len = c.id.len();
+    let mut keep = len;
+    if left > 0 {
+        keep = 0;
+        for i in 0..len {
+            if c.streak[i] >= c.patience[i] {
+                continue;
+            }
+            if keep != i {
+                c.id[keep] = c.id[i];
+                c.kind[keep] = c.kind[i];
+                c.capacity[keep] = c.capacity[i];
+                c.cost[keep] = c.cost[i];
+                c.patience[keep] = c.patience[i];
+                c.streak[keep] = c.streak[i];
+                c.balance[keep] = c.balance[i];
+                c.joined[keep] = c.joined[i];
+            }
+            keep += 1;
+        }
+    }
+    let income: f64 = income.iter().sum();
+    let tally = Tally {
+        income,
+        costs: costs.iter().sum(),
+        profitable,
+        paid_back,
+        left,
+        left_by_kind: vec![left],
+        income_by_kind: vec![income],
+        paybacks,
+        survivors: vec![KindActivity {
+            devices: keep as u64,
+            capacity: kept_capacity.iter().sum(),
+            served: 0.0,
+        }],
+    };
     (keep, tally)
 }
 
@@ -1023,6 +1371,88 @@ pub(crate) fn interpolate(points: &[[f64; 2]], x: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Columns of `n` operators with varied costs, capacities, balances and streaks, so that
+    /// some are unprofitable, some earn back their hardware and some run out of patience.
+    struct Columns {
+        id: Vec<u32>,
+        kind: Vec<u8>,
+        capacity: Vec<f32>,
+        cost: Vec<f32>,
+        patience: Vec<u16>,
+        streak: Vec<u16>,
+        balance: Vec<f32>,
+        joined: Vec<u32>,
+    }
+
+    impl Columns {
+        fn new(n: u32) -> Columns {
+            Columns {
+                id: (0..n).collect(),
+                kind: vec![0; n as usize],
+                capacity: (0..n).map(|i| 0.5 + (i % 7) as f32 * 0.3).collect(),
+                cost: (0..n).map(|i| 0.2 + (i % 11) as f32 * 0.1).collect(),
+                patience: (0..n).map(|i| 1 + (i % 6) as u16).collect(),
+                streak: (0..n).map(|i| (i % 5) as u16).collect(),
+                balance: (0..n).map(|i| -1.5 + (i % 13) as f32 * 0.25).collect(),
+                joined: (0..n).map(|i| i % 3).collect(),
+            }
+        }
+
+        fn chunk(&mut self) -> Chunk<'_> {
+            Chunk {
+                offset: 0,
+                id: &mut self.id,
+                kind: &mut self.kind,
+                capacity: &mut self.capacity,
+                cost: &mut self.cost,
+                patience: &mut self.patience,
+                streak: &mut self.streak,
+                balance: &mut self.balance,
+                joined: &mut self.joined,
+            }
+        }
+    }
+
+    #[test]
+    fn the_one_kind_fast_path_settles_like_the_general_loop() {
+        let rates = Rates {
+            step: 9,
+            step_days: 1,
+            income_per_device: &[0.3],
+            income_per_capacity: &[0.4],
+            exact: None,
+            usd_per_base_unit: 0.0,
+            fee_per_capacity: 0.0,
+            cost_factor: 1.1,
+        };
+        // 1003 operators: whole blocks of eight and a remainder.
+        let (mut fast, mut general) = (Columns::new(1003), Columns::new(1003));
+        let (kept_fast, tally_fast) = settle_one_kind(fast.chunk(), &rates);
+        let income = |_i: usize, kind: usize, capacity: f64| {
+            rates.income_per_device[kind] + rates.income_per_capacity[kind] * capacity
+        };
+        let (kept, tally) = settle_chunk_with::<false>(general.chunk(), &rates, 1, income);
+        assert_eq!(kept_fast, kept);
+        assert!(tally.left > 0 && !tally.paybacks.is_empty() && tally.profitable < 1003);
+        assert_eq!(tally_fast.left, tally.left);
+        assert_eq!(tally_fast.left_by_kind, tally.left_by_kind);
+        assert_eq!(tally_fast.profitable, tally.profitable);
+        assert_eq!(tally_fast.paid_back, tally.paid_back);
+        assert_eq!(tally_fast.paybacks, tally.paybacks);
+        assert_eq!(tally_fast.survivors[0].devices, tally.survivors[0].devices);
+        let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * b.abs().max(1.0);
+        assert!(close(tally_fast.income, tally.income));
+        assert!(close(tally_fast.costs, tally.costs));
+        assert!(close(
+            tally_fast.survivors[0].capacity,
+            tally.survivors[0].capacity
+        ));
+        // The survivors, compacted in the same order with the same balances and streaks.
+        assert_eq!(fast.id[..kept], general.id[..kept]);
+        assert_eq!(fast.balance[..kept], general.balance[..kept]);
+        assert_eq!(fast.streak[..kept], general.streak[..kept]);
+    }
 
     #[test]
     fn interpolation_is_flat_outside_and_linear_inside() {

@@ -66,6 +66,14 @@ pub enum SimError {
         "unknown preset `{0}`; known: filecoin-simple, filecoin, helium-hnt, wireless, storage, sensors"
     )]
     UnknownPreset(String),
+    /// A chart could not be drawn or encoded as PNG.
+    #[error("cannot draw the chart `{title}` as PNG: {reason}")]
+    Chart {
+        /// The chart's title.
+        title: String,
+        /// What went wrong.
+        reason: String,
+    },
     /// JSON encoding failed.
     #[error("json")]
     Json(#[from] serde_json::Error),

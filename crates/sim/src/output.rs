@@ -1,9 +1,9 @@
-//! Writing a run, an ensemble or a sweep to a folder: CSV and JSON time series, SVG charts and
-//! a markdown report.
+//! Writing a run, an ensemble or a sweep to a folder: CSV and JSON time series, SVG and PNG
+//! charts and a markdown report.
 //!
 //! One run (`--runs 1`) writes `timeseries.csv`, `timeseries.json`, `summary.json`,
-//! `report.md` and `charts/*.svg`. Several runs write `bands.csv` and `bands.json` (p10, median
-//! and p90 per step), `runs.csv` (one line of headline numbers per seed), `summary.json`,
+//! `report.md` and `charts/*.svg` plus `charts/*.png`. Several runs write `bands.csv` and
+//! `bands.json` (p10, median and p90 per step), `runs.csv` (one line of headline numbers per seed), `summary.json`,
 //! `report.md` and charts with the bands shaded. A sweep writes one such folder per variant and
 //! `sweep.csv` plus overlay charts at the top. Every file is a pure function of the scenario
 //! and the seed: the same inputs give the same bytes.
@@ -145,6 +145,19 @@ fn write(path: &Path, contents: &str) -> Result<()> {
     })
 }
 
+fn write_bytes(path: &Path, contents: &[u8]) -> Result<()> {
+    std::fs::write(path, contents).map_err(|source| SimError::Write {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Write `charts/NAME.svg` and `charts/NAME.png`.
+fn write_chart(charts: &Path, name: &str, chart: &Chart) -> Result<()> {
+    write(&charts.join(format!("{name}.svg")), &chart.to_svg())?;
+    write_bytes(&charts.join(format!("{name}.png")), &chart.to_png()?)
+}
+
 fn make_dir(path: &Path) -> Result<()> {
     std::fs::create_dir_all(path).map_err(|source| SimError::Write {
         path: path.to_path_buf(),
@@ -271,7 +284,7 @@ pub fn single_report(ensemble: &Ensemble, seed: u64) -> String {
         compact(s.peak_price_usd),
         compact(s.final_price_usd)
     );
-    out.push_str("## Files\n\n`timeseries.csv`, `timeseries.json` (every step), `summary.json` (these metrics), `charts/*.svg`.\n");
+    out.push_str("## Files\n\n`timeseries.csv`, `timeseries.json` (every step), `summary.json` (these metrics), `charts/*.svg` and `charts/*.png`.\n");
     out
 }
 
@@ -383,7 +396,7 @@ pub fn ensemble_report(ensemble: &Ensemble, seed: u64, summary: &EnsembleSummary
         year_table(&summary.median_years)
     );
     let _ = writeln!(out, "{METRIC_NOTES}");
-    out.push_str("## Files\n\n`bands.csv`, `bands.json` (p10, median, p90 per step), `runs.csv` (one line per seed; run `i` used seed `S + i`), `summary.json`, `charts/*.svg` (median with the p10–p90 band).\n");
+    out.push_str("## Files\n\n`bands.csv`, `bands.json` (p10, median, p90 per step), `runs.csv` (one line per seed; run `i` used seed `S + i`), `summary.json`, `charts/*.svg` and `charts/*.png` (median with the p10–p90 band).\n");
     out
 }
 
@@ -441,7 +454,7 @@ fn single_charts(dir: &Path, outcome: &Outcome) -> Result<()> {
             series,
             bands: Vec::new(),
         };
-        write(&charts.join(format!("{file}.svg")), &chart.to_svg())?;
+        write_chart(&charts, file, &chart)?;
     }
     Ok(())
 }
@@ -483,7 +496,7 @@ fn band_charts(dir: &Path, ensemble: &Ensemble, bands: &[Vec<Percentiles>]) -> R
                 colour,
             });
         }
-        write(&charts.join(format!("{file}.svg")), &chart.to_svg())?;
+        write_chart(&charts, file, &chart)?;
     }
     Ok(())
 }
@@ -696,7 +709,7 @@ pub fn write_sweep(dir: &Path, ensembles: &[Ensemble], seed: u64) -> Result<Path
     write(&report_path, &report)?;
     let charts = dir.join("charts");
     make_dir(&charts)?;
-    write(&charts.join("operators.svg"), &operators_chart.to_svg())?;
-    write(&charts.join("token_price.svg"), &price_chart.to_svg())?;
+    write_chart(&charts, "operators", &operators_chart)?;
+    write_chart(&charts, "token_price", &price_chart)?;
     Ok(report_path)
 }

@@ -59,6 +59,7 @@ fn the_same_seed_writes_the_same_bytes() {
         "summary.json",
         "report.md",
         "charts/token_price.svg",
+        "charts/token_price.png",
     ] {
         assert!(first.contains_key(Path::new(name)), "{name} missing");
     }
@@ -78,6 +79,7 @@ fn monte_carlo_bands_and_sweeps_are_byte_identical_too() {
     let first = files(a.path());
     assert!(first.contains_key(Path::new("bands.csv")));
     assert!(first.contains_key(Path::new("runs.csv")));
+    assert!(first.contains_key(Path::new("charts/operators.png")));
     assert_eq!(first, files(b.path()));
     // runs.csv lists seeds 5, 6, 7, 8.
     let runs = String::from_utf8(first[Path::new("runs.csv")].clone()).unwrap();
@@ -99,4 +101,26 @@ fn monte_carlo_bands_and_sweeps_are_byte_identical_too() {
     assert!(swept.contains_key(Path::new("sweep.csv")));
     assert!(swept.contains_key(Path::new("01-emission_scale=0.05/bands.csv")));
     assert_eq!(swept, files(d.path()));
+}
+
+#[test]
+fn the_number_of_threads_does_not_change_a_run() {
+    // Enough operators for several parallel chunks.
+    let scenario = scenario()
+        .with_override("steps", "12")
+        .unwrap()
+        .with_override("device_kinds.0.max_operators", "200000")
+        .unwrap()
+        .with_override("device_kinds.0.initial_operators", "150000")
+        .unwrap();
+    let on = |threads: usize| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+            .install(|| groundwork_sim::run(&scenario, 3).unwrap())
+    };
+    let one = on(1);
+    assert!(one.rows[0].operators >= 150_000);
+    assert_eq!(one, on(3));
 }

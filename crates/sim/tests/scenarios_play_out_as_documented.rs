@@ -1,5 +1,7 @@
 //! The canned scenarios do what their descriptions say: the boom and bust spirals, the
-//! burn-and-mint compute marketplace becomes value-driven and does not.
+//! burn-and-mint compute marketplace becomes value-driven and does not, the stress case (demand
+//! up, price down) spirals, and the Filecoin-style storage network lives on subsidy without
+//! spiralling.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -69,4 +71,23 @@ fn shocks_hit_when_scheduled() {
     let before = outcome.rows[599].token_price_usd;
     let after = outcome.rows[600].token_price_usd;
     assert!(after < 0.5 * before, "{before} → {after}");
+}
+
+#[test]
+fn the_stress_case_spirals_when_selling_outruns_rising_demand() {
+    let scenario = canned("stress-demand-up-price-down").scaled(0.02);
+    let summary = summarise(&run(&scenario, scenario.seed).unwrap());
+    assert!(summary.death_spiral, "{}", summary.verdict);
+    assert!(!summary.value_driven, "{}", summary.verdict);
+}
+
+#[test]
+fn the_filecoin_style_storage_network_stays_subsidy_driven_without_spiralling() {
+    let scenario = canned("storage-baseline").scaled(0.1);
+    let summary = summarise(&run(&scenario, scenario.seed).unwrap());
+    assert!(!summary.death_spiral, "{}", summary.verdict);
+    assert!(!summary.value_driven, "{}", summary.verdict);
+    let last = summary.years.last().unwrap();
+    assert!(last.subsidy_ratio.unwrap() > 1.0, "{last:?}");
+    assert!(last.burn_to_mint.unwrap() < 0.1, "{last:?}");
 }

@@ -338,6 +338,25 @@ impl Store {
         Ok(out)
     }
 
+    /// Up to `limit` lookup-index keys in `[start, end)`, newest (largest) first.
+    pub fn index_range_rev(
+        &self,
+        start: &[u8],
+        end: &[u8],
+        limit: usize,
+    ) -> StateResult<Vec<Vec<u8>>> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(INDEX)?;
+        let mut out = Vec::new();
+        for entry in table.range(start..end)?.rev() {
+            if out.len() >= limit {
+                break;
+            }
+            out.push(entry?.0.value().to_vec());
+        }
+        Ok(out)
+    }
+
     /// The derived record under `key`, if any.
     pub fn record(&self, key: &[u8]) -> StateResult<Option<Vec<u8>>> {
         let txn = self.db.begin_read()?;
@@ -494,6 +513,10 @@ mod tests {
     use crate::{Overlay, StateWrite, verify_proof};
 
     fn commit(store: &Store, height: u64, changes: ChangeSet) -> Hash {
+        commit_indexed(store, height, changes, vec![b"dev1/0001".to_vec()])
+    }
+
+    fn commit_indexed(store: &Store, height: u64, changes: ChangeSet, index: Vec<Vec<u8>>) -> Hash {
         let snapshot = store.snapshot().unwrap();
         let (root, tree) = store.compute_root(&snapshot, &changes, height).unwrap();
         store
@@ -507,7 +530,7 @@ mod tests {
                 tx_hashes: vec![Hash([0xaa; 32])],
                 changes,
                 tree,
-                index: vec![b"dev1/0001".to_vec()],
+                index,
                 records: vec![(format!("rec/{height}").into_bytes(), vec![height as u8])],
             })
             .unwrap();
@@ -519,6 +542,29 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_vec(), Some(v.to_vec())))
             .collect()
+    }
+
+    #[test]
+    fn the_lookup_index_reads_forwards_and_backwards_within_a_range() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("state.redb")).unwrap();
+        commit_indexed(&store, 0, set(&[(b"a", b"1")]), Vec::new());
+        for height in 1..=3u64 {
+            let keys = vec![
+                format!("a/x/{height}").into_bytes(),
+                format!("a/y/{height}").into_bytes(),
+            ];
+            commit_indexed(&store, height, set(&[(b"a", b"1")]), keys);
+        }
+        let forwards = store.index_range(b"a/x/", b"a/x/~", 10).unwrap();
+        assert_eq!(
+            forwards,
+            vec![b"a/x/1".to_vec(), b"a/x/2".to_vec(), b"a/x/3".to_vec()]
+        );
+        let backwards = store.index_range_rev(b"a/x/", b"a/x/~", 2).unwrap();
+        assert_eq!(backwards, vec![b"a/x/3".to_vec(), b"a/x/2".to_vec()]);
+        let before_three = store.index_range_rev(b"a/x/", b"a/x/3", 10).unwrap();
+        assert_eq!(before_three, vec![b"a/x/2".to_vec(), b"a/x/1".to_vec()]);
     }
 
     #[test]

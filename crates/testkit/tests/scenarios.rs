@@ -57,6 +57,7 @@ mod scenarios {
     pub mod a_witness_stronger_than_free_space_allows_is_refused;
     pub mod a_witness_too_close_is_refused;
     pub mod an_account_proof_verifies_against_the_app_hash;
+    pub mod an_accounts_transactions_are_found_newest_first_by_sender_and_recipient;
     pub mod an_exhausted_maker_allowance_is_refused;
     pub mod an_honest_beacon_with_plausible_witnesses_is_valid;
     pub mod an_implausible_sensor_reading_is_refused;
