@@ -6,6 +6,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "groundwork/v1/keys.proto",
         "groundwork/v1/tx.proto",
         "groundwork/v1/devices.proto",
+        "groundwork/v1/storage.proto",
         "groundwork/v1/reports.proto",
         "groundwork/v1/block.proto",
     ];

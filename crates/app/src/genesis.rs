@@ -14,6 +14,7 @@ use crate::modules::devices::params::DevicesParams;
 use crate::modules::reports::params::ReportsParams;
 use crate::modules::rewards::params::RewardsParams;
 use crate::modules::staking::params::StakingParams;
+use crate::modules::storage::params::StorageParams;
 
 /// The whole genesis document.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -76,6 +77,9 @@ pub struct GenesisParams {
     /// The rewards module: emission schedule, pools, share rules, treasury.
     #[serde(default)]
     pub rewards: RewardsParams,
+    /// The storage module.
+    #[serde(default)]
+    pub storage: StorageParams,
 }
 
 /// A hardware maker registered at genesis.
@@ -199,6 +203,7 @@ impl Genesis {
             .rewards
             .validate(self.token.decimals)
             .map_err(AppError::Genesis)?;
+        self.params.storage.validate().map_err(AppError::Genesis)?;
         let mut makers = BTreeSet::new();
         for maker in &self.makers {
             let key: PublicKey = maker

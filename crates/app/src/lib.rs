@@ -236,6 +236,7 @@ impl App {
         }
         modules::reports::init_genesis(&mut state, &genesis.params.reports);
         modules::rewards::init_genesis(&mut state, &genesis.params.rewards);
+        modules::storage::init_genesis(&mut state, &genesis.params.storage);
         let changes = state.into_changes();
         let (app_hash, tree) = self.store.compute_root(&snapshot, &changes, 0)?;
         drop(snapshot);
@@ -449,6 +450,7 @@ impl App {
         modules::reports::end_block(&mut state, input.height)?;
         // Rewards read the epoch counts the reports module just saved.
         let payout = modules::rewards::end_block(&mut state, input.height, self.threads)?;
+        let storage_events = modules::storage::end_block(&mut state, input.height)?;
 
         let changes = state.into_changes();
         timings.execute_us = phase.elapsed().as_micros() as u64;
@@ -468,7 +470,7 @@ impl App {
         index.extend(account_index);
         let results = v1::BlockResults {
             tx_results,
-            block_events: payout.events,
+            block_events: payout.events.into_iter().chain(storage_events).collect(),
             report_results: reports.results,
         };
         let results_bytes = results.encode_to_vec();
@@ -600,15 +602,24 @@ impl App {
         self.commit()
     }
 
-    /// Checks the supply invariants over the committed state (scans every account).
+    /// Checks the supply invariants over the committed state (scans every account, and every
+    /// active storage deal: the escrow total is what the deals hold).
     pub fn check_invariants(&self) -> AppResult<Result<(), String>> {
         use modules::staking::state::StakingRead as _;
         let snapshot = self.store.snapshot()?;
         let stake = snapshot.stake_totals()?;
+        let escrowed = {
+            use modules::storage::state::StorageRead as _;
+            snapshot.storage_totals()?.escrowed
+        };
         let held = stake
             .bonded
             .checked_add(stake.unbonding)
+            .and_then(|sum| sum.checked_add(escrowed))
             .unwrap_or(Amount(u128::MAX));
+        if let Err(reason) = modules::storage::check_invariants(&snapshot)? {
+            return Ok(Err(reason));
+        }
         Ok(accounts::check_invariants(&snapshot, held))
     }
 }
@@ -733,6 +744,7 @@ fn deliver_tx<S: StateRead>(
             Msg::TransferDevice(m) => m.execute(&mut tx_state, &mut ctx),
             Msg::DecommissionDevice(m) => m.execute(&mut tx_state, &mut ctx),
             Msg::WithdrawUnbonded(m) => m.execute(&mut tx_state, &mut ctx),
+            Msg::Storage(m) => m.execute(&mut tx_state, &mut ctx),
         };
         match outcome {
             Ok(()) => {}

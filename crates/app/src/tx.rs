@@ -18,6 +18,7 @@ use crate::modules::devices::msgs::{
     AssertLocation, DecommissionDevice, OnboardDevice, TransferDevice,
 };
 use crate::modules::staking::msgs::WithdrawUnbonded;
+use crate::modules::storage::msgs::StorageMsg;
 
 /// A typed, statelessly checked message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,6 +35,8 @@ pub enum Msg {
     DecommissionDevice(DecommissionDevice),
     /// Staking: withdraw released stake.
     WithdrawUnbonded(WithdrawUnbonded),
+    /// Storage: offers, deals, proofs, termination, repair.
+    Storage(StorageMsg),
 }
 
 impl Msg {
@@ -47,6 +50,15 @@ impl Msg {
                 DecommissionDevice::from_proto(m).map(Msg::DecommissionDevice)
             }
             Some(Kind::WithdrawUnbonded(_)) => Ok(Msg::WithdrawUnbonded(WithdrawUnbonded)),
+            Some(
+                kind @ (Kind::RegisterStorageProvider(_)
+                | Kind::UpdateStorageProvider(_)
+                | Kind::WithdrawStorageProvider(_)
+                | Kind::CreateDeal(_)
+                | Kind::SubmitStorageProof(_)
+                | Kind::TerminateDeal(_)
+                | Kind::RepairDeal(_)),
+            ) => StorageMsg::from_proto(kind).map(Msg::Storage),
             None => Err("the message names no action (unknown or empty kind)".into()),
         }
     }

@@ -54,6 +54,14 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             init_logging(cli.log.as_deref(), "info");
             agents_fleet(args, output)
         }
+        Command::Storage { action } => {
+            init_logging(cli.log.as_deref(), "warn");
+            crate::storage::storage(action, output)
+        }
+        Command::Provider { action } => {
+            init_logging(cli.log.as_deref(), "info");
+            crate::storage::provider(action, output)
+        }
     }
 }
 
@@ -69,7 +77,7 @@ fn init_logging(flag: Option<&str>, default: &str) {
         .try_init();
 }
 
-fn resolve_home(arg: &HomeArg) -> anyhow::Result<PathBuf> {
+pub(crate) fn resolve_home(arg: &HomeArg) -> anyhow::Result<PathBuf> {
     if let Some(home) = &arg.home {
         return Ok(home.clone());
     }
@@ -77,7 +85,7 @@ fn resolve_home(arg: &HomeArg) -> anyhow::Result<PathBuf> {
     Ok(PathBuf::from(user_home).join(".groundwork"))
 }
 
-fn print(output: Output, value: &Value, text: impl FnOnce() -> String) {
+pub(crate) fn print(output: Output, value: &Value, text: impl FnOnce() -> String) {
     match output {
         Output::Json => println!(
             "{}",
@@ -110,7 +118,7 @@ fn passphrase(prompt: &str, confirm: bool) -> anyhow::Result<String> {
     Ok(first)
 }
 
-fn load_key(keys: &Keystore, name: &str) -> anyhow::Result<SigningKey> {
+pub(crate) fn load_key(keys: &Keystore, name: &str) -> anyhow::Result<SigningKey> {
     let passphrase = if keys.is_encrypted(name)? {
         Some(passphrase(
             &format!("Passphrase for key {name:?}: "),
@@ -219,7 +227,7 @@ fn run_node(
     Ok(ExitCode::SUCCESS)
 }
 
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
@@ -338,9 +346,27 @@ fn devnet(args: DevnetArgs, output: Output) -> anyhow::Result<ExitCode> {
         None
     };
     let devices = args.devices;
+    // Storage providers on loopback, listed where `groundwork storage … --home` finds them.
+    let storage_providers =
+        crate::storage::devnet_providers(&root, args.providers, "groundwork-devnet")?.map(Arc::new);
+    let storage_text = crate::storage::devnet_banner(&root, storage_providers.as_deref());
+    let storage_urls: Vec<String> = storage_providers
+        .as_ref()
+        .map(|group| group.urls().to_vec())
+        .unwrap_or_default();
+    let storage_maker = match &storage_providers {
+        Some(_) => Some(home.keystore().load("maker", None).context(
+            "the devnet home has no `maker` key (it predates device support: use a fresh --home)",
+        )?),
+        None => None,
+    };
+    let storage_group = storage_providers.clone();
     let (stop, slot) = (fleet_stop.clone(), fleet_thread.clone());
     let banner = Box::new(move |addr: std::net::SocketAddr| {
         let url = format!("http://{addr}");
+        if let (Some(group), Some(maker)) = (storage_group, storage_maker) {
+            crate::storage::register_devnet_providers(group, url.clone(), maker);
+        }
         if let Some(mut config) = fleet {
             config.node_url = url.clone();
             let spawned = std::thread::Builder::new()
@@ -362,15 +388,16 @@ fn devnet(args: DevnetArgs, output: Output) -> anyhow::Result<ExitCode> {
         } else {
             String::new()
         };
-        let value = json!({"url": url, "dashboard": format!("{url}/"), "chain_id": "groundwork-devnet", "home": home_text, "dev_address": dev.address.to_string(), "dev_key": "dev", "devices": devices});
+        let value = json!({"url": url, "dashboard": format!("{url}/"), "chain_id": "groundwork-devnet", "home": home_text, "dev_address": dev.address.to_string(), "dev_key": "dev", "devices": devices, "storage_providers": storage_urls});
         print(output, &value, || {
             format!(
-                "\nGroundwork devnet is running.\n\n  Dashboard {url}/   (open it in a browser)\n  API       {url}/v1/status   (OpenAPI: {url}/v1/openapi.json, metrics: {url}/metrics)\n  chain     groundwork-devnet\n  home      {home_text}\n  dev key   \"dev\" = {} (unencrypted, 1,000,000 tokens)\n\n{fleet_text}Try, in another terminal:\n  groundwork keys new alice --plain --home {home_text}\n  groundwork tx transfer --home {home_text} --node {url} --from dev --to <alice's address> --amount 12.5 --wait\n  groundwork query account <address> --node {url} --prove\n  curl -s -X POST {url}/v1/faucet -H 'content-type: application/json' -d '{{\"address\":\"<address>\",\"amount\":\"50\"}}'\n\nPress Ctrl-C to stop.\n",
+                "\nGroundwork devnet is running.\n\n  Dashboard {url}/   (open it in a browser)\n  API       {url}/v1/status   (OpenAPI: {url}/v1/openapi.json, metrics: {url}/metrics)\n  chain     groundwork-devnet\n  home      {home_text}\n  dev key   \"dev\" = {} (unencrypted, 1,000,000 tokens)\n\n{fleet_text}{storage_text}Try, in another terminal:\n  groundwork keys new alice --plain --home {home_text}\n  groundwork tx transfer --home {home_text} --node {url} --from dev --to <alice's address> --amount 12.5 --wait\n  groundwork query account <address> --node {url} --prove\n  curl -s -X POST {url}/v1/faucet -H 'content-type: application/json' -d '{{\"address\":\"<address>\",\"amount\":\"50\"}}'\n\nPress Ctrl-C to stop.\n",
                 dev.address
             )
         });
     });
     let result = run_node(root.clone(), Some(args.http), Some(banner));
+    drop(storage_providers);
     fleet_stop.store(true, Ordering::Relaxed);
     if let Ok(mut slot) = fleet_thread.lock()
         && let Some(handle) = slot.take()
@@ -855,6 +882,7 @@ fn bench(what: BenchCommand, output: Output) -> anyhow::Result<ExitCode> {
                 report.to_string()
             });
         }
+        BenchCommand::Storage(args) => return crate::storage::bench_storage(args, output),
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -43,6 +43,10 @@ fn start_devnet(home: &Path) -> Devnet {
             &format!("127.0.0.1:{port}"),
             "--devices",
             &DEVICES.to_string(),
+            // The storage providers onboard in the background and would change the device
+            // counts under the page; this test follows the fleet.
+            "--providers",
+            "0",
             "--block-ms",
             "400",
         ])

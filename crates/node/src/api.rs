@@ -122,6 +122,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/epochs/latest", get(crate::rewards_api::latest_epoch))
         .route("/v1/epochs/{n}", get(crate::rewards_api::epoch_summary))
         .route("/v1/makers", get(crate::devices_api::list_makers))
+        .merge(crate::storage_api::routes())
         .route("/v1/openapi.json", get(openapi))
         .route("/metrics", get(metrics))
         .merge(crate::dashboard::routes())
@@ -154,6 +155,12 @@ pub fn router(state: ApiState) -> Router {
         crate::rewards_api::device_rewards,
         crate::rewards_api::epoch_summary,
         crate::rewards_api::latest_epoch,
+        crate::storage_api::list_providers,
+        crate::storage_api::get_provider,
+        crate::storage_api::get_deal,
+        crate::storage_api::list_deals,
+        crate::storage_api::deals_of_cid,
+        crate::storage_api::get_challenges,
         crate::dashboard::events,
         crate::dashboard::map_cells,
         crate::dashboard::map_cell,
@@ -677,6 +684,7 @@ fn message_view(message: &tx::Msg) -> MessageView {
         tx::Msg::TransferDevice(m) => simple("transfer_device", Some(m.new_owner.to_string())),
         tx::Msg::DecommissionDevice(m) => simple("decommission_device", Some(m.device.to_string())),
         tx::Msg::WithdrawUnbonded(_) => simple("withdraw_unbonded", None),
+        tx::Msg::Storage(m) => simple(m.name(), Some(m.subject())),
     }
 }
 

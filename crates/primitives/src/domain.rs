@@ -16,3 +16,5 @@ pub const DEVICE_ONBOARDING: &[u8] = b"groundwork/v1/device-onboarding";
 pub const BLOCK_PROPOSAL: &[u8] = b"groundwork/v1/block-proposal";
 /// A payer countersigning a device's data transfer receipt.
 pub const DATA_RECEIPT: &[u8] = b"groundwork/v1/data-receipt";
+/// A storage provider's receipt for a piece it stores durably (storage deals and repairs).
+pub const STORAGE_PIECE_RECEIPT: &[u8] = b"groundwork/v1/storage-piece-receipt";

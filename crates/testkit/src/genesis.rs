@@ -9,6 +9,7 @@ use groundwork_app::modules::devices::params::DevicesParams;
 use groundwork_app::modules::reports::params::ReportsParams;
 use groundwork_app::modules::rewards::params::{Preset, RewardsParams};
 use groundwork_app::modules::staking::params::StakingParams;
+use groundwork_app::modules::storage::params::StorageParams;
 use groundwork_primitives::{Address, Amount, SigningKey, sha256};
 
 /// A genesis together with the secret keys of its accounts and validator.
@@ -46,6 +47,7 @@ pub struct GenesisBuilder {
     staking: StakingParams,
     reports: ReportsParams,
     rewards: Option<RewardsParams>,
+    storage: StorageParams,
 }
 
 impl Default for GenesisBuilder {
@@ -64,6 +66,7 @@ impl Default for GenesisBuilder {
             staking: StakingParams::default(),
             reports: ReportsParams::default(),
             rewards: None,
+            storage: StorageParams::default(),
         }
     }
 }
@@ -148,6 +151,12 @@ impl GenesisBuilder {
         self
     }
 
+    /// The storage parameters (proving periods, challenges, escrow shares, slashing).
+    pub fn storage_params(mut self, params: StorageParams) -> Self {
+        self.storage = params;
+        self
+    }
+
     /// The genesis and its keys.
     pub fn build(self) -> TestGenesis {
         let account_keys: Vec<SigningKey> = (0..self.account_count)
@@ -187,6 +196,7 @@ impl GenesisBuilder {
                         RewardsParams::preset(Preset::Wireless, self.decimals).unwrap_or_default()
                     }
                 },
+                storage: self.storage,
             },
             accounts: account_keys
                 .iter()

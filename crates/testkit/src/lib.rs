@@ -37,6 +37,7 @@ mod error;
 mod genesis;
 mod node;
 mod replay;
+mod storage;
 mod txs;
 
 pub use clock::SeededClock;
@@ -49,4 +50,9 @@ pub use error::{TestkitError, TestkitResult};
 pub use genesis::{GenesisBuilder, TestGenesis};
 pub use node::{OfferedBlock, TestNode};
 pub use replay::{replay_blocks, stored_history};
+pub use storage::{
+    DealTerms, StoredFile, StoredSegment, create_deal_message, register_provider_message,
+    repair_deal_message, submit_proof_message, terminate_deal_message, update_provider_message,
+    withdraw_provider_message,
+};
 pub use txs::{sign_transfer, tamper_signature};

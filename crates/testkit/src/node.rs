@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 use groundwork_app::modules::accounts::state::{Account, AccountsRead, Supply};
 use groundwork_app::modules::devices::state::{DeviceRecord, DevicesRead};
 use groundwork_app::modules::staking::state::{StakeTotals, StakingRead};
+use groundwork_app::modules::storage::query::{self as storage_query, ChallengesView};
+use groundwork_app::modules::storage::state::{Deal, ProviderRecord, StorageRead, StorageTotals};
 use groundwork_app::tx::build_signed_tx;
 use groundwork_app::{App, BlockInput, BlockLimits, CheckedTx, FinalizedBlock, SignedTx, TxError};
 use groundwork_primitives::{Address, Amount, DeviceId, SigningKey, sha256};
@@ -490,6 +492,42 @@ impl TestNode {
     /// The committed staking totals.
     pub fn stake_totals(&self) -> TestkitResult<StakeTotals> {
         Ok(self.store().snapshot()?.stake_totals()?)
+    }
+
+    /// Produces empty blocks until the tip is at `height` (nothing if it is there already).
+    pub fn advance_to(&mut self, height: u64) -> TestkitResult<()> {
+        while self.height()? < height {
+            self.produce_block()?;
+        }
+        Ok(())
+    }
+
+    /// A storage provider as committed.
+    pub fn storage_provider(&self, device: &DeviceId) -> TestkitResult<Option<ProviderRecord>> {
+        Ok(self.store().snapshot()?.provider(device)?)
+    }
+
+    /// A storage deal as committed.
+    pub fn deal(&self, id: u64) -> TestkitResult<Option<Deal>> {
+        Ok(self.store().snapshot()?.deal(id)?)
+    }
+
+    /// The committed storage totals (escrow).
+    pub fn storage_totals(&self) -> TestkitResult<StorageTotals> {
+        Ok(self.store().snapshot()?.storage_totals()?)
+    }
+
+    /// What the deal's providers must prove in the proof window open for the next block
+    /// (the API's `GET /v1/storage/challenges/{deal}`).
+    pub fn challenges(&self, deal: u64) -> TestkitResult<ChallengesView> {
+        let tip = self.tip()?;
+        storage_query::challenges(
+            &self.store().snapshot()?,
+            deal,
+            None,
+            (tip.height, tip.block_hash),
+        )?
+        .ok_or_else(|| TestkitError::Usage(format!("no deal {deal}")))
     }
 
     /// [`App::check_invariants`] over the committed state, as a `Result`.

@@ -8,3 +8,4 @@ pub mod devices;
 pub mod reports;
 pub mod rewards;
 pub mod staking;
+pub mod storage;

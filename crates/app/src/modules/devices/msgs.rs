@@ -321,6 +321,19 @@ impl DecommissionDevice {
         ctx: &mut TxContext<'_>,
     ) -> Result<(), ExecError> {
         let mut record = owned_active(state, &self.device, &ctx.sender)?;
+        // A storage provider holding pieces stays slashable until they are repaired away or
+        // their deals end.
+        {
+            use crate::modules::storage::state::StorageRead as _;
+            if let Some(provider) = state.provider(&self.device)?
+                && provider.reserved_bytes > 0
+            {
+                return Err(ExecError::Fail(format!(
+                    "storage provider {} still holds {} bytes of deals: withdraw its offer and wait for the deals to end or be repaired",
+                    self.device, provider.reserved_bytes
+                )));
+            }
+        }
         let release = ctx.height + state.staking_params()?.unbonding_blocks;
         state.start_unbonding(&ctx.sender, &self.device, record.stake, release)?;
         ctx.events.push(staking_events::unbonding(
