@@ -236,6 +236,7 @@ impl App {
         }
         modules::reports::init_genesis(&mut state, &genesis.params.reports);
         modules::credits::init_genesis(&mut state, &genesis.params.credits);
+        modules::rewards::init_genesis(&mut state, &genesis.params.rewards);
         modules::storage::init_genesis(&mut state, &genesis.params.storage);
         let changes = state.into_changes();
         let (app_hash, tree) = self.store.compute_root(&snapshot, &changes, 0)?;
@@ -448,9 +449,13 @@ impl App {
         )?;
         // End block.
         modules::reports::end_block(&mut state, input.height)?;
-        let mut block_events = modules::storage::end_block(&mut state, input.height)?;
-        // Credits re-mint the epoch's share of credit burns.
-        block_events.extend(modules::credits::end_block(&mut state, input.height)?);
+        // Credits hand the epoch's share of credit burns to rewards (rewards/carry) first.
+        let mut block_events = modules::credits::end_block(&mut state, input.height)?;
+        // Rewards read the epoch counts the reports module just saved.
+        let payout = modules::rewards::end_block(&mut state, input.height, self.threads)?;
+        let storage_events = modules::storage::end_block(&mut state, input.height)?;
+        block_events.extend(payout.events);
+        block_events.extend(storage_events);
 
         let changes = state.into_changes();
         timings.execute_us = phase.elapsed().as_micros() as u64;
@@ -504,6 +509,7 @@ impl App {
             changes,
             tree,
             index,
+            records: payout.records,
         };
         let finalized = FinalizedBlock {
             block,

@@ -205,9 +205,9 @@ fn vector_genesis(validator: &groundwork_primitives::PublicKey) -> Genesis {
 
 const GENESIS_TIME_MS: u64 = 1_700_000_000_000;
 const BLOCK_TIME_MS: u64 = 1_700_000_001_000;
-const GENESIS_APP_HASH: &str = "be9af5cec67824a43c1ac55d6eb872f38e42fcf54472776fd6df246abdb68a69";
-const BLOCK_1_APP_HASH: &str = "1861f04d034ea4c556c6fd7f05c80fce7b5f09bf52c5406ea8561ac4882ac244";
-const BLOCK_1_HASH: &str = "64c642ea2e33b2030c673c863625a3a5e799571f77faf475290c2122c383489a";
+const GENESIS_APP_HASH: &str = "1b1b57ececa176fd2e371f7185776417ea1589cf2eb58154b80b591d49e2ca39";
+const BLOCK_1_APP_HASH: &str = "1440698935ad770dc27804a6b3ac3a7a11e289898dcab2af4fac00372c1d9976";
+const BLOCK_1_HASH: &str = "285a105f355498a9525e241116a6cd759e8f1a02f3273709e848504b6a6c61c6";
 
 /// The state root exactly as the page defines it: a sparse binary Merkle tree over SHA-256(key),
 /// most significant bit first, where a subtree with one key is that key's leaf.
@@ -337,6 +337,7 @@ fn the_vector_executes_and_the_state_root_follows_the_page() {
         &b"devices/params"[..],
         b"staking/params",
         b"reports/params",
+        b"rewards/params",
         b"storage/params",
         b"credits/params",
     ] {
@@ -350,7 +351,7 @@ fn the_vector_executes_and_the_state_root_follows_the_page() {
         value(&[&b"chain/block_hash/"[..], &0u64.to_be_bytes()].concat()),
         vec![0; 32]
     );
-    assert_eq!(state.len(), 13);
+    assert_eq!(state.len(), 14);
     assert_eq!(
         app.store()
             .snapshot()

@@ -16,9 +16,14 @@ use groundwork_primitives::{Address, Amount, SigningKey};
 use serde_json::{Value, json};
 
 use crate::client::Client;
+use groundwork_app::genesis::GenesisParams;
+use groundwork_app::modules::reports::params::ReportsParams;
+use groundwork_app::modules::reports::sensors::HeartbeatParams;
+use groundwork_app::modules::rewards::params::{Preset, RewardsParams};
+
 use crate::{
-    BenchCommand, Cli, Command, DevnetArgs, HomeArg, InitArgs, KeysCommand, NodeArg, Output,
-    QueryCommand, TxCommand,
+    BenchCommand, Cli, Command, DeviceCommand, DevnetArgs, HomeArg, InitArgs, KeysCommand, NodeArg,
+    Output, QueryCommand, TxCommand,
 };
 
 /// Runs a parsed command line.
@@ -37,6 +42,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Keys { action, home } => keys(action, &home, output),
         Command::Tx { action } => transaction(action, output),
         Command::Query { what } => query(what, output),
+        Command::Device { action } => device(action, output),
         Command::Bench { what } => bench(what, output),
         Command::Sim { action } => {
             groundwork_sim::cli::run(action, output == Output::Json)?;
@@ -136,6 +142,16 @@ fn init(args: InitArgs, output: Output) -> anyhow::Result<ExitCode> {
         config.block.interval_ms = ms;
     }
     config.validate()?;
+    let preset = Preset::parse(&args.preset).with_context(|| {
+        format!(
+            "unknown preset {:?}: use wireless, storage or sensors",
+            args.preset
+        )
+    })?;
+    let params = GenesisParams {
+        rewards: RewardsParams::preset(preset, args.decimals).map_err(anyhow::Error::msg)?,
+        ..GenesisParams::default()
+    };
     let secret;
     let protection = if args.plain_key {
         Protection::Plain
@@ -156,13 +172,15 @@ fn init(args: InitArgs, output: Output) -> anyhow::Result<ExitCode> {
             decimals: args.decimals,
             with_maker: args.maker,
             with_oracle: args.oracle,
+            params,
         },
     )?;
     print(output, &serde_json::to_value(&report)?, || {
         format!(
-            "Initialised chain {} in {}\n  validator key: {}\n  funded account {:?}: {}\n\nStart it with: groundwork node --home {}",
+            "Initialised chain {} in {} (tokenomics preset {})\n  validator key: {}\n  funded account {:?}: {}\n\nStart it with: groundwork node --home {}",
             report.chain_id,
             report.home.display(),
+            preset.name(),
             report.validator_public_key,
             report.account_name,
             report.account_address,
@@ -234,6 +252,33 @@ pub(crate) async fn shutdown_signal() {
 
 /// The token price the devnet's oracle reports: $1.00 per token, in micro-dollars.
 const DEVNET_TOKEN_PRICE: u64 = 1_000_000;
+/// Devnet epochs last about this long, so a few are paid within a couple of minutes.
+const DEVNET_EPOCH_MS: u64 = 30_000;
+/// Devnet heartbeats count at most this often (the simulated fleet beats a little slower).
+const DEVNET_HEARTBEAT_MS: u64 = 5_000;
+/// Heartbeats a devnet device needs per epoch for the uptime pool: about 4 fit in an epoch at
+/// the fleet's cadence (a 10% margin plus a second over the floor).
+const DEVNET_MIN_HEARTBEATS: u32 = 3;
+
+/// The devnet's module parameters: ~30 s epochs whatever the block interval, heartbeats every
+/// few seconds, and rewards for hotspots and sensors.
+fn devnet_params(block_ms: u64) -> anyhow::Result<GenesisParams> {
+    Ok(GenesisParams {
+        reports: ReportsParams {
+            epoch_blocks: (DEVNET_EPOCH_MS / block_ms.max(1)).max(10),
+            heartbeat: HeartbeatParams {
+                min_interval_ms: DEVNET_HEARTBEAT_MS,
+            },
+            ..ReportsParams::default()
+        },
+        rewards: RewardsParams::devnet(
+            groundwork_primitives::DEFAULT_DECIMALS,
+            DEVNET_MIN_HEARTBEATS,
+        )
+        .map_err(anyhow::Error::msg)?,
+        ..GenesisParams::default()
+    })
+}
 
 fn devnet(args: DevnetArgs, output: Output) -> anyhow::Result<ExitCode> {
     let (root, temporary) = match args.home {
@@ -268,6 +313,7 @@ fn devnet(args: DevnetArgs, output: Output) -> anyhow::Result<ExitCode> {
                 decimals: groundwork_primitives::DEFAULT_DECIMALS,
                 with_maker: true,
                 with_oracle: true,
+                params: devnet_params(args.block_ms)?,
             },
         )?;
     }
@@ -293,6 +339,9 @@ fn devnet(args: DevnetArgs, output: Output) -> anyhow::Result<ExitCode> {
             },
         );
         config.seed = args.seed;
+        // A reading every few seconds, so sensors earn from the sensor-data pool in every
+        // ~30 s epoch (the fleet's default is one a minute).
+        config.cadences.sensor = std::time::Duration::from_secs(5);
         let genesis = home.genesis()?;
         config.reports_params = genesis.params.reports.clone();
         config.devices_params = genesis.params.devices.clone();
@@ -357,7 +406,7 @@ fn devnet(args: DevnetArgs, output: Output) -> anyhow::Result<ExitCode> {
         }
         let fleet_text = if devices > 0 {
             format!(
-                "Simulated fleet: {devices} devices around Lisbon (hotspots and sensors, including a location liar, a witness ring and a replayer) onboarding now:\n  devices   {url}/v1/devices\n  verdicts  {url}/v1/devices/<gwd1…>/verdicts\n\n"
+                "Simulated fleet: {devices} devices around Lisbon (hotspots and sensors, including a location liar, a witness ring and a replayer) onboarding now:\n  devices   {url}/v1/devices\n  verdicts  {url}/v1/devices/<gwd1…>/verdicts\n  rewards   {url}/v1/epochs/latest   (epochs of ~30 s; per device: groundwork device rewards <gwd1…> --node {url})\n\n"
             )
         } else {
             String::new()
@@ -987,6 +1036,21 @@ fn bench(what: BenchCommand, output: Output) -> anyhow::Result<ExitCode> {
                 report.to_string()
             });
         }
+        BenchCommand::Rewards {
+            devices,
+            devices_per_owner,
+            runs,
+        } => {
+            let options = groundwork_node::bench::RewardsBenchOptions {
+                devices,
+                devices_per_owner,
+                runs,
+            };
+            let report = groundwork_node::bench::rewards(&options)?;
+            print(output, &serde_json::to_value(&report)?, || {
+                report.to_string()
+            });
+        }
         BenchCommand::Map { devices } => {
             let report = groundwork_node::dashboard::bench_map(devices);
             print(output, &serde_json::to_value(&report)?, || {
@@ -1048,4 +1112,71 @@ fn agents_fleet(args: crate::FleetArgs, output: Output) -> anyhow::Result<ExitCo
     let report = groundwork_agents::run_fleet(config, stop)?;
     print(output, &serde_json::to_value(&report)?, || report.summary());
     Ok(ExitCode::SUCCESS)
+}
+
+// ---------------------------------------------------------------------------------------------
+
+fn device(action: DeviceCommand, output: Output) -> anyhow::Result<ExitCode> {
+    match action {
+        DeviceCommand::Rewards {
+            id,
+            epoch,
+            limit,
+            home,
+            node,
+        } => {
+            let client = Client::new(&node_url(&home, &node));
+            let path = match epoch {
+                Some(epoch) => format!("/v1/devices/{id}/rewards?epoch={epoch}"),
+                None => format!("/v1/devices/{id}/rewards?limit={limit}"),
+            };
+            let value: Value = client.get(&path)?;
+            print(output, &value, || rewards_table(&value));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A device's rewards as a table per epoch, then the explanation in words.
+fn rewards_table(value: &Value) -> String {
+    let text = |v: &Value| v.as_str().unwrap_or("").to_string();
+    let mut out = format!("device {}", text(&value["device"]));
+    let epochs = value["epochs"].as_array().cloned().unwrap_or_default();
+    if epochs.is_empty() {
+        out += "\nno rewards yet (a device is paid at the end of each epoch it reported in)";
+    }
+    for epoch in &epochs {
+        out += &format!(
+            "\n\nepoch {}: {} base units to {}  (reputation {}, score {})",
+            epoch["epoch"],
+            text(&epoch["total"]),
+            text(&epoch["owner"]),
+            text(&epoch["reputation"]),
+            text(&epoch["reputation_score"]),
+        );
+        out += &format!(
+            "\n  {:<14} {:>12} {:>8} {:>10} {:>14} {:>16} {:>14}  {}",
+            "pool", "units", "density", "reputation", "weight", "pool weight", "amount", "note"
+        );
+        for line in epoch["lines"].as_array().cloned().unwrap_or_default() {
+            out += &format!(
+                "\n  {:<14} {:>12} {:>8} {:>10} {:>14} {:>16} {:>14}  {}",
+                text(&line["pool"]),
+                text(&line["units"]),
+                text(&line["density_scale"]),
+                text(&line["reputation"]),
+                text(&line["weight"]),
+                text(&line["pool_total_weight"]),
+                text(&line["amount"]),
+                line["ineligible"].as_str().unwrap_or(""),
+            );
+        }
+        for sentence in epoch["explanation"].as_array().cloned().unwrap_or_default() {
+            out += &format!("\n  · {}", text(&sentence));
+        }
+    }
+    if let Some(before) = value["next_before"].as_u64() {
+        out += &format!("\n\nolder epochs: add --epoch N, or ask the API with ?before={before}");
+    }
+    out
 }

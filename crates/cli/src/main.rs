@@ -77,6 +77,11 @@ pub(crate) enum Command {
         #[command(subcommand)]
         action: TxCommand,
     },
+    /// Devices: what they earned and why.
+    Device {
+        #[command(subcommand)]
+        action: DeviceCommand,
+    },
     /// Read the chain.
     Query {
         #[command(subcommand)]
@@ -106,6 +111,26 @@ pub(crate) enum Command {
     Provider {
         #[command(subcommand)]
         action: storage::ProviderCommand,
+    },
+}
+
+/// `groundwork device …`
+#[derive(Debug, Subcommand)]
+pub(crate) enum DeviceCommand {
+    /// A device's rewards per epoch, pool by pool, with the counts and multipliers behind them.
+    Rewards {
+        /// The device id (gwd1…).
+        id: String,
+        /// Only this epoch (default: the most recent ones).
+        #[arg(long)]
+        epoch: Option<u64>,
+        /// Without --epoch: how many recent epochs (1 to 100).
+        #[arg(long, default_value_t = 5)]
+        limit: usize,
+        #[command(flatten)]
+        home: HomeArg,
+        #[command(flatten)]
+        node: NodeArg,
     },
 }
 
@@ -180,6 +205,11 @@ pub(crate) struct InitArgs {
     /// Target block interval in milliseconds to write in config.toml.
     #[arg(long)]
     pub(crate) block_ms: Option<u64>,
+    /// Tokenomics preset for the genesis: wireless (HNT-style halving; uptime, coverage, data
+    /// transfer), storage (Filecoin-style simple + baseline minting; storage first) or sensors
+    /// (capped decay; sensor data first).
+    #[arg(long, default_value = "wireless", value_parser = ["wireless", "storage", "sensors"])]
+    pub(crate) preset: String,
 }
 
 /// `groundwork devnet`
@@ -442,6 +472,18 @@ pub(crate) enum BenchCommand {
         /// Blocks to measure.
         #[arg(long, default_value_t = 5)]
         blocks: usize,
+    },
+    /// One epoch's reward computation in the app (and, separately, its state writing).
+    Rewards {
+        /// Devices with counts in the epoch.
+        #[arg(long, default_value_t = 1_000_000)]
+        devices: usize,
+        /// Devices per owner.
+        #[arg(long, default_value_t = 10)]
+        devices_per_owner: usize,
+        /// Times the computation is measured.
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
     },
     /// The dashboard's map index: build time, size and map requests over synthetic devices.
     Map {

@@ -120,6 +120,12 @@ pub fn router(state: ApiState) -> Router {
             "/v1/devices/{id}/verdicts",
             get(crate::devices_api::device_verdicts),
         )
+        .route(
+            "/v1/devices/{id}/rewards",
+            get(crate::rewards_api::device_rewards),
+        )
+        .route("/v1/epochs/latest", get(crate::rewards_api::latest_epoch))
+        .route("/v1/epochs/{n}", get(crate::rewards_api::epoch_summary))
         .route("/v1/makers", get(crate::devices_api::list_makers))
         .merge(crate::storage_api::routes())
         .route("/v1/openapi.json", get(openapi))
@@ -153,6 +159,9 @@ pub fn router(state: ApiState) -> Router {
         crate::devices_api::list_makers,
         crate::credits_api::get_credits,
         crate::credits_api::get_oracle,
+        crate::rewards_api::device_rewards,
+        crate::rewards_api::epoch_summary,
+        crate::rewards_api::latest_epoch,
         crate::storage_api::list_providers,
         crate::storage_api::get_provider,
         crate::storage_api::get_deal,

@@ -126,14 +126,8 @@ pub struct SupplyBreakdownResponse {
     pub burned_by_slashing: String,
     /// Burned as transaction and location fees (every burn not counted above).
     pub burned_as_fees: String,
-    /// Re-minted from credit burns into the re-mint pool (net emissions).
+    /// Handed from credit burns to epoch rewards (net emissions), minted as rewards pay it.
     pub reminted: String,
-    /// Minted otherwise (epoch rewards).
-    pub minted_otherwise: String,
-    /// What the re-mint pool holds, waiting for epoch rewards to pay it out.
-    pub remint_pool: String,
-    /// The re-mint pool's account.
-    pub remint_pool_address: String,
     /// Credits minted since genesis.
     pub credits_minted: u64,
     /// Credits spent on service since genesis.
@@ -150,9 +144,6 @@ pub(crate) fn supply_breakdown(
         burned_by_slashing: view.burned_by_slashing.to_string(),
         burned_as_fees: view.burned_as_fees.to_string(),
         reminted: view.reminted.to_string(),
-        minted_otherwise: view.minted_otherwise.to_string(),
-        remint_pool: view.remint_pool.to_string(),
-        remint_pool_address: view.remint_pool_address.to_string(),
         credits_minted: view.credits.credits_minted,
         credits_spent: view.credits.credits_spent,
     })

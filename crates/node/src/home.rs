@@ -90,6 +90,9 @@ pub struct InitOptions<'a> {
     /// Also create a plain `oracle` key, fund it with 1,000 tokens for fees and list it as the
     /// genesis price oracle (devnets: lets credits be minted once it submits a price).
     pub with_oracle: bool,
+    /// Module parameters for the genesis (`rewards.tokenomics.decimals` must equal `decimals`;
+    /// see [`groundwork_app::modules::rewards::params::RewardsParams::preset`]).
+    pub params: GenesisParams,
 }
 
 /// What `init` created.
@@ -164,7 +167,7 @@ pub fn init(home: &Home, options: InitOptions<'_>) -> anyhow::Result<InitReport>
     } else {
         None
     };
-    let mut params = GenesisParams::default();
+    let mut params = options.params;
     let oracle_address = if options.with_oracle {
         let oracle = SigningKey::generate();
         let info = keys.add("oracle", &oracle, Protection::Plain)?;

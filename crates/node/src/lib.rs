@@ -23,6 +23,7 @@ pub mod keystore;
 pub mod mempool;
 pub mod metrics;
 pub mod producer;
+mod rewards_api;
 mod storage_api;
 
 use std::net::SocketAddr;

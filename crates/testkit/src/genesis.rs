@@ -8,6 +8,7 @@ use groundwork_app::modules::accounts::params::AccountsParams;
 use groundwork_app::modules::credits::params::CreditsParams;
 use groundwork_app::modules::devices::params::DevicesParams;
 use groundwork_app::modules::reports::params::ReportsParams;
+use groundwork_app::modules::rewards::params::{Preset, RewardsParams};
 use groundwork_app::modules::staking::params::StakingParams;
 use groundwork_app::modules::storage::params::StorageParams;
 use groundwork_primitives::{Address, Amount, SigningKey, sha256};
@@ -51,6 +52,7 @@ pub struct GenesisBuilder {
     reports: ReportsParams,
     credits: CreditsParams,
     oracle_count: usize,
+    rewards: Option<RewardsParams>,
     storage: StorageParams,
 }
 
@@ -71,6 +73,7 @@ impl Default for GenesisBuilder {
             reports: ReportsParams::default(),
             credits: CreditsParams::default(),
             oracle_count: 0,
+            rewards: None,
             storage: StorageParams::default(),
         }
     }
@@ -164,6 +167,12 @@ impl GenesisBuilder {
         self
     }
 
+    /// Rewards parameters (default: the wireless preset at the builder's decimals).
+    pub fn rewards_params(mut self, params: RewardsParams) -> Self {
+        self.rewards = Some(params);
+        self
+    }
+
     /// The storage parameters (proving periods, challenges, escrow shares, slashing).
     pub fn storage_params(mut self, params: StorageParams) -> Self {
         self.storage = params;
@@ -214,6 +223,12 @@ impl GenesisBuilder {
                 staking: self.staking,
                 reports: self.reports,
                 credits,
+                rewards: match self.rewards {
+                    Some(params) => params,
+                    None => {
+                        RewardsParams::preset(Preset::Wireless, self.decimals).unwrap_or_default()
+                    }
+                },
                 storage: self.storage,
             },
             accounts: account_keys

@@ -12,13 +12,14 @@
 use std::collections::BTreeMap;
 
 use groundwork_app::modules::credits::params::CreditsParams;
-use groundwork_app::modules::credits::state::remint_pool_address;
 use groundwork_app::modules::reports::params::ReportsParams;
+use groundwork_app::modules::rewards::params::{RewardsParams, default_treasury};
 use groundwork_app::tx::{
     build_signed_tx, mint_credits_message, submit_price_message, transfer_message,
 };
 use groundwork_primitives::{Address, Amount, SigningKey, sha256};
 use groundwork_testkit::{GenesisBuilder, TestNode};
+use groundwork_tokenomics::{EmissionCurve, UnclaimedDestination};
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 
@@ -219,7 +220,9 @@ fn run_block(chain: &mut Chain, model: &mut Model, ops: &[Op]) -> Result<(), Tes
     }
     if (height + 1).is_multiple_of(EPOCH_BLOCKS) {
         let reminted = model.epoch_burns * chain.remint_bps / 10_000;
-        *model.balances.entry(remint_pool_address()).or_default() += reminted;
+        // Rewards pay the re-mint with the epoch (no emission here, no devices): it all goes to
+        // the treasury.
+        *model.balances.entry(default_treasury()).or_default() += reminted;
         model.minted += reminted;
         model.epoch_burns = 0;
     }
@@ -257,6 +260,16 @@ fn check_state(chain: &Chain, model: &Model) -> Result<(), TestCaseError> {
     Ok(())
 }
 
+/// Rewards that emit nothing, so every mint is a re-mint; what nobody qualifies for (everything:
+/// there are no devices) goes to the treasury.
+fn re_mints_only() -> RewardsParams {
+    let mut params = RewardsParams::default();
+    params.tokenomics.emission.curves = vec![EmissionCurve::Constant { per_epoch: 0 }];
+    params.tokenomics.pools.unclaimed = UnclaimedDestination::Treasury;
+    params.tokenomics.pools.rounding = UnclaimedDestination::Treasury;
+    params
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 16, ..ProptestConfig::default() })]
 
@@ -272,6 +285,7 @@ proptest! {
             .min_fee(Amount(MIN_FEE))
             .oracles(ORACLES)
             .reports_params(ReportsParams { epoch_blocks: EPOCH_BLOCKS, ..ReportsParams::default() })
+            .rewards_params(re_mints_only())
             .credits_params(CreditsParams {
                 max_price_age_ms: MAX_PRICE_AGE_MS,
                 remint_bps,

@@ -7,5 +7,6 @@ pub mod accounts;
 pub mod credits;
 pub mod devices;
 pub mod reports;
+pub mod rewards;
 pub mod staking;
 pub mod storage;

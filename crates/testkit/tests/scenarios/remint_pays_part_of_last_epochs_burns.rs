@@ -1,59 +1,48 @@
 use groundwork_app::modules::credits::params::CreditsParams;
-use groundwork_app::modules::credits::state::{CreditsRead, remint_pool_address};
-use groundwork_app::modules::reports::params::ReportsParams;
+use groundwork_app::modules::credits::state::CreditsRead;
+use groundwork_app::modules::rewards::params::default_treasury;
 use groundwork_primitives::Amount;
-use groundwork_testkit::{GenesisBuilder, TestNode};
+use groundwork_testkit::TestNode;
+use groundwork_tokenomics::ProofKind;
 
-/// Epochs of 10 blocks, and 25% of each epoch's credit burns re-minted at its end into the
-/// re-mint pool (net emissions): 3 tokens burned for credits in epoch 0 put 0.75 tokens in the
-/// pool after block 9; the supply's minted counter grows by exactly that, and an epoch without
-/// credit burns re-mints nothing.
+use crate::{
+    EPOCH_EMISSION, REWARD_EPOCH_BLOCKS, finish_epoch, pool, rewards_genesis, rewards_params,
+    summary_of,
+};
+
+/// 25% of each epoch's credit burns is re-minted with that epoch's rewards (net emissions):
+/// 3 tokens burned for credits in epoch 0 add 0.75 tokens to what epoch 0's rewards pay out. No
+/// device qualifies here, so the whole epoch (emission and re-mint) goes to the treasury; the
+/// supply's minted counter grows by exactly that, and an epoch without credit burns re-mints
+/// nothing.
 #[test]
 fn remint_pays_part_of_last_epochs_burns() {
     let mut node = TestNode::start(
-        GenesisBuilder::new()
-            .oracles(1)
-            .reports_params(ReportsParams {
-                epoch_blocks: 10,
-                ..ReportsParams::default()
-            })
-            .credits_params(CreditsParams {
-                remint_bps: 2_500,
-                ..CreditsParams::default()
-            })
-            .build(),
+        rewards_genesis(rewards_params(
+            vec![pool(ProofKind::Uptime, 10_000, false)],
+            1,
+        ))
+        .credits_params(CreditsParams {
+            remint_bps: 2_500,
+            ..CreditsParams::default()
+        })
+        .build(),
     )
     .unwrap();
-    let pool = remint_pool_address();
     assert_eq!(node.submit_price(0, 1_000_000).unwrap().code, 0);
-    assert_eq!(
-        node.mint_credits(0, Amount(100_000_000), None)
-            .unwrap()
-            .code,
-        0
-    );
-    assert_eq!(
-        node.mint_credits(1, Amount(200_000_000), None)
-            .unwrap()
-            .code,
-        0
-    );
-    let minted_before = node.supply().unwrap().minted;
-    while node.height().unwrap() < 8 {
-        node.produce_block().unwrap();
+    for (account, tokens) in [(0, 1), (1, 2)] {
+        let minted = node
+            .mint_credits(account, Amount(tokens * 100_000_000), None)
+            .unwrap();
+        assert_eq!((minted.code, minted.error.as_str()), (0, ""));
     }
-    assert_eq!(node.balance(pool).unwrap(), Amount::ZERO);
+    let minted_before = node.supply().unwrap().minted;
 
-    // Block 9 ends epoch 0.
-    let last = node.produce_block().unwrap();
+    let epoch = finish_epoch(&mut node);
 
-    assert_eq!(node.height().unwrap(), 9);
-    assert_eq!(node.balance(pool).unwrap(), Amount(75_000_000));
-    assert_eq!(
-        node.supply().unwrap().minted,
-        Amount(minted_before.0 + 75_000_000)
-    );
-    let event = &last.results.block_events[0];
+    assert_eq!(epoch, 0);
+    let last = node.results(REWARD_EPOCH_BLOCKS - 1).unwrap();
+    let event = &last.block_events[0];
     assert_eq!(event.kind, "tokens_reminted");
     let values: Vec<(&str, &str)> = event
         .attributes
@@ -68,6 +57,16 @@ fn remint_pays_part_of_last_epochs_burns() {
             ("reminted", "75000000")
         ]
     );
+    let summary = summary_of(&node, 0);
+    assert_eq!(summary.carried_in, Amount(75_000_000));
+    assert_eq!(
+        node.balance(default_treasury()).unwrap(),
+        Amount(EPOCH_EMISSION + 75_000_000)
+    );
+    assert_eq!(
+        node.supply().unwrap().minted,
+        Amount(minted_before.0 + EPOCH_EMISSION + 75_000_000)
+    );
     let snapshot = node.store().snapshot().unwrap();
     assert_eq!(snapshot.epoch_credit_burns(0).unwrap(), Amount::ZERO);
     assert_eq!(
@@ -75,10 +74,11 @@ fn remint_pays_part_of_last_epochs_burns() {
         Amount(75_000_000)
     );
 
-    // Epoch 1 burns nothing for credits: its end re-mints nothing.
-    while node.height().unwrap() < 19 {
-        let block = node.produce_block().unwrap();
-        assert!(block.results.block_events.is_empty());
-    }
-    assert_eq!(node.balance(pool).unwrap(), Amount(75_000_000));
+    // Epoch 1 burns nothing for credits: its rewards carry nothing in.
+    assert_eq!(finish_epoch(&mut node), 1);
+    assert_eq!(summary_of(&node, 1).carried_in, Amount::ZERO);
+    assert_eq!(
+        node.balance(default_treasury()).unwrap(),
+        Amount(2 * EPOCH_EMISSION + 75_000_000)
+    );
 }

@@ -13,12 +13,13 @@
 //!
 //! **Burns and re-mints.** Tokens burned for credits leave the supply (the accounts module's
 //! `burned` counter) and are also counted here, in total and per epoch. At each epoch's end a
-//! share (`remint_bps`) of that epoch's credit burns, capped by `remint_cap_per_epoch`, is minted
-//! into the re-mint pool account ([`state::remint_pool_address`]), from which epoch rewards pay:
-//! Helium's "net emissions". Re-mints round down.
+//! share (`remint_bps`) of that epoch's credit burns, capped by `remint_cap_per_epoch`, is added
+//! to what the rewards module pays out in that block (`rewards/carry`, not yet minted): Helium's
+//! "net emissions". Re-mints round down.
 //!
 //! Block lifecycle: messages run inside transactions; reports spend credits while they are
-//! judged; [`end_block`] runs after the reports module's end of block.
+//! judged; [`end_block`] runs after the reports module's end of block and before the rewards
+//! module's.
 
 pub mod events;
 pub mod msgs;
@@ -33,10 +34,11 @@ use groundwork_state::{StateRead, StateWrite};
 
 use crate::error::AppResult;
 use crate::events::event;
-use crate::modules::accounts::state::{AccountsRead, AccountsWrite};
+use crate::modules::accounts::state::AccountsRead;
 use crate::modules::reports::state::ReportsRead;
+use crate::modules::rewards::state::{RewardsRead, RewardsWrite};
 use params::{BASIS_POINTS, CreditsParams};
-use state::{CreditsRead, CreditsWrite, remint_pool_address};
+use state::{CreditsRead, CreditsWrite};
 
 /// Stores the parameters at genesis.
 pub fn init_genesis(state: &mut impl CreditsWrite, params: &CreditsParams) {
@@ -63,8 +65,8 @@ pub fn remint_for(burned: Amount, params: &CreditsParams) -> Amount {
     }
 }
 
-/// End of block: at an epoch's last block, re-mints the epoch's share of credit burns into the
-/// re-mint pool and forgets the epoch's burn record. Returns the block events it emits.
+/// End of block: at an epoch's last block, hands the epoch's share of credit burns to epoch
+/// rewards and forgets the epoch's burn record. Returns the block events it emits.
 pub fn end_block<S: StateRead + StateWrite>(state: &mut S, height: u64) -> AppResult<Vec<Event>> {
     let reports = state.reports_params()?;
     if !(height + 1).is_multiple_of(reports.epoch_blocks.max(1)) {
@@ -81,13 +83,17 @@ pub fn end_block<S: StateRead + StateWrite>(state: &mut S, height: u64) -> AppRe
     if reminted == Amount::ZERO {
         return Ok(Vec::new());
     }
-    let pool = remint_pool_address();
-    if let Err(e) = state.mint_to(&pool, reminted)? {
-        return Err(crate::error::AppError::Corrupt {
-            key: pool.to_string(),
-            reason: e.to_string(),
-        });
-    }
+    // The re-mint joins what the rewards module pays out in this same block (it runs next),
+    // as tokens not minted yet: rewards mint them with the epoch's emission, or route them as
+    // their parameters say.
+    let carry = state
+        .rewards_carry()?
+        .checked_add(reminted)
+        .ok_or_else(|| crate::error::AppError::Corrupt {
+            key: "rewards/carry".into(),
+            reason: "carry overflow".into(),
+        })?;
+    state.put_rewards_carry(carry);
     state.record_reminted(reminted)?;
     Ok(vec![event(
         "tokens_reminted",
@@ -95,14 +101,14 @@ pub fn end_block<S: StateRead + StateWrite>(state: &mut S, height: u64) -> AppRe
             ("epoch", epoch.to_string()),
             ("credit_burns", burned.to_string()),
             ("reminted", reminted.to_string()),
-            ("pool", pool.to_string()),
+            ("to", "epoch rewards".to_string()),
         ],
     )])
 }
 
 /// Checks the module's invariants over the whole state: the credit balances add up to credits
-/// minted − spent; credit burns and slashing are within the supply's burned counter; re-mints
-/// are within its minted counter. Scans every credit balance: for tests and audits.
+/// minted − spent; credit burns and slashing are within the supply's burned counter. Scans every
+/// credit balance: for tests and audits.
 pub fn check_invariants<S: CreditsRead + AccountsRead>(
     state: &S,
     slashed: Amount,
@@ -136,12 +142,6 @@ pub fn check_invariants<S: CreditsRead + AccountsRead>(
         return Err(format!(
             "credit burns {} and slashing {} exceed everything burned, {}",
             totals.tokens_burned, slashed, supply.burned
-        ));
-    }
-    if totals.tokens_reminted > supply.minted {
-        return Err(format!(
-            "re-mints {} exceed everything minted, {}",
-            totals.tokens_reminted, supply.minted
         ));
     }
     Ok(())

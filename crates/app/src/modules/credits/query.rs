@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::AppResult;
 use crate::modules::accounts::state::AccountsRead;
 use crate::modules::credits::pricing::median_price;
-use crate::modules::credits::state::{CreditTotals, CreditsRead, remint_pool_address};
+use crate::modules::credits::state::{CreditTotals, CreditsRead};
 use crate::modules::staking::state::StakingRead;
 
 /// An account's credits.
@@ -108,14 +108,8 @@ pub struct SupplyBreakdown {
     pub burned_by_slashing: Amount,
     /// Burned as transaction and location fees: every burn not counted above.
     pub burned_as_fees: Amount,
-    /// Re-minted from credit burns into the re-mint pool.
+    /// Handed from credit burns to epoch rewards (net emissions; minted when rewards pay it).
     pub reminted: Amount,
-    /// Minted otherwise (epoch rewards): every mint not counted above.
-    pub minted_otherwise: Amount,
-    /// What the re-mint pool holds now, waiting for rewards to pay it.
-    pub remint_pool: Amount,
-    /// The re-mint pool's account.
-    pub remint_pool_address: Address,
     /// Credit counters.
     pub credits: CreditTotals,
 }
@@ -127,7 +121,6 @@ pub fn supply_breakdown<S: CreditsRead + AccountsRead + StakingRead>(
     let supply = state.supply()?;
     let totals = state.credit_totals()?;
     let slashed = state.stake_totals()?.slashed;
-    let pool = remint_pool_address();
     let burned_as_fees = supply
         .burned
         .checked_sub(totals.tokens_burned)
@@ -138,12 +131,6 @@ pub fn supply_breakdown<S: CreditsRead + AccountsRead + StakingRead>(
         burned_by_slashing: slashed,
         burned_as_fees,
         reminted: totals.tokens_reminted,
-        minted_otherwise: supply
-            .minted
-            .checked_sub(totals.tokens_reminted)
-            .unwrap_or(Amount::ZERO),
-        remint_pool: state.account(&pool)?.balance,
-        remint_pool_address: pool,
         credits: totals,
     })
 }

@@ -9,10 +9,10 @@
 //! - `credits/epoch_burn/` ‖ epoch (u64 BE) → tokens burned for credits in that epoch (u128
 //!   BE), kept until the epoch's re-mint is done
 //!
-//! Tokens move through the accounts module (burns from the payer, re-mints to the pool); this
-//! module keeps only credits and its own counters.
+//! Tokens move through the accounts module (burns from the payer) and the rewards module
+//! (re-mints paid with the epoch's rewards); this module keeps only credits and its counters.
 
-use groundwork_primitives::{ADDRESS_LEN, Address, Amount, sha256};
+use groundwork_primitives::{Address, Amount};
 use groundwork_state::{StateRead, StateWrite};
 use serde::{Deserialize, Serialize};
 
@@ -26,16 +26,6 @@ const PRICE_PREFIX: &[u8] = b"credits/price/";
 const TOTALS_KEY: &[u8] = b"credits/totals";
 const EPOCH_BURN_PREFIX: &[u8] = b"credits/epoch_burn/";
 
-/// The account re-minted tokens wait in until epoch rewards pay them out: the first 20 bytes of
-/// SHA-256("groundwork/v1/pool/remint"). Nobody holds its key (it is no key's address), so only
-/// the state machine moves tokens out of it.
-pub fn remint_pool_address() -> Address {
-    let digest = sha256(b"groundwork/v1/pool/remint");
-    let mut bytes = [0u8; ADDRESS_LEN];
-    bytes.copy_from_slice(&digest.0[..ADDRESS_LEN]);
-    Address(bytes)
-}
-
 /// The module's running counters since genesis.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CreditTotals {
@@ -45,7 +35,7 @@ pub struct CreditTotals {
     pub credits_spent: u64,
     /// Tokens burned to mint credits, base units.
     pub tokens_burned: Amount,
-    /// Tokens re-minted into the re-mint pool, base units.
+    /// Tokens handed to epoch rewards from credit burns (net emissions), base units.
     pub tokens_reminted: Amount,
 }
 

@@ -547,8 +547,15 @@ fn judge<S: StateRead + StateWrite>(
     if verdict.is_err() {
         activity.counts.invalid += 1;
     }
-    if let Some(beaconer) = credit_beaconer {
-        cache.get(state, &beaconer, epoch)?.counts.beacon_witnesses += 1;
+    if let Some((beaconer, slot)) = credit_beaconer {
+        let counts = &mut cache.get(state, &beaconer, epoch)?.counts;
+        counts.beacon_witnesses += 1;
+        if let Some((slot_epoch, index)) = slot
+            && slot_epoch == counts.epoch
+            && let Some(count) = counts.beacon_witness_counts.get_mut(index as usize)
+        {
+            *count = count.saturating_add(1);
+        }
     }
     Ok(verdict)
 }
@@ -572,7 +579,7 @@ fn judge_fresh_report<S: StateRead + StateWrite>(
     report: &DecodedReport,
     record: &DeviceRecord,
     activity: &mut DeviceActivity,
-    credit_beaconer: &mut Option<DeviceId>,
+    credit_beaconer: &mut Option<(DeviceId, Option<(u64, u32)>)>,
     charge: &mut CreditCharge,
 ) -> AppResult<Result<(), ReportInvalid>> {
     let timestamp = report.body.timestamp_ms;
@@ -659,9 +666,14 @@ fn judge_fresh_report<S: StateRead + StateWrite>(
                     height,
                     witnesses: 0,
                     first_witness_ms: None,
+                    epoch_slot: Some((
+                        activity.counts.epoch,
+                        activity.counts.beacon_witness_counts.len() as u32,
+                    )),
                 },
             );
             activity.counts.beacons += 1;
+            activity.counts.beacon_witness_counts.push(0);
             Ok(Ok(()))
         }
         Some(Kind::Witness(witness)) => {
@@ -722,8 +734,12 @@ fn judge_fresh_report<S: StateRead + StateWrite>(
             );
             state.put_beacon(&payload, &beacon);
             // The beaconer's epoch counts get the witness too.
-            *credit_beaconer = Some(beacon.beaconer);
+            *credit_beaconer = Some((beacon.beaconer, beacon.epoch_slot));
             activity.counts.witnesses += 1;
+            activity
+                .counts
+                .witnessed_counts
+                .push(u32::try_from(beacon.witnesses).unwrap_or(u32::MAX));
             Ok(Ok(()))
         }
         Some(Kind::DataTransfer(receipt)) => {
