@@ -5,6 +5,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let files = [
         "groundwork/v1/keys.proto",
         "groundwork/v1/tx.proto",
+        "groundwork/v1/credits.proto",
         "groundwork/v1/devices.proto",
         "groundwork/v1/storage.proto",
         "groundwork/v1/reports.proto",

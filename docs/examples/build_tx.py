@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Build and sign a Groundwork transfer with nothing but the Python 3 standard library.
+"""Build and sign a Groundwork transfer (or credit mint) with nothing but the Python 3 standard library.
 
 This is the independent check that docs/protocol.md is enough to build a transaction: the
 protobuf encoding, ed25519 (RFC 8032), addresses (bech32m) and hashes below are written from
@@ -7,6 +7,7 @@ that page, with no Groundwork code and no third-party package.
 
     python3 docs/examples/build_tx.py             # the page's test vector; checks it and exits 1 on a mismatch
     python3 docs/examples/build_tx.py --seed 0707...07 --to gw1... --amount 5 --nonce 3 --fee 1000
+    python3 docs/examples/build_tx.py --kind mint-credits --amount 100000000 [--to gw1...]   # §16
 
 It prints one `name: value` line per intermediate value (hex unless noted), then the JSON body
 to POST to /v1/txs. The arithmetic is the plain reference kind: it is not constant-time, so use it
@@ -227,6 +228,14 @@ def encode_transfer_message(to, amount):  # groundwork.v1.Message, oneof kind = 
     return field_message(1, encode_transfer(to, amount))
 
 
+def encode_mint_credits(amount, beneficiary, min_credits):  # groundwork.v1.MintCredits
+    return field_bytes(1, str(amount).encode()) + field_bytes(2, beneficiary) + field_varint(3, min_credits)
+
+
+def encode_mint_credits_message(amount, beneficiary, min_credits):  # oneof kind = mint_credits (11)
+    return field_message(11, encode_mint_credits(amount, beneficiary, min_credits))
+
+
 def encode_body(chain_id, nonce, fee, messages, memo):  # groundwork.v1.TxBody
     out = field_bytes(1, chain_id.encode()) + field_varint(2, nonce) + field_bytes(3, str(fee).encode())
     for message in messages:
@@ -266,6 +275,9 @@ def main():
     parser.add_argument("--to", help="recipient gw1… address (default: the address of seed 0x02…02)")
     parser.add_argument("--amount", type=int, default=1250000000, help="base units")
     parser.add_argument("--memo", default="")
+    parser.add_argument("--kind", choices=["transfer", "mint-credits"], default="transfer",
+                        help="mint-credits burns --amount for credits to --to (default: the signer)")
+    parser.add_argument("--min-credits", type=int, default=0, help="mint-credits: fewest credits accepted")
     args = parser.parse_args()
 
     seed = bytes.fromhex(args.seed)
@@ -273,10 +285,15 @@ def main():
         parser.error("the seed has 32 bytes (64 hex characters)")
     if args.amount <= 0 or args.fee < 0 or args.nonce < 0:
         parser.error("the amount is above zero; the fee and nonce are not negative")
-    recipient = parse_address(args.to) if args.to else address_bytes(public_key(bytes([2] * 32)))
-
     public = public_key(seed)
-    body = encode_body(args.chain_id, args.nonce, args.fee, [encode_transfer_message(recipient, args.amount)], args.memo)
+    if args.kind == "mint-credits":
+        recipient = parse_address(args.to) if args.to else address_bytes(public)
+        beneficiary = parse_address(args.to) if args.to else b""
+        message = encode_mint_credits_message(args.amount, beneficiary, args.min_credits)
+    else:
+        recipient = parse_address(args.to) if args.to else address_bytes(public_key(bytes([2] * 32)))
+        message = encode_transfer_message(recipient, args.amount)
+    body = encode_body(args.chain_id, args.nonce, args.fee, [message], args.memo)
     message = signed_message(args.chain_id, body)
     signature = sign(seed, message)
     if not verify(public, message, signature):

@@ -34,6 +34,22 @@ struct AccountView {
     balance: String,
 }
 
+#[derive(Debug, Deserialize)]
+struct CreditsView {
+    credits: u64,
+}
+
+/// What `GET /v1/oracle` says that buyers of credits use.
+#[derive(Debug, Clone, Deserialize)]
+pub struct OracleStatus {
+    /// The median minting would use now, micro-fiat per whole token.
+    pub median_micro_fiat_per_token: Option<u64>,
+    /// Why there is none.
+    pub stale_reason: Option<String>,
+    /// The fixed price of one credit, micro-fiat.
+    pub micro_fiat_per_credit: u64,
+}
+
 /// A device as `GET /v1/devices/{id}` shows it (the fields the fleet reads).
 #[derive(Debug, Clone, Deserialize)]
 pub struct DeviceView {
@@ -207,6 +223,28 @@ impl NodeClient {
         view.balance
             .parse()
             .map_err(|e| self.fail(&path, format!("balance {:?}: {e}", view.balance)))
+    }
+
+    /// An account's credits.
+    pub fn credits(&self, address: &Address) -> Result<u64> {
+        Ok(self
+            .get_ok::<CreditsView>(&format!("/v1/credits/{address}"))?
+            .credits)
+    }
+
+    /// `GET /v1/oracle`.
+    pub fn oracle(&self) -> Result<OracleStatus> {
+        self.get_ok("/v1/oracle")
+    }
+
+    /// `POST /v1/txs`: submits a signed transaction without waiting for its block.
+    pub fn submit_tx(&self, tx: &[u8]) -> Result<()> {
+        let path = "/v1/txs";
+        let (status, answer) =
+            self.post::<serde_json::Value>(path, "application/x-protobuf", tx)?;
+        answer
+            .map(|_| ())
+            .map_err(|message| self.fail(path, format!("{status}: {message}")))
     }
 
     /// A device, or `None` if the chain has none with that id.

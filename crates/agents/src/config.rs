@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use groundwork_app::modules::credits::params::CreditsParams;
 use groundwork_app::modules::devices::params::DevicesParams;
 use groundwork_app::modules::reports::params::ReportsParams;
 use groundwork_primitives::{Amount, SigningKey};
@@ -165,6 +166,11 @@ pub struct FleetConfig {
     pub onboard_batch: usize,
     /// Simulated users who pay for data.
     pub payers: usize,
+    /// The chain's credits parameters (what data costs), from its genesis.
+    pub credits_params: CreditsParams,
+    /// Credits bought for a payer at a time (at least what the next receipt needs). 5,000,000
+    /// credits are $50 at the default $0.00001 per credit: about 120 MB of data.
+    pub payer_topup_credits: u64,
     /// Most reports per POST.
     pub max_batch: usize,
     /// Stop after this long (besides the stop flag).
@@ -201,6 +207,8 @@ impl FleetConfig {
             fee: Amount(1_000),
             onboard_batch: 32,
             payers: 16,
+            credits_params: CreditsParams::default(),
+            payer_topup_credits: 5_000_000,
             max_batch: 5_000,
             duration: None,
         }

@@ -23,6 +23,7 @@ use groundwork_proto::v1::report_body::Kind;
 
 use crate::client::{BatchAnswer, NodeClient};
 use crate::config::{FleetConfig, OwnerFunding};
+use crate::credits::{Buyer, PayerWallets};
 use crate::placement::{self, GeoPoint};
 use crate::report::{ClassCounts, DeviceRole, DeviceSummary, FleetReport};
 use crate::rng::SimRng;
@@ -346,7 +347,7 @@ fn onboard(
 
 /// Asks the faucet for `missing` base units (rounded up to whole tokens), in requests of at most
 /// the faucet's default cap of 1,000 tokens.
-fn fund_from_faucet(
+pub(crate) fn fund_from_faucet(
     client: &NodeClient,
     address: &Address,
     missing: u128,
@@ -380,8 +381,9 @@ struct Reporter<'a> {
     config: &'a FleetConfig,
     client: NodeClient,
     chain_id: String,
+    decimals: u8,
     devices: Vec<SimDevice>,
-    payers: Vec<SigningKey>,
+    payers: PayerWallets,
     life: SimRng,
     radio: SimRng,
     beacons: u64,
@@ -541,17 +543,25 @@ impl Reporter<'_> {
                 self.devices[i].next_data_ms = now + gap.max(1.0) as u64;
                 // Payload sizes are heavy-tailed: log-normal around 200 kB.
                 let bytes = (200_000.0 * (1.5 * self.life.normal()).exp()).clamp(64.0, 1e9) as u64;
-                let payer = self.life.below(self.payers.len() as u64) as usize;
+                let payer = self.life.below(self.payers.keys().len() as u64) as usize;
                 self.devices[i].session += 1;
                 let session = self.devices[i].session;
-                let receipt = signing::data_transfer(
-                    &self.chain_id,
-                    &self.payers[payer],
-                    &self.devices[i].id,
-                    session,
-                    bytes,
-                );
-                self.push(out, i, now, Kind::DataTransfer(receipt));
+                // The payer's credits must cover the bytes before it signs for them; a session
+                // nobody can pay for is not carried.
+                let cost = self.payers.cost(bytes);
+                if self
+                    .payers
+                    .spend(&self.client, &self.chain_id, self.decimals, payer, cost)
+                {
+                    let receipt = signing::data_transfer(
+                        &self.chain_id,
+                        &self.payers.keys()[payer],
+                        &self.devices[i].id,
+                        session,
+                        bytes,
+                    );
+                    self.push(out, i, now, Kind::DataTransfer(receipt));
+                }
             }
             if self.devices[i].role == DeviceRole::Replayer && self.devices[i].next_replay_ms <= now
             {
@@ -661,13 +671,31 @@ pub fn run_fleet(config: FleetConfig, stop: Arc<AtomicBool>) -> Result<FleetRepo
         &mut devices,
     )?;
 
-    let payers = (0..config.payers)
+    let payer_keys = (0..config.payers)
         .map(|i| signing::fleet_key(KeyRole::Payer, config.seed, i as u64))
         .collect();
+    // The first owner buys the payers' credits (from the faucet's tokens on devnets).
+    let buyer = Buyer {
+        key: owner_keys(&config)
+            .into_iter()
+            .next()
+            .ok_or_else(|| FleetError::Config("the fleet has no owner".into()))?,
+        faucet: matches!(config.owner, OwnerFunding::Faucet { .. }),
+        fee: config.fee,
+    };
+    let mut payers = PayerWallets::open(
+        &client,
+        payer_keys,
+        config.credits_params.clone(),
+        config.payer_topup_credits,
+        buyer,
+    )?;
+    payers.fund_all(&client, &chain_id, status.token_decimals)?;
     let mut reporter = Reporter {
         config: &config,
         client: client.clone(),
         chain_id: chain_id.clone(),
+        decimals: status.token_decimals,
         devices,
         payers,
         life: SimRng::new(config.seed, stream::LIFE),

@@ -15,11 +15,18 @@
 //! replayer (resends its old reports). The [`FleetReport`] says which devices cheat and how, and
 //! counts reports sent, accepted and refused per class of device.
 //!
+//! The simulated payers pay for the data they send with credits (burn-and-mint): before their
+//! first receipt, and whenever their credits run short, the fleet's owner burns tokens at the
+//! oracle price to mint credits for them, so every receipt it signs is covered. A devnet also
+//! runs a [`PriceFeed`] with the genesis oracle's key, so there is a fresh price to mint at.
+//!
 //! Everything is seeded: the same [`FleetConfig`] gives the same keys, places and cheaters.
 
 pub mod client;
 pub mod config;
+pub mod credits;
 pub mod fleet;
+pub mod oracle;
 pub mod placement;
 pub mod radio;
 pub mod report;
@@ -29,6 +36,7 @@ pub mod signing;
 
 pub use config::{CheaterCounts, City, FleetConfig, OwnerFunding};
 pub use fleet::run_fleet;
+pub use oracle::{PriceFeed, run_price_feed};
 pub use report::{ClassCounts, DeviceRole, DeviceSummary, FleetReport};
 
 /// What can stop a fleet. Invalid *reports* are not errors: the node refuses or judges them, and
@@ -49,6 +57,9 @@ pub enum FleetError {
     /// Onboarding or funding did not go through.
     #[error("onboarding: {0}")]
     Onboarding(String),
+    /// Buying credits for the simulated payers did not go through.
+    #[error("buying credits: {0}")]
+    Credits(String),
 }
 
 /// The crate's result type.

@@ -10,8 +10,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{AppError, AppResult};
 use crate::modules::accounts::params::AccountsParams;
+use crate::modules::credits::params::CreditsParams;
 use crate::modules::devices::params::DevicesParams;
 use crate::modules::reports::params::ReportsParams;
+use crate::modules::rewards::params::RewardsParams;
 use crate::modules::staking::params::StakingParams;
 use crate::modules::storage::params::StorageParams;
 
@@ -73,6 +75,12 @@ pub struct GenesisParams {
     /// The reports module.
     #[serde(default)]
     pub reports: ReportsParams,
+    /// The credits module: price oracles, the credit's fiat price, data prices, re-mints.
+    #[serde(default)]
+    pub credits: CreditsParams,
+    /// The rewards module: emission schedule, pools, share rules, treasury.
+    #[serde(default)]
+    pub rewards: RewardsParams,
     /// The storage module.
     #[serde(default)]
     pub storage: StorageParams,
@@ -195,6 +203,11 @@ impl Genesis {
         self.params.accounts.validate().map_err(AppError::Genesis)?;
         self.params.devices.validate().map_err(AppError::Genesis)?;
         self.params.reports.validate().map_err(AppError::Genesis)?;
+        self.params.credits.validate().map_err(AppError::Genesis)?;
+        self.params
+            .rewards
+            .validate(self.token.decimals)
+            .map_err(AppError::Genesis)?;
         self.params.storage.validate().map_err(AppError::Genesis)?;
         let mut makers = BTreeSet::new();
         for maker in &self.makers {

@@ -235,6 +235,8 @@ impl App {
             state.put_staking_params(&genesis.params.staking);
         }
         modules::reports::init_genesis(&mut state, &genesis.params.reports);
+        modules::credits::init_genesis(&mut state, &genesis.params.credits);
+        modules::rewards::init_genesis(&mut state, &genesis.params.rewards);
         modules::storage::init_genesis(&mut state, &genesis.params.storage);
         let changes = state.into_changes();
         let (app_hash, tree) = self.store.compute_root(&snapshot, &changes, 0)?;
@@ -447,7 +449,13 @@ impl App {
         )?;
         // End block.
         modules::reports::end_block(&mut state, input.height)?;
+        // Credits hand the epoch's share of credit burns to rewards (rewards/carry) first.
+        let mut block_events = modules::credits::end_block(&mut state, input.height)?;
+        // Rewards read the epoch counts the reports module just saved.
+        let payout = modules::rewards::end_block(&mut state, input.height, self.threads)?;
         let storage_events = modules::storage::end_block(&mut state, input.height)?;
+        block_events.extend(payout.events);
+        block_events.extend(storage_events);
 
         let changes = state.into_changes();
         timings.execute_us = phase.elapsed().as_micros() as u64;
@@ -467,7 +475,7 @@ impl App {
         index.extend(account_index);
         let results = v1::BlockResults {
             tx_results,
-            block_events: storage_events,
+            block_events,
             report_results: reports.results,
         };
         let results_bytes = results.encode_to_vec();
@@ -501,6 +509,7 @@ impl App {
             changes,
             tree,
             index,
+            records: payout.records,
         };
         let finalized = FinalizedBlock {
             block,
@@ -598,8 +607,11 @@ impl App {
         self.commit()
     }
 
-    /// Checks the supply invariants over the committed state (scans every account, and every
-    /// active storage deal: the escrow total is what the deals hold).
+    /// Checks the supply invariants over the committed state (scans every account, every credit
+    /// balance and every active storage deal): liquid + bonded + unbonding + escrowed = genesis +
+    /// minted − burned; the escrow total is what the deals hold; credit balances = credits minted
+    /// − spent; the burns and mints counted by cause (credit burns, slashing, re-mints) fit within
+    /// the supply's counters. Credits are not tokens and never count toward the supply.
     pub fn check_invariants(&self) -> AppResult<Result<(), String>> {
         use modules::staking::state::StakingRead as _;
         let snapshot = self.store.snapshot()?;
@@ -616,7 +628,10 @@ impl App {
         if let Err(reason) = modules::storage::check_invariants(&snapshot)? {
             return Ok(Err(reason));
         }
-        Ok(accounts::check_invariants(&snapshot, held))
+        if let Err(e) = accounts::check_invariants(&snapshot, held) {
+            return Ok(Err(e));
+        }
+        Ok(modules::credits::check_invariants(&snapshot, stake.slashed))
     }
 }
 
@@ -740,6 +755,8 @@ fn deliver_tx<S: StateRead>(
             Msg::TransferDevice(m) => m.execute(&mut tx_state, &mut ctx),
             Msg::DecommissionDevice(m) => m.execute(&mut tx_state, &mut ctx),
             Msg::WithdrawUnbonded(m) => m.execute(&mut tx_state, &mut ctx),
+            Msg::SubmitPrice(m) => m.execute(&mut tx_state, &mut ctx),
+            Msg::MintCredits(m) => m.execute(&mut tx_state, &mut ctx),
             Msg::Storage(m) => m.execute(&mut tx_state, &mut ctx),
         };
         match outcome {
@@ -830,6 +847,12 @@ fn account_tx_keys(tx: &SignedTx, height: u64, position: usize) -> Vec<Vec<u8>> 
             }
             tx::Msg::TransferDevice(m) => {
                 recipients.insert(m.new_owner);
+            }
+            // Credits bought for another account show in its transactions too.
+            tx::Msg::MintCredits(m) => {
+                if let Some(beneficiary) = m.beneficiary {
+                    recipients.insert(beneficiary);
+                }
             }
             _ => {}
         }

@@ -14,6 +14,7 @@ use groundwork_proto::{MAX_MEMO_BYTES, MAX_MESSAGES_PER_TX, MAX_TX_BYTES, decode
 
 use crate::error::TxError;
 use crate::modules::accounts::msgs::Transfer;
+use crate::modules::credits::msgs::{MintCredits, SubmitPrice};
 use crate::modules::devices::msgs::{
     AssertLocation, DecommissionDevice, OnboardDevice, TransferDevice,
 };
@@ -35,6 +36,10 @@ pub enum Msg {
     DecommissionDevice(DecommissionDevice),
     /// Staking: withdraw released stake.
     WithdrawUnbonded(WithdrawUnbonded),
+    /// Credits: an oracle's token price.
+    SubmitPrice(SubmitPrice),
+    /// Credits: burn tokens for credits.
+    MintCredits(MintCredits),
     /// Storage: offers, deals, proofs, termination, repair.
     Storage(StorageMsg),
 }
@@ -50,6 +55,8 @@ impl Msg {
                 DecommissionDevice::from_proto(m).map(Msg::DecommissionDevice)
             }
             Some(Kind::WithdrawUnbonded(_)) => Ok(Msg::WithdrawUnbonded(WithdrawUnbonded)),
+            Some(Kind::SubmitPrice(m)) => SubmitPrice::from_proto(m).map(Msg::SubmitPrice),
+            Some(Kind::MintCredits(m)) => MintCredits::from_proto(m).map(Msg::MintCredits),
             Some(
                 kind @ (Kind::RegisterStorageProvider(_)
                 | Kind::UpdateStorageProvider(_)
@@ -67,6 +74,7 @@ impl Msg {
     pub fn spends(&self) -> Amount {
         match self {
             Msg::Transfer(t) => t.amount,
+            Msg::MintCredits(m) => m.amount,
             // Stake and location fees depend on state; execution checks them.
             _ => Amount::ZERO,
         }
@@ -232,6 +240,33 @@ pub fn transfer_message(to: &Address, amount: Amount) -> v1::Message {
         kind: Some(Kind::Transfer(v1::Transfer {
             to: to.as_bytes().to_vec(),
             amount: amount.0.to_string(),
+        })),
+    }
+}
+
+/// The wire form of an oracle's price submission.
+pub fn submit_price_message(micro_fiat_per_token: u64) -> v1::Message {
+    v1::Message {
+        kind: Some(Kind::SubmitPrice(v1::SubmitPrice {
+            micro_fiat_per_token,
+        })),
+    }
+}
+
+/// The wire form of a credit mint: burn `amount` for credits to `beneficiary` (the signer when
+/// `None`), refusing fewer than `min_credits`.
+pub fn mint_credits_message(
+    amount: Amount,
+    beneficiary: Option<&Address>,
+    min_credits: u64,
+) -> v1::Message {
+    v1::Message {
+        kind: Some(Kind::MintCredits(v1::MintCredits {
+            amount: amount.0.to_string(),
+            beneficiary: beneficiary
+                .map(|b| b.as_bytes().to_vec())
+                .unwrap_or_default(),
+            min_credits,
         })),
     }
 }

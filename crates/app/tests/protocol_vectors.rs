@@ -10,7 +10,7 @@ use groundwork_app::genesis::{
     Genesis, GenesisAccount, GenesisParams, GenesisValidator, TokenInfo,
 };
 use groundwork_app::modules::accounts::state::{AccountsRead, account_key};
-use groundwork_app::tx::{build_signed_tx, transfer_message, tx_root};
+use groundwork_app::tx::{build_signed_tx, mint_credits_message, transfer_message, tx_root};
 use groundwork_app::{App, BlockLimits, SignedTx, TxError};
 use groundwork_primitives::{Address, Amount, Hash, SigningKey, domain, sha256, signed_message};
 use groundwork_proto::Message as _;
@@ -205,9 +205,9 @@ fn vector_genesis(validator: &groundwork_primitives::PublicKey) -> Genesis {
 
 const GENESIS_TIME_MS: u64 = 1_700_000_000_000;
 const BLOCK_TIME_MS: u64 = 1_700_000_001_000;
-const GENESIS_APP_HASH: &str = "30e699601a5fdf7b4ee0fc7edebd48a156571773b6e93d19e1311fede16bb182";
-const BLOCK_1_APP_HASH: &str = "4c52d7a26391e1ee767db4219513b212f008fbc9e9c8b73deac078fb6c0a8e51";
-const BLOCK_1_HASH: &str = "0241f3abba44255cf607884be64732ec44df38f9633aeff089e361084897f4f7";
+const GENESIS_APP_HASH: &str = "1b1b57ececa176fd2e371f7185776417ea1589cf2eb58154b80b591d49e2ca39";
+const BLOCK_1_APP_HASH: &str = "1440698935ad770dc27804a6b3ac3a7a11e289898dcab2af4fac00372c1d9976";
+const BLOCK_1_HASH: &str = "285a105f355498a9525e241116a6cd759e8f1a02f3273709e848504b6a6c61c6";
 
 /// The state root exactly as the page defines it: a sparse binary Merkle tree over SHA-256(key),
 /// most significant bit first, where a subtree with one key is that key's leaf.
@@ -337,7 +337,9 @@ fn the_vector_executes_and_the_state_root_follows_the_page() {
         &b"devices/params"[..],
         b"staking/params",
         b"reports/params",
+        b"rewards/params",
         b"storage/params",
+        b"credits/params",
     ] {
         assert!(
             value(key).starts_with(b"{"),
@@ -349,7 +351,7 @@ fn the_vector_executes_and_the_state_root_follows_the_page() {
         value(&[&b"chain/block_hash/"[..], &0u64.to_be_bytes()].concat()),
         vec![0; 32]
     );
-    assert_eq!(state.len(), 12);
+    assert_eq!(state.len(), 14);
     assert_eq!(
         app.store()
             .snapshot()
@@ -445,4 +447,68 @@ fn the_python_example_agrees_with_the_builder_on_nonces_and_memos() {
     ]);
     assert_eq!(printed(&lines, "envelope"), hex::encode(&expected));
     assert_eq!(printed(&lines, "tx_hash"), sha256(&expected).to_hex());
+}
+
+/// The MintCredits vector on the page: the sender burns 1 token (100,000,000 base units at 8
+/// decimals) for credits to the recipient, accepting no fewer than 100,000 credits, nonce 1.
+const MINT_BODY: &str = "0a1167726f756e64776f726b2d6465766e657410011a043130303022275a250a093130303030303030301214b7aad8bfb5dfa91211a3e3f1be1a65bce503a7c418a08d06";
+const MINT_TX_HASH: &str = "dbe85b1a847f1091ef87f6019b9cc2f0b18b13f5996b683abc0b155c4420e694";
+
+/// The MintCredits body written out field by field, as the page's table shows it.
+const MINT_BODY_BY_HAND: &[&str] = &[
+    "0a11",                                     // field 1 chain_id, length 17
+    "67726f756e64776f726b2d6465766e6574",       // "groundwork-devnet"
+    "1001",                                     // field 2 nonce, wire type 0: 1
+    "1a04",                                     // field 3 fee, length 4
+    "31303030",                                 // "1000"
+    "2227",                                     // field 4 messages, length 39
+    "5a25",               //   Message field 11 mint_credits (11 << 3 | 2), length 37
+    "0a09",               //     MintCredits field 1 amount, length 9
+    "313030303030303030", //     "100000000"
+    "1214",               //     field 2 beneficiary, length 20
+    "b7aad8bfb5dfa91211a3e3f1be1a65bce503a7c4", //     the recipient's address bytes
+    "18a08d06",           //     field 3 min_credits, varint 100000
+];
+
+fn mint_vector_envelope() -> Vec<u8> {
+    build_signed_tx(
+        &sender_key(),
+        CHAIN_ID,
+        1,
+        FEE,
+        vec![mint_credits_message(
+            Amount(100_000_000),
+            Some(&recipient()),
+            100_000,
+        )],
+        "",
+    )
+}
+
+#[test]
+fn the_mint_credits_vector_is_the_page_and_the_python_example() {
+    let envelope_bytes = mint_vector_envelope();
+    let envelope = v1::TxEnvelope::decode(envelope_bytes.as_slice()).unwrap();
+    assert_eq!(hex::encode(&envelope.body), MINT_BODY);
+    assert_eq!(MINT_BODY_BY_HAND.concat(), MINT_BODY);
+    assert_eq!(sha256(&envelope_bytes).to_hex(), MINT_TX_HASH);
+    let tx = SignedTx::decode(&envelope_bytes).unwrap();
+    tx.verify_signature().unwrap();
+    assert_eq!(tx.total_cost(), Some(Amount(100_001_000)));
+
+    let lines = run_python_example(&[
+        "--kind",
+        "mint-credits",
+        "--nonce",
+        "1",
+        "--amount",
+        "100000000",
+        "--to",
+        RECIPIENT,
+        "--min-credits",
+        "100000",
+    ]);
+    assert_eq!(printed(&lines, "body"), MINT_BODY);
+    assert_eq!(printed(&lines, "envelope"), hex::encode(&envelope_bytes));
+    assert_eq!(printed(&lines, "tx_hash"), MINT_TX_HASH);
 }

@@ -16,9 +16,14 @@ use groundwork_primitives::{Address, Amount, SigningKey};
 use serde_json::{Value, json};
 
 use crate::client::Client;
+use groundwork_app::genesis::GenesisParams;
+use groundwork_app::modules::reports::params::ReportsParams;
+use groundwork_app::modules::reports::sensors::HeartbeatParams;
+use groundwork_app::modules::rewards::params::{Preset, RewardsParams};
+
 use crate::{
-    BenchCommand, Cli, Command, DevnetArgs, HomeArg, InitArgs, KeysCommand, NodeArg, Output,
-    QueryCommand, TestnetArgs, TxCommand,
+    BenchCommand, Cli, Command, DeviceCommand, DevnetArgs, HomeArg, InitArgs, KeysCommand, NodeArg,
+    Output, QueryCommand, TestnetArgs, TxCommand,
 };
 
 /// Runs a parsed command line.
@@ -38,6 +43,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Keys { action, home } => keys(action, &home, output),
         Command::Tx { action } => transaction(action, output),
         Command::Query { what } => query(what, output),
+        Command::Device { action } => device(action, output),
         Command::Bench { what } => bench(what, output),
         Command::Sim { action } => {
             groundwork_sim::cli::run(action, output == Output::Json)?;
@@ -140,6 +146,16 @@ fn init(args: InitArgs, output: Output) -> anyhow::Result<ExitCode> {
         config.p2p.listen = p2p;
     }
     config.validate()?;
+    let preset = Preset::parse(&args.preset).with_context(|| {
+        format!(
+            "unknown preset {:?}: use wireless, storage or sensors",
+            args.preset
+        )
+    })?;
+    let params = GenesisParams {
+        rewards: RewardsParams::preset(preset, args.decimals).map_err(anyhow::Error::msg)?,
+        ..GenesisParams::default()
+    };
     let secret;
     let protection = if args.plain_key {
         Protection::Plain
@@ -159,13 +175,16 @@ fn init(args: InitArgs, output: Output) -> anyhow::Result<ExitCode> {
             genesis_time_ms: groundwork_node::now_ms(),
             decimals: args.decimals,
             with_maker: args.maker,
+            with_oracle: args.oracle,
+            params,
         },
     )?;
     print(output, &serde_json::to_value(&report)?, || {
         format!(
-            "Initialised chain {} in {}\n  validator key: {}\n  funded account {:?}: {}\n\nStart it with: groundwork node --home {}",
+            "Initialised chain {} in {} (tokenomics preset {})\n  validator key: {}\n  funded account {:?}: {}\n\nStart it with: groundwork node --home {}",
             report.chain_id,
             report.home.display(),
+            preset.name(),
             report.validator_public_key,
             report.account_name,
             report.account_address,
@@ -238,6 +257,36 @@ pub(crate) async fn shutdown_signal() {
     }
 }
 
+/// The token price the devnet's oracle reports: $1.00 per token, in micro-dollars.
+pub(crate) const DEVNET_TOKEN_PRICE: u64 = 1_000_000;
+/// Devnet epochs last about this long, so a few are paid within a couple of minutes.
+const DEVNET_EPOCH_MS: u64 = 30_000;
+/// Devnet heartbeats count at most this often (the simulated fleet beats a little slower).
+const DEVNET_HEARTBEAT_MS: u64 = 5_000;
+/// Heartbeats a devnet device needs per epoch for the uptime pool: about 4 fit in an epoch at
+/// the fleet's cadence (a 10% margin plus a second over the floor).
+const DEVNET_MIN_HEARTBEATS: u32 = 3;
+
+/// The devnet's module parameters: ~30 s epochs whatever the block interval, heartbeats every
+/// few seconds, and rewards for hotspots and sensors.
+pub(crate) fn devnet_params(block_ms: u64) -> anyhow::Result<GenesisParams> {
+    Ok(GenesisParams {
+        reports: ReportsParams {
+            epoch_blocks: (DEVNET_EPOCH_MS / block_ms.max(1)).max(10),
+            heartbeat: HeartbeatParams {
+                min_interval_ms: DEVNET_HEARTBEAT_MS,
+            },
+            ..ReportsParams::default()
+        },
+        rewards: RewardsParams::devnet(
+            groundwork_primitives::DEFAULT_DECIMALS,
+            DEVNET_MIN_HEARTBEATS,
+        )
+        .map_err(anyhow::Error::msg)?,
+        ..GenesisParams::default()
+    })
+}
+
 fn devnet(args: DevnetArgs, output: Output) -> anyhow::Result<ExitCode> {
     if args.validators > 1 {
         return crate::network::devnet(args, output);
@@ -276,6 +325,8 @@ fn devnet(args: DevnetArgs, output: Output) -> anyhow::Result<ExitCode> {
                 genesis_time_ms: groundwork_node::now_ms(),
                 decimals: groundwork_primitives::DEFAULT_DECIMALS,
                 with_maker: true,
+                with_oracle: true,
+                params: devnet_params(args.block_ms)?,
             },
         )?;
     }
@@ -301,13 +352,21 @@ fn devnet(args: DevnetArgs, output: Output) -> anyhow::Result<ExitCode> {
             },
         );
         config.seed = args.seed;
+        // A reading every few seconds, so sensors earn from the sensor-data pool in every
+        // ~30 s epoch (the fleet's default is one a minute).
+        config.cadences.sensor = std::time::Duration::from_secs(5);
         let genesis = home.genesis()?;
         config.reports_params = genesis.params.reports.clone();
         config.devices_params = genesis.params.devices.clone();
+        config.credits_params = genesis.params.credits.clone();
         Some(config)
     } else {
         None
     };
+    // The genesis price oracle submits a fixed devnet price every minute from this process, so
+    // credits can always be minted (prices go stale after the chain's max_price_age_ms).
+    let oracle_key = home.keystore().load("oracle", None).ok();
+    let oracle_thread: Arc<Mutex<Option<std::thread::JoinHandle<()>>>> = Arc::default();
     let devices = args.devices;
     // Storage providers on loopback, listed where `groundwork storage … --home` finds them.
     let storage_providers =
@@ -325,8 +384,22 @@ fn devnet(args: DevnetArgs, output: Output) -> anyhow::Result<ExitCode> {
     };
     let storage_group = storage_providers.clone();
     let (stop, slot) = (fleet_stop.clone(), fleet_thread.clone());
+    let (oracle_stop, oracle_slot) = (fleet_stop.clone(), oracle_thread.clone());
     let banner = Box::new(move |addr: std::net::SocketAddr| {
         let url = format!("http://{addr}");
+        if let Some(key) = oracle_key {
+            let feed = groundwork_agents::PriceFeed::new(url.clone(), key, DEVNET_TOKEN_PRICE);
+            let spawned = std::thread::Builder::new()
+                .name("price-feed".into())
+                .spawn(move || {
+                    if let Err(error) = groundwork_agents::run_price_feed(feed, oracle_stop) {
+                        tracing::warn!(%error, "the devnet price feed stopped");
+                    }
+                });
+            if let (Ok(handle), Ok(mut slot)) = (spawned, oracle_slot.lock()) {
+                *slot = Some(handle);
+            }
+        }
         if let (Some(group), Some(maker)) = (storage_group, storage_maker) {
             crate::storage::register_devnet_providers(group, url.clone(), maker);
         }
@@ -346,7 +419,7 @@ fn devnet(args: DevnetArgs, output: Output) -> anyhow::Result<ExitCode> {
         }
         let fleet_text = if devices > 0 {
             format!(
-                "Simulated fleet: {devices} devices around Lisbon (hotspots and sensors, including a location liar, a witness ring and a replayer) onboarding now:\n  devices   {url}/v1/devices\n  verdicts  {url}/v1/devices/<gwd1…>/verdicts\n\n"
+                "Simulated fleet: {devices} devices around Lisbon (hotspots and sensors, including a location liar, a witness ring and a replayer) onboarding now:\n  devices   {url}/v1/devices\n  verdicts  {url}/v1/devices/<gwd1…>/verdicts\n  rewards   {url}/v1/epochs/latest   (epochs of ~30 s; per device: groundwork device rewards <gwd1…> --node {url})\n\n"
             )
         } else {
             String::new()
@@ -354,7 +427,7 @@ fn devnet(args: DevnetArgs, output: Output) -> anyhow::Result<ExitCode> {
         let value = json!({"url": url, "dashboard": format!("{url}/"), "chain_id": "groundwork-devnet", "home": home_text, "dev_address": dev.address.to_string(), "dev_key": "dev", "devices": devices, "storage_providers": storage_urls});
         print(output, &value, || {
             format!(
-                "\nGroundwork devnet is running.\n\n  Dashboard {url}/   (open it in a browser)\n  API       {url}/v1/status   (OpenAPI: {url}/v1/openapi.json, metrics: {url}/metrics)\n  chain     groundwork-devnet\n  home      {home_text}\n  dev key   \"dev\" = {} (unencrypted, 1,000,000 tokens)\n\n{fleet_text}{storage_text}Try, in another terminal:\n  groundwork keys new alice --plain --home {home_text}\n  groundwork tx transfer --home {home_text} --node {url} --from dev --to <alice's address> --amount 12.5 --wait\n  groundwork query account <address> --node {url} --prove\n  curl -s -X POST {url}/v1/faucet -H 'content-type: application/json' -d '{{\"address\":\"<address>\",\"amount\":\"50\"}}'\n\nPress Ctrl-C to stop.\n",
+                "\nGroundwork devnet is running.\n\n  Dashboard {url}/   (open it in a browser)\n  API       {url}/v1/status   (OpenAPI: {url}/v1/openapi.json, metrics: {url}/metrics)\n  chain     groundwork-devnet\n  home      {home_text}\n  dev key   \"dev\" = {} (unencrypted, 1,000,000 tokens)\n\n{fleet_text}{storage_text}Try, in another terminal:\n  groundwork keys new alice --plain --home {home_text}\n  groundwork tx transfer --home {home_text} --node {url} --from dev --to <alice's address> --amount 12.5 --wait\n  groundwork query account <address> --node {url} --prove\n  curl -s -X POST {url}/v1/faucet -H 'content-type: application/json' -d '{{\"address\":\"<address>\",\"amount\":\"50\"}}'\n  groundwork tx mint-credits --home {home_text} --node {url} --from dev --amount 1 --wait   (the oracle reports $1.00 per token: {url}/v1/oracle)\n  groundwork query credits dev --home {home_text} --node {url}\n\nPress Ctrl-C to stop.\n",
                 dev.address
             )
         });
@@ -362,10 +435,12 @@ fn devnet(args: DevnetArgs, output: Output) -> anyhow::Result<ExitCode> {
     let result = run_node(root.clone(), Some(args.http), Some(banner));
     drop(storage_providers);
     fleet_stop.store(true, Ordering::Relaxed);
-    if let Ok(mut slot) = fleet_thread.lock()
-        && let Some(handle) = slot.take()
-    {
-        let _ = handle.join();
+    for thread in [&fleet_thread, &oracle_thread] {
+        if let Ok(mut slot) = thread.lock()
+            && let Some(handle) = slot.take()
+        {
+            let _ = handle.join();
+        }
     }
     if temporary {
         let _ = std::fs::remove_dir_all(&root);
@@ -523,6 +598,95 @@ fn node_url(home: &HomeArg, node: &NodeArg) -> String {
     "http://127.0.0.1:26657".to_string()
 }
 
+/// What every `groundwork tx …` command shares: who signs, the fee, and where to send it.
+struct TxSend<'a> {
+    from: &'a str,
+    fee: Option<String>,
+    memo: &'a str,
+    wait: bool,
+    home: &'a HomeArg,
+    node: &'a NodeArg,
+}
+
+/// The chain facts a transaction needs from the node.
+struct ChainFacts {
+    chain_id: String,
+    decimals: u8,
+}
+
+impl TxSend<'_> {
+    fn client(&self) -> Client {
+        Client::new(&node_url(self.home, self.node))
+    }
+
+    fn chain_facts(&self) -> anyhow::Result<ChainFacts> {
+        let status: Value = self.client().get("/v1/status")?;
+        Ok(ChainFacts {
+            chain_id: status["chain_id"]
+                .as_str()
+                .context("the node's status has no chain id")?
+                .to_string(),
+            decimals: status["token_decimals"].as_u64().unwrap_or(8) as u8,
+        })
+    }
+
+    /// Signs `messages` with the sender's next nonce, submits them and prints the outcome.
+    fn send(
+        self,
+        chain: &ChainFacts,
+        messages: Vec<groundwork_proto::v1::Message>,
+        output: Output,
+    ) -> anyhow::Result<ExitCode> {
+        let client = self.client();
+        let keys = Home::new(resolve_home(self.home)?).keystore();
+        let key = load_key(&keys, self.from)?;
+        let fee = match &self.fee {
+            Some(fee) => Amount::parse_base_units(fee)
+                .with_context(|| format!("--fee {fee:?} (base units)"))?,
+            None => groundwork_app::modules::accounts::params::DEFAULT_MIN_FEE,
+        };
+        let sender = Address::from_public_key(&key.public_key());
+        let account: Value = client.get(&format!("/v1/accounts/{sender}"))?;
+        let nonce = account["next_nonce"]
+            .as_u64()
+            .context("the node's account answer has no next_nonce")?;
+        let bytes = tx::build_signed_tx(&key, &chain.chain_id, nonce, fee, messages, self.memo);
+        let path = if self.wait {
+            "/v1/txs?wait=true"
+        } else {
+            "/v1/txs"
+        };
+        let answer: Value = client.post_bytes(path, "application/x-protobuf", &bytes)?;
+        print(output, &answer, || {
+            let mut text = format!(
+                "transaction {}: {}",
+                answer["hash"].as_str().unwrap_or(""),
+                answer["status"].as_str().unwrap_or("")
+            );
+            if let Some(height) = answer["height"].as_u64() {
+                text += &format!(" in block {height}");
+            }
+            match answer["code"].as_u64() {
+                Some(0) => text += " (success)",
+                Some(code) => {
+                    text += &format!(
+                        " (failed, code {code}: {})",
+                        answer["error"].as_str().unwrap_or("")
+                    )
+                }
+                None => {}
+            }
+            text
+        });
+        let failed = answer["code"].as_u64().is_some_and(|c| c != 0);
+        Ok(if failed {
+            ExitCode::from(2)
+        } else {
+            ExitCode::SUCCESS
+        })
+    }
+}
+
 fn transaction(action: TxCommand, output: Output) -> anyhow::Result<ExitCode> {
     match action {
         TxCommand::Transfer {
@@ -535,68 +699,90 @@ fn transaction(action: TxCommand, output: Output) -> anyhow::Result<ExitCode> {
             home,
             node,
         } => {
-            let client = Client::new(&node_url(&home, &node));
-            let keys = Home::new(resolve_home(&home)?).keystore();
-            let key = load_key(&keys, &from)?;
+            let send = TxSend {
+                from: &from,
+                fee,
+                memo: &memo,
+                wait,
+                home: &home,
+                node: &node,
+            };
             let to: Address = to
                 .parse()
                 .with_context(|| format!("--to {to:?} is not an address"))?;
-            let status: Value = client.get("/v1/status")?;
-            let chain_id = status["chain_id"]
-                .as_str()
-                .context("the node's status has no chain id")?
-                .to_string();
-            let decimals = status["token_decimals"].as_u64().unwrap_or(8) as u8;
-            let amount =
-                Amount::parse(&amount, decimals).with_context(|| format!("--amount {amount:?}"))?;
-            let fee = match fee {
-                Some(fee) => Amount::parse_base_units(&fee)
-                    .with_context(|| format!("--fee {fee:?} (base units)"))?,
-                None => groundwork_app::modules::accounts::params::DEFAULT_MIN_FEE,
-            };
-            let sender = Address::from_public_key(&key.public_key());
-            let account: Value = client.get(&format!("/v1/accounts/{sender}"))?;
-            let nonce = account["next_nonce"]
-                .as_u64()
-                .context("the node's account answer has no next_nonce")?;
-            let bytes = tx::build_signed_tx(
-                &key,
-                &chain_id,
-                nonce,
-                fee,
-                vec![tx::transfer_message(&to, amount)],
-                &memo,
-            );
-            let path = if wait { "/v1/txs?wait=true" } else { "/v1/txs" };
-            let answer: Value = client.post_bytes(path, "application/x-protobuf", &bytes)?;
-            print(output, &answer, || {
-                let mut text = format!(
-                    "transaction {}: {}",
-                    answer["hash"].as_str().unwrap_or(""),
-                    answer["status"].as_str().unwrap_or("")
-                );
-                if let Some(height) = answer["height"].as_u64() {
-                    text += &format!(" in block {height}");
-                }
-                match answer["code"].as_u64() {
-                    Some(0) => text += " (success)",
-                    Some(code) => {
-                        text += &format!(
-                            " (failed, code {code}: {})",
-                            answer["error"].as_str().unwrap_or("")
-                        )
-                    }
-                    None => {}
-                }
-                text
-            });
-            let failed = answer["code"].as_u64().is_some_and(|c| c != 0);
-            Ok(if failed {
-                ExitCode::from(2)
-            } else {
-                ExitCode::SUCCESS
-            })
+            let chain = send.chain_facts()?;
+            let amount = Amount::parse(&amount, chain.decimals)
+                .with_context(|| format!("--amount {amount:?}"))?;
+            send.send(&chain, vec![tx::transfer_message(&to, amount)], output)
         }
+        TxCommand::MintCredits {
+            from,
+            amount,
+            beneficiary,
+            min_credits,
+            fee,
+            wait,
+            home,
+            node,
+        } => {
+            let send = TxSend {
+                from: &from,
+                fee,
+                memo: "",
+                wait,
+                home: &home,
+                node: &node,
+            };
+            let beneficiary: Option<Address> = beneficiary
+                .map(|b| {
+                    b.parse()
+                        .with_context(|| format!("--for {b:?} is not an address"))
+                })
+                .transpose()?;
+            let chain = send.chain_facts()?;
+            let amount = Amount::parse(&amount, chain.decimals)
+                .with_context(|| format!("--amount {amount:?}"))?;
+            let message = tx::mint_credits_message(amount, beneficiary.as_ref(), min_credits);
+            send.send(&chain, vec![message], output)
+        }
+        TxCommand::SubmitPrice {
+            from,
+            price,
+            fee,
+            wait,
+            home,
+            node,
+        } => {
+            // A fiat price with at most six decimals is an integer number of micro-fiat.
+            let micro = Amount::parse(&price, 6)
+                .with_context(|| format!("--price {price:?} (fiat per token, e.g. 1.25)"))?;
+            let micro = u64::try_from(micro.0)
+                .with_context(|| format!("--price {price:?} is too large"))?;
+            if micro == 0 {
+                bail!("--price must be more than zero");
+            }
+            let send = TxSend {
+                from: &from,
+                fee,
+                memo: "",
+                wait,
+                home: &home,
+                node: &node,
+            };
+            let chain = send.chain_facts()?;
+            send.send(&chain, vec![tx::submit_price_message(micro)], output)
+        }
+    }
+}
+
+/// A `gw1…` address, or the address of a key in the home.
+fn address_or_key(text: &str, home: &HomeArg) -> anyhow::Result<Address> {
+    match text.parse::<Address>() {
+        Ok(address) => Ok(address),
+        Err(parse_error) => match Home::new(resolve_home(home)?).keystore().show(text) {
+            Ok(info) => Ok(info.address),
+            Err(_) => bail!("{text:?} is neither an address ({parse_error}) nor a local key name"),
+        },
     }
 }
 
@@ -662,6 +848,51 @@ fn query(what: QueryCommand, output: Output) -> anyhow::Result<ExitCode> {
                             "verified".to_string()
                         } else {
                             format!("FAILED: {}", value["proof_error"])
+                        }
+                    );
+                }
+                text
+            });
+        }
+        QueryCommand::Credits {
+            address,
+            home,
+            node,
+        } => {
+            let address = address_or_key(&address, &home)?;
+            let value: Value =
+                Client::new(&node_url(&home, &node)).get(&format!("/v1/credits/{address}"))?;
+            print(output, &value, || {
+                format!(
+                    "{}\ncredits {} (worth {} micro-fiat)\nat height {}",
+                    value["address"].as_str().unwrap_or(""),
+                    value["credits"],
+                    value["micro_fiat_value"].as_str().unwrap_or(""),
+                    value["height"]
+                )
+            });
+        }
+        QueryCommand::Oracle { home, node } => {
+            let value: Value = Client::new(&node_url(&home, &node)).get("/v1/oracle")?;
+            print(output, &value, || {
+                let mut text = match value["median_micro_fiat_per_token"].as_u64() {
+                    Some(median) => format!("median price {median} micro-fiat per token"),
+                    None => format!("no price: {}", value["stale_reason"].as_str().unwrap_or("")),
+                };
+                text += &format!(
+                    " at height {} (prices count for {} ms; {} fresh needed)",
+                    value["height"], value["max_price_age_ms"], value["min_fresh_prices"]
+                );
+                for s in value["submissions"].as_array().into_iter().flatten() {
+                    text += &format!(
+                        "\n  {} {} micro-fiat, {} ms old{}",
+                        s["oracle"].as_str().unwrap_or(""),
+                        s["micro_fiat_per_token"],
+                        s["age_ms"],
+                        if s["fresh"] == json!(true) {
+                            ""
+                        } else {
+                            " (stale)"
                         }
                     );
                 }
@@ -867,6 +1098,21 @@ fn bench(what: BenchCommand, output: Output) -> anyhow::Result<ExitCode> {
                 report.to_string()
             });
         }
+        BenchCommand::Rewards {
+            devices,
+            devices_per_owner,
+            runs,
+        } => {
+            let options = groundwork_node::bench::RewardsBenchOptions {
+                devices,
+                devices_per_owner,
+                runs,
+            };
+            let report = groundwork_node::bench::rewards(&options)?;
+            print(output, &serde_json::to_value(&report)?, || {
+                report.to_string()
+            });
+        }
         BenchCommand::Map { devices } => {
             let report = groundwork_node::dashboard::bench_map(devices);
             print(output, &serde_json::to_value(&report)?, || {
@@ -912,6 +1158,7 @@ fn agents_fleet(args: crate::FleetArgs, output: Output) -> anyhow::Result<ExitCo
     if let Ok(genesis) = home.genesis() {
         config.reports_params = genesis.params.reports.clone();
         config.devices_params = genesis.params.devices.clone();
+        config.credits_params = genesis.params.credits.clone();
     }
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
@@ -927,4 +1174,71 @@ fn agents_fleet(args: crate::FleetArgs, output: Output) -> anyhow::Result<ExitCo
     let report = groundwork_agents::run_fleet(config, stop)?;
     print(output, &serde_json::to_value(&report)?, || report.summary());
     Ok(ExitCode::SUCCESS)
+}
+
+// ---------------------------------------------------------------------------------------------
+
+fn device(action: DeviceCommand, output: Output) -> anyhow::Result<ExitCode> {
+    match action {
+        DeviceCommand::Rewards {
+            id,
+            epoch,
+            limit,
+            home,
+            node,
+        } => {
+            let client = Client::new(&node_url(&home, &node));
+            let path = match epoch {
+                Some(epoch) => format!("/v1/devices/{id}/rewards?epoch={epoch}"),
+                None => format!("/v1/devices/{id}/rewards?limit={limit}"),
+            };
+            let value: Value = client.get(&path)?;
+            print(output, &value, || rewards_table(&value));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A device's rewards as a table per epoch, then the explanation in words.
+fn rewards_table(value: &Value) -> String {
+    let text = |v: &Value| v.as_str().unwrap_or("").to_string();
+    let mut out = format!("device {}", text(&value["device"]));
+    let epochs = value["epochs"].as_array().cloned().unwrap_or_default();
+    if epochs.is_empty() {
+        out += "\nno rewards yet (a device is paid at the end of each epoch it reported in)";
+    }
+    for epoch in &epochs {
+        out += &format!(
+            "\n\nepoch {}: {} base units to {}  (reputation {}, score {})",
+            epoch["epoch"],
+            text(&epoch["total"]),
+            text(&epoch["owner"]),
+            text(&epoch["reputation"]),
+            text(&epoch["reputation_score"]),
+        );
+        out += &format!(
+            "\n  {:<14} {:>12} {:>8} {:>10} {:>14} {:>16} {:>14}  {}",
+            "pool", "units", "density", "reputation", "weight", "pool weight", "amount", "note"
+        );
+        for line in epoch["lines"].as_array().cloned().unwrap_or_default() {
+            out += &format!(
+                "\n  {:<14} {:>12} {:>8} {:>10} {:>14} {:>16} {:>14}  {}",
+                text(&line["pool"]),
+                text(&line["units"]),
+                text(&line["density_scale"]),
+                text(&line["reputation"]),
+                text(&line["weight"]),
+                text(&line["pool_total_weight"]),
+                text(&line["amount"]),
+                line["ineligible"].as_str().unwrap_or(""),
+            );
+        }
+        for sentence in epoch["explanation"].as_array().cloned().unwrap_or_default() {
+            out += &format!("\n  · {}", text(&sentence));
+        }
+    }
+    if let Some(before) = value["next_before"].as_u64() {
+        out += &format!("\n\nolder epochs: add --epoch N, or ask the API with ?before={before}");
+    }
+    out
 }

@@ -81,6 +81,11 @@ pub(crate) enum Command {
         #[command(subcommand)]
         action: TxCommand,
     },
+    /// Devices: what they earned and why.
+    Device {
+        #[command(subcommand)]
+        action: DeviceCommand,
+    },
     /// Read the chain.
     Query {
         #[command(subcommand)]
@@ -110,6 +115,26 @@ pub(crate) enum Command {
     Provider {
         #[command(subcommand)]
         action: storage::ProviderCommand,
+    },
+}
+
+/// `groundwork device …`
+#[derive(Debug, Subcommand)]
+pub(crate) enum DeviceCommand {
+    /// A device's rewards per epoch, pool by pool, with the counts and multipliers behind them.
+    Rewards {
+        /// The device id (gwd1…).
+        id: String,
+        /// Only this epoch (default: the most recent ones).
+        #[arg(long)]
+        epoch: Option<u64>,
+        /// Without --epoch: how many recent epochs (1 to 100).
+        #[arg(long, default_value_t = 5)]
+        limit: usize,
+        #[command(flatten)]
+        home: HomeArg,
+        #[command(flatten)]
+        node: NodeArg,
     },
 }
 
@@ -174,6 +199,10 @@ pub(crate) struct InitArgs {
     /// Also create a `maker` key registered as a hardware maker in the genesis (for testing devices).
     #[arg(long)]
     pub(crate) maker: bool,
+    /// Also create a funded `oracle` key listed as the genesis price oracle (for minting credits:
+    /// submit prices with `groundwork tx submit-price --from oracle`).
+    #[arg(long)]
+    pub(crate) oracle: bool,
     /// Listen address of the HTTP API to write in config.toml.
     #[arg(long)]
     pub(crate) http: Option<SocketAddr>,
@@ -183,6 +212,11 @@ pub(crate) struct InitArgs {
     /// Address to listen on for other validators, to write in config.toml.
     #[arg(long)]
     pub(crate) p2p: Option<SocketAddr>,
+    /// Tokenomics preset for the genesis: wireless (HNT-style halving; uptime, coverage, data
+    /// transfer), storage (Filecoin-style simple + baseline minting; storage first) or sensors
+    /// (capped decay; sensor data first).
+    #[arg(long, default_value = "wireless", value_parser = ["wireless", "storage", "sensors"])]
+    pub(crate) preset: String,
 }
 
 /// `groundwork devnet`
@@ -301,6 +335,50 @@ pub(crate) enum TxCommand {
         #[command(flatten)]
         node: NodeArg,
     },
+    /// Burn tokens for service credits at the oracle price (credits cannot be transferred).
+    MintCredits {
+        /// The burning key's name.
+        #[arg(long)]
+        from: String,
+        /// How many tokens to burn, e.g. 2.5.
+        #[arg(long)]
+        amount: String,
+        /// Who receives the credits (gw1…); default the burning key's own account.
+        #[arg(long = "for")]
+        beneficiary: Option<String>,
+        /// Fail instead of minting fewer credits than this.
+        #[arg(long, default_value_t = 0)]
+        min_credits: u64,
+        /// Fee in base units (default: the chain's minimum).
+        #[arg(long)]
+        fee: Option<String>,
+        /// Wait until the transaction is committed.
+        #[arg(long)]
+        wait: bool,
+        #[command(flatten)]
+        home: HomeArg,
+        #[command(flatten)]
+        node: NodeArg,
+    },
+    /// Report the token's fiat price (oracle accounts only).
+    SubmitPrice {
+        /// The oracle key's name.
+        #[arg(long)]
+        from: String,
+        /// Fiat per whole token, e.g. 1.25 (six decimals at most).
+        #[arg(long)]
+        price: String,
+        /// Fee in base units (default: the chain's minimum).
+        #[arg(long)]
+        fee: Option<String>,
+        /// Wait until the transaction is committed.
+        #[arg(long)]
+        wait: bool,
+        #[command(flatten)]
+        home: HomeArg,
+        #[command(flatten)]
+        node: NodeArg,
+    },
 }
 
 /// `groundwork query …`
@@ -320,6 +398,22 @@ pub(crate) enum QueryCommand {
         /// Fetch a Merkle proof and verify it against the app hash.
         #[arg(long)]
         prove: bool,
+        #[command(flatten)]
+        home: HomeArg,
+        #[command(flatten)]
+        node: NodeArg,
+    },
+    /// An account's service credits.
+    Credits {
+        /// A gw1… address or the name of a local key.
+        address: String,
+        #[command(flatten)]
+        home: HomeArg,
+        #[command(flatten)]
+        node: NodeArg,
+    },
+    /// The token price oracle: submissions, the median minting uses, staleness.
+    Oracle {
         #[command(flatten)]
         home: HomeArg,
         #[command(flatten)]
@@ -416,6 +510,18 @@ pub(crate) enum BenchCommand {
     /// Committed transfers per second and submission-to-finality latency on a local network of
     /// validator processes (Simplex over loopback).
     Consensus(crate::bench_consensus::BenchConsensusArgs),
+    /// One epoch's reward computation in the app (and, separately, its state writing).
+    Rewards {
+        /// Devices with counts in the epoch.
+        #[arg(long, default_value_t = 1_000_000)]
+        devices: usize,
+        /// Devices per owner.
+        #[arg(long, default_value_t = 10)]
+        devices_per_owner: usize,
+        /// Times the computation is measured.
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+    },
     /// The dashboard's map index: build time, size and map requests over synthetic devices.
     Map {
         /// Devices to place.

@@ -51,6 +51,12 @@ pub(crate) fn write_testnet(spec: &NetworkSpec) -> anyhow::Result<InitReport> {
                 genesis_time_ms: groundwork_node::now_ms(),
                 decimals: groundwork_primitives::DEFAULT_DECIMALS,
                 with_maker: spec.devnet_keys,
+                with_oracle: spec.devnet_keys,
+                params: if spec.devnet_keys {
+                    crate::commands::devnet_params(spec.block_ms)?
+                } else {
+                    groundwork_app::genesis::GenesisParams::default()
+                },
             },
             validators: spec.validators,
             http_port: spec.http_port,
@@ -246,6 +252,7 @@ fn run_devnet(
         let genesis = first.genesis()?;
         config.reports_params = genesis.params.reports.clone();
         config.devices_params = genesis.params.devices.clone();
+        config.credits_params = genesis.params.credits.clone();
         let stop = stop.clone();
         Some(
             std::thread::Builder::new()
@@ -259,6 +266,28 @@ fn run_devnet(
         )
     } else {
         None
+    };
+    // The genesis price oracle submits the devnet price from this process, as in a one-validator
+    // devnet, so the fleet's payers can buy credits.
+    let price_feed = match first.keystore().load("oracle", None) {
+        Ok(key) => {
+            let feed = groundwork_agents::PriceFeed::new(
+                url.clone(),
+                key,
+                crate::commands::DEVNET_TOKEN_PRICE,
+            );
+            let stop = stop.clone();
+            Some(
+                std::thread::Builder::new()
+                    .name("price-feed".into())
+                    .spawn(move || {
+                        if let Err(error) = groundwork_agents::run_price_feed(feed, stop) {
+                            tracing::warn!(%error, "the devnet price feed stopped");
+                        }
+                    })?,
+            )
+        }
+        Err(_) => None,
     };
     let root_text = root.display().to_string();
     let value = serde_json::json!({
@@ -301,8 +330,8 @@ fn run_devnet(
         }
     });
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    if let Some(fleet) = fleet {
-        let _ = fleet.join();
+    for thread in [fleet, price_feed].into_iter().flatten() {
+        let _ = thread.join();
     }
     running.stop();
     if let Some(i) = failed {

@@ -113,6 +113,11 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/blocks/{height}", get(block_by_height))
         .route("/v1/accounts/{address}", get(get_account))
         .route("/v1/supply", get(supply))
+        .route(
+            "/v1/credits/{address}",
+            get(crate::credits_api::get_credits),
+        )
+        .route("/v1/oracle", get(crate::credits_api::get_oracle))
         .route("/v1/faucet", post(faucet))
         .route(
             "/v1/reports",
@@ -125,6 +130,12 @@ pub fn router(state: ApiState) -> Router {
             "/v1/devices/{id}/verdicts",
             get(crate::devices_api::device_verdicts),
         )
+        .route(
+            "/v1/devices/{id}/rewards",
+            get(crate::rewards_api::device_rewards),
+        )
+        .route("/v1/epochs/latest", get(crate::rewards_api::latest_epoch))
+        .route("/v1/epochs/{n}", get(crate::rewards_api::epoch_summary))
         .route("/v1/makers", get(crate::devices_api::list_makers))
         .merge(crate::storage_api::routes())
         .route("/v1/openapi.json", get(openapi))
@@ -156,6 +167,11 @@ pub fn router(state: ApiState) -> Router {
         crate::devices_api::get_device,
         crate::devices_api::device_verdicts,
         crate::devices_api::list_makers,
+        crate::credits_api::get_credits,
+        crate::credits_api::get_oracle,
+        crate::rewards_api::device_rewards,
+        crate::rewards_api::epoch_summary,
+        crate::rewards_api::latest_epoch,
         crate::storage_api::list_providers,
         crate::storage_api::get_provider,
         crate::storage_api::get_deal,
@@ -734,6 +750,12 @@ fn message_view(message: &tx::Msg) -> MessageView {
         tx::Msg::TransferDevice(m) => simple("transfer_device", Some(m.new_owner.to_string())),
         tx::Msg::DecommissionDevice(m) => simple("decommission_device", Some(m.device.to_string())),
         tx::Msg::WithdrawUnbonded(_) => simple("withdraw_unbonded", None),
+        tx::Msg::SubmitPrice(_) => simple("submit_price", None),
+        tx::Msg::MintCredits(m) => MessageView {
+            kind: "mint_credits".into(),
+            to: m.beneficiary.map(|b| b.to_string()),
+            amount: Some(m.amount.to_string()),
+        },
         tx::Msg::Storage(m) => simple(m.name(), Some(m.subject())),
     }
 }
@@ -952,10 +974,12 @@ pub struct SupplyResponse {
     pub genesis: String,
     /// Minted since genesis.
     pub minted: String,
-    /// Burned since genesis (fees, …).
+    /// Burned since genesis (fees, slashing, credit purchases).
     pub burned: String,
     /// genesis + minted − burned.
     pub total: String,
+    /// Mints and burns by cause.
+    pub breakdown: crate::credits_api::SupplyBreakdownResponse,
 }
 
 #[utoipa::path(get, path = "/v1/supply", responses((status = 200, body = SupplyResponse)))]
@@ -967,6 +991,7 @@ async fn supply(State(state): State<ApiState>) -> ApiResult<SupplyResponse> {
         minted: view.minted.to_string(),
         burned: view.burned.to_string(),
         total: view.total.to_string(),
+        breakdown: crate::credits_api::supply_breakdown(&snapshot)?,
     }))
 }
 

@@ -665,3 +665,367 @@ fn run_reports(
         first_invalid,
     })
 }
+
+/// Settings of the rewards benchmark.
+#[derive(Debug, Clone)]
+pub struct RewardsBenchOptions {
+    /// Devices with counts in the measured epoch.
+    pub devices: usize,
+    /// Devices per owner (owners are credited once each).
+    pub devices_per_owner: usize,
+    /// Times the epoch's payout is measured (on fresh overlays of the same state).
+    pub runs: usize,
+}
+
+/// What the rewards benchmark measured.
+#[derive(Debug, Clone, Serialize)]
+pub struct RewardsBenchReport {
+    /// Devices paid from.
+    pub devices: usize,
+    /// Owners credited.
+    pub owners: u64,
+    /// Devices paid more than zero.
+    pub devices_paid: u64,
+    /// Threads the app used.
+    pub threads: usize,
+    /// Runs measured.
+    pub runs: usize,
+    /// Median ms of the whole computation in the app (load, compute, apply to the overlay).
+    pub median_compute_ms: f64,
+    /// Median CPU time of the computation, all threads, ms (Linux; `None` elsewhere): on a busy
+    /// machine wall time stretches, CPU time much less.
+    pub median_compute_cpu_ms: Option<f64>,
+    /// Median ms reading counts, owners, cells and scores.
+    pub median_load_ms: f64,
+    /// Median ms of the reward math (reputation, density, HIP-15, pools, shares).
+    pub median_math_ms: f64,
+    /// Median ms minting to owners and encoding breakdowns into the overlay.
+    pub median_apply_ms: f64,
+    /// State keys the payout changed (owners' accounts, supply, scores, summary, …).
+    pub changed_keys: usize,
+    /// Derived breakdown records, and their total bytes.
+    pub records: usize,
+    /// Bytes of the derived records.
+    pub record_bytes: usize,
+    /// ms to update the Merkle tree for the changed keys (once).
+    pub state_root_ms: f64,
+    /// ms of the durable commit of the block: changed keys, tree nodes and records (once).
+    pub commit_ms: f64,
+    /// ms to write the setup state (not part of the measurement).
+    pub setup_ms: f64,
+}
+
+impl fmt::Display for RewardsBenchReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "rewards: one epoch for {} devices ({} owners, {} devices paid), {} threads, {} runs\n  computation in the app: median {:.0} ms wall, {} CPU (load {:.0}, math {:.0}, apply {:.0} ms wall)\n  state writing: {} changed keys → state root {:.0} ms; commit with {} breakdown records ({:.1} MB) {:.0} ms\n  (setup, not measured: {:.0} ms)",
+            self.devices,
+            self.owners,
+            self.devices_paid,
+            self.threads,
+            self.runs,
+            self.median_compute_ms,
+            self.median_compute_cpu_ms
+                .map_or("unknown".to_string(), |ms| format!("{ms:.0} ms")),
+            self.median_load_ms,
+            self.median_math_ms,
+            self.median_apply_ms,
+            self.changed_keys,
+            self.state_root_ms,
+            self.records,
+            self.record_bytes as f64 / 1e6,
+            self.commit_ms,
+            self.setup_ms
+        )
+    }
+}
+
+/// CPU time of this process so far (user + system, all threads), ms, from `/proc/self/stat`.
+fn process_cpu_ms() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which may hold spaces) start after the last ')'.
+    let rest = stat.get(stat.rfind(')')? + 2..)?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name; in ticks of
+    // 1/100 s (USER_HZ is 100 on Linux).
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) * 10.0)
+}
+
+/// A small deterministic generator for benchmark inputs (splitmix64).
+struct BenchRng(u64);
+
+impl BenchRng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+
+    fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// Writes `devices` device records and one epoch of realistic counts straight into a store
+/// (setup), then times the rewards module paying that epoch, and the state writing after it.
+///
+/// The mix: 70% hotspots (hourly heartbeats, a few beacons with 0–14 witnesses, about ten
+/// witness reports, data receipts of log-normal size), 30% sensors (heartbeats, readings every
+/// 15 minutes); 5% of devices miss heartbeats, 2% have invalid reports (and a stored score);
+/// devices spread over H3 res-12 cells across central Europe, clustered in cities so density
+/// scaling bites. Device keys are one placeholder key (rewards never read keys).
+pub fn rewards(options: &RewardsBenchOptions) -> anyhow::Result<RewardsBenchReport> {
+    anyhow::ensure!(
+        options.devices >= 1 && options.devices_per_owner >= 1 && options.runs >= 1,
+        "need devices, owners and runs"
+    );
+    let dir = std::env::temp_dir().join(format!(
+        "groundwork-bench-rewards-{}-{}",
+        std::process::id(),
+        crate::now_ms()
+    ));
+    std::fs::create_dir_all(&dir)?;
+    let result = run_rewards(options, &dir);
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
+fn run_rewards(
+    options: &RewardsBenchOptions,
+    dir: &std::path::Path,
+) -> anyhow::Result<RewardsBenchReport> {
+    use groundwork_app::modules::devices::state::{
+        DeviceKind, DeviceRecord, DeviceStatus, DevicesWrite,
+    };
+    use groundwork_app::modules::reports::params::ReportsParams;
+    use groundwork_app::modules::reports::state::{EpochCounts, ReportsWrite};
+    use groundwork_app::modules::rewards::params::RewardsParams;
+    use groundwork_app::modules::rewards::state::RewardsWrite;
+    use groundwork_primitives::DeviceId;
+    use groundwork_state::{BlockCommit, Overlay};
+    use groundwork_tokenomics::{AuditScore, Fixed};
+
+    const EPOCH_BLOCKS: u64 = 10;
+    const SETUP_CHUNK: usize = 100_000;
+    let validator = seeded_key(3);
+    let genesis = Genesis {
+        chain_id: "groundwork-bench".into(),
+        genesis_time_ms: 1_000,
+        token: TokenInfo::default(),
+        params: GenesisParams {
+            reports: ReportsParams {
+                epoch_blocks: EPOCH_BLOCKS,
+                ..ReportsParams::default()
+            },
+            rewards: RewardsParams::devnet(groundwork_primitives::DEFAULT_DECIMALS, 20)
+                .map_err(anyhow::Error::msg)?,
+            ..GenesisParams::default()
+        },
+        accounts: vec![GenesisAccount {
+            address: Address([1; 20]),
+            balance: Amount(1),
+        }],
+        makers: Vec::new(),
+        validators: vec![GenesisValidator {
+            name: "bench".into(),
+            public_key: hex::encode(validator.public_key().as_bytes()),
+            power: 1,
+        }],
+    };
+    let store = Store::open(&dir.join("state.redb"))?;
+    let mut app = App::open(store.clone())?;
+    app.init_chain(&genesis)?;
+    drop(app);
+
+    // Setup: device records and the epoch's counts, in chunks committed as blocks.
+    let started = Instant::now();
+    let placeholder_key = validator.public_key();
+    let mut rng = BenchRng(42);
+    let cities: Vec<(f64, f64)> = (0..200)
+        .map(|_| (44.0 + rng.unit() * 10.0, 0.0 + rng.unit() * 16.0))
+        .collect();
+    let epoch = 1u64;
+    let mut height = 0u64;
+    let mut index = 0usize;
+    while index < options.devices {
+        let snapshot = store.snapshot()?;
+        let mut state = Overlay::new(&snapshot);
+        let end = (index + SETUP_CHUNK).min(options.devices);
+        for i in index..end {
+            let mut id = [0u8; 20];
+            id[..8].copy_from_slice(&(i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15).to_be_bytes());
+            id[8..16].copy_from_slice(&(i as u64).to_be_bytes());
+            let device = DeviceId(id);
+            let mut owner = [0u8; 20];
+            owner[..8].copy_from_slice(&((i / options.devices_per_owner) as u64).to_be_bytes());
+            owner[19] = 0x0a;
+            let hotspot = rng.below(10) < 7;
+            let (lat, lng) = cities[rng.below(cities.len() as u64) as usize];
+            let spread = 0.3;
+            let cell = h3o::LatLng::new(
+                lat + (rng.unit() - 0.5) * spread,
+                lng + (rng.unit() - 0.5) * spread,
+            )
+            .map(|p| u64::from(p.to_cell(h3o::Resolution::Twelve)))
+            .ok();
+            state.put_device(&DeviceRecord {
+                id: device,
+                public_key: placeholder_key,
+                owner: Address(owner),
+                kind: if hotspot {
+                    DeviceKind::Hotspot
+                } else {
+                    DeviceKind::Sensor
+                },
+                maker: Address([2; 20]),
+                location: cell,
+                location_asserts: 1,
+                antenna_gain_dbi_x10: 30,
+                elevation_m: 10,
+                status: DeviceStatus::Active,
+                onboarded_height: 0,
+                stake: Amount(0),
+            });
+            let mut counts = EpochCounts {
+                epoch,
+                heartbeats: if rng.below(100) < 5 {
+                    rng.below(20)
+                } else {
+                    20 + rng.below(5)
+                },
+                ..EpochCounts::default()
+            };
+            if hotspot {
+                let beacons = rng.below(5);
+                counts.beacon_witness_counts = (0..beacons).map(|_| rng.below(15) as u32).collect();
+                counts.beacons = beacons;
+                counts.beacon_witnesses = counts
+                    .beacon_witness_counts
+                    .iter()
+                    .map(|&w| u64::from(w))
+                    .sum();
+                counts.witnessed_counts = (0..rng.below(20))
+                    .map(|_| 1 + rng.below(14) as u32)
+                    .collect();
+                counts.witnesses = counts.witnessed_counts.len() as u64;
+                counts.data_transfers = rng.below(40);
+                counts.data_bytes = (0..counts.data_transfers)
+                    .map(|_| (200_000.0 * (1.5 * (rng.unit() * 2.0 - 1.0)).exp()) as u64)
+                    .sum();
+                // One credit per started 24 bytes, as the credits module charges by default.
+                counts.credits_spent = counts.data_bytes.div_ceil(24);
+            } else {
+                counts.sensor_readings = 90 + rng.below(7);
+            }
+            if rng.below(100) < 2 {
+                counts.invalid = 1 + rng.below(5);
+                state.put_audit_score(
+                    &device,
+                    Some(AuditScore {
+                        alpha: Fixed::from_integer(999).unwrap_or(Fixed::ONE),
+                        beta: Fixed::ONE,
+                    }),
+                );
+            }
+            state.put_epoch_counts(&device, &counts);
+        }
+        height += 1;
+        let changes = state.into_changes();
+        let (app_hash, tree) = store.compute_root(&snapshot, &changes, height)?;
+        drop(snapshot);
+        store.commit_block(BlockCommit {
+            height,
+            block_hash: groundwork_primitives::sha256(&height.to_be_bytes()),
+            app_hash,
+            time_ms: 1_000 + height,
+            changes,
+            tree,
+            ..BlockCommit::default()
+        })?;
+        index = end;
+    }
+    let setup_ms = started.elapsed().as_secs_f64() * 1e3;
+
+    // Measured: the payout on fresh overlays of the same committed state.
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(8);
+    let mut totals = Vec::new();
+    let mut cpu = Vec::new();
+    let mut loads = Vec::new();
+    let mut maths = Vec::new();
+    let mut applies = Vec::new();
+    let mut last = None;
+    for _ in 0..options.runs {
+        let snapshot = store.snapshot()?;
+        let mut state = Overlay::new(&snapshot);
+        let cpu_before = process_cpu_ms();
+        let started = Instant::now();
+        let (payout, timings) =
+            groundwork_app::modules::rewards::pay_epoch(&mut state, epoch, EPOCH_BLOCKS, threads)?;
+        totals.push(started.elapsed().as_secs_f64() * 1e3);
+        if let (Some(before), Some(after)) = (cpu_before, process_cpu_ms()) {
+            cpu.push(after - before);
+        }
+        loads.push(timings.load_us as f64 / 1e3);
+        maths.push(timings.compute_us as f64 / 1e3);
+        applies.push(timings.apply_us as f64 / 1e3);
+        let changes = state.into_changes();
+        drop(snapshot);
+        last = Some((payout, changes));
+    }
+    let (payout, changes) = last.ok_or_else(|| anyhow::anyhow!("no run"))?;
+    let summary = payout
+        .summary
+        .ok_or_else(|| anyhow::anyhow!("the epoch was not paid"))?;
+
+    // State writing, once: the tree update and the durable commit with the records.
+    let snapshot = store.snapshot()?;
+    let changed_keys = changes.len();
+    let started = Instant::now();
+    let (app_hash, tree) = store.compute_root(&snapshot, &changes, height + 1)?;
+    let state_root_ms = started.elapsed().as_secs_f64() * 1e3;
+    drop(snapshot);
+    let records = payout.records.len();
+    let record_bytes = payout.records.iter().map(|(k, v)| k.len() + v.len()).sum();
+    let started = Instant::now();
+    store.commit_block(BlockCommit {
+        height: height + 1,
+        block_hash: groundwork_primitives::sha256(b"rewards"),
+        app_hash,
+        time_ms: 10_000,
+        changes,
+        tree,
+        records: payout.records,
+        ..BlockCommit::default()
+    })?;
+    let commit_ms = started.elapsed().as_secs_f64() * 1e3;
+    Ok(RewardsBenchReport {
+        devices: options.devices,
+        owners: summary.owners_paid,
+        devices_paid: summary.devices_paid,
+        threads,
+        runs: options.runs,
+        median_compute_ms: median(&mut totals),
+        median_compute_cpu_ms: (!cpu.is_empty()).then(|| median(&mut cpu)),
+        median_load_ms: median(&mut loads),
+        median_math_ms: median(&mut maths),
+        median_apply_ms: median(&mut applies),
+        changed_keys,
+        records,
+        record_bytes,
+        state_root_ms,
+        commit_ms,
+        setup_ms,
+    })
+}

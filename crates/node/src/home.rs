@@ -93,6 +93,12 @@ pub struct InitOptions<'a> {
     /// Also create a plain `maker` key and register it as a hardware maker in the genesis
     /// (devnets: lets simulated devices be attested).
     pub with_maker: bool,
+    /// Also create a plain `oracle` key, fund it with 1,000 tokens for fees and list it as the
+    /// genesis price oracle (devnets: lets credits be minted once it submits a price).
+    pub with_oracle: bool,
+    /// Module parameters for the genesis (`rewards.tokenomics.decimals` must equal `decimals`;
+    /// see [`groundwork_app::modules::rewards::params::RewardsParams::preset`]).
+    pub params: GenesisParams,
 }
 
 /// What `init` created.
@@ -112,6 +118,8 @@ pub struct InitReport {
     pub faucet_address: Option<Address>,
     /// The devnet maker's id, when there is one.
     pub maker_id: Option<Address>,
+    /// The price oracle's address, when there is one.
+    pub oracle_address: Option<Address>,
 }
 
 /// Creates a home: keys, genesis and config. Refuses to touch an existing one.
@@ -165,6 +173,19 @@ pub fn init(home: &Home, options: InitOptions<'_>) -> anyhow::Result<InitReport>
     } else {
         None
     };
+    let mut params = options.params;
+    let oracle_address = if options.with_oracle {
+        let oracle = SigningKey::generate();
+        let info = keys.add("oracle", &oracle, Protection::Plain)?;
+        accounts.push(GenesisAccount {
+            address: info.address,
+            balance: tokens(1_000),
+        });
+        params.credits.oracles = vec![info.address];
+        Some(info.address)
+    } else {
+        None
+    };
     let genesis = Genesis {
         makers,
         chain_id: options.chain_id.clone(),
@@ -173,7 +194,7 @@ pub fn init(home: &Home, options: InitOptions<'_>) -> anyhow::Result<InitReport>
             decimals: options.decimals,
             ..TokenInfo::default()
         },
-        params: GenesisParams::default(),
+        params,
         accounts,
         validators: vec![GenesisValidator {
             name: config.moniker.clone(),
@@ -194,6 +215,7 @@ pub fn init(home: &Home, options: InitOptions<'_>) -> anyhow::Result<InitReport>
         account_address: account_info.address,
         faucet_address,
         maker_id,
+        oracle_address,
     })
 }
 

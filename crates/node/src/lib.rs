@@ -16,6 +16,7 @@
 pub mod api;
 pub mod bench;
 pub mod config;
+mod credits_api;
 pub mod dashboard;
 mod devices_api;
 pub mod home;
@@ -24,6 +25,7 @@ pub mod keystore;
 pub mod mempool;
 pub mod metrics;
 pub mod pool;
+mod rewards_api;
 mod storage_api;
 
 use std::net::SocketAddr;

@@ -23,6 +23,7 @@ const BLOCK_HASHES: TableDefinition<'_, &[u8], u64> = TableDefinition::new("bloc
 const TX_INDEX: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("tx_index");
 const META: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("meta");
 const INDEX: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("index");
+const RECORDS: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("records");
 
 const TIP_KEY: &str = "tip";
 
@@ -103,6 +104,9 @@ pub struct BlockCommit {
     /// Entries for the non-authenticated lookup index (e.g. device ‖ height ‖ report index),
     /// written in the same transaction. Derived data: never part of the state root.
     pub index: Vec<Vec<u8>>,
+    /// Derived records with values (e.g. per-device reward breakdowns), written in the same
+    /// transaction: recomputable from the blocks, never part of the state root.
+    pub records: Vec<(Vec<u8>, Vec<u8>)>,
 }
 
 /// The node's store. Cheap to clone; readers never block the writer (redb is MVCC).
@@ -133,6 +137,7 @@ impl Store {
             txn.open_table(TX_INDEX)?;
             txn.open_table(META)?;
             txn.open_table(INDEX)?;
+            txn.open_table(RECORDS)?;
         }
         txn.commit()?;
         Ok(Store { db: Arc::new(db) })
@@ -244,6 +249,10 @@ impl Store {
                 for key in &commit.index {
                     lookup.insert(key.as_slice(), [].as_slice())?;
                 }
+                let mut records = txn.open_table(RECORDS)?;
+                for (key, value) in &commit.records {
+                    records.insert(key.as_slice(), value.as_slice())?;
+                }
                 let mut index = txn.open_table(TX_INDEX)?;
                 for (i, hash) in commit.tx_hashes.iter().enumerate() {
                     let mut location = [0u8; 12];
@@ -344,6 +353,37 @@ impl Store {
                 break;
             }
             out.push(entry?.0.value().to_vec());
+        }
+        Ok(out)
+    }
+
+    /// The derived record under `key`, if any.
+    pub fn record(&self, key: &[u8]) -> StateResult<Option<Vec<u8>>> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(RECORDS)?;
+        Ok(table.get(key)?.map(|v| v.value().to_vec()))
+    }
+
+    /// Up to `limit` derived records with keys in `[start, end)`, last key first when `reverse`.
+    pub fn records_range(
+        &self,
+        start: &[u8],
+        end: &[u8],
+        limit: usize,
+        reverse: bool,
+    ) -> StateResult<Vec<(Vec<u8>, Vec<u8>)>> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(RECORDS)?;
+        let range = table.range(start..end)?;
+        let entries: Box<dyn Iterator<Item = _>> = if reverse {
+            Box::new(range.rev())
+        } else {
+            Box::new(range)
+        };
+        let mut out = Vec::new();
+        for entry in entries.take(limit) {
+            let (key, value) = entry?;
+            out.push((key.value().to_vec(), value.value().to_vec()));
         }
         Ok(out)
     }
@@ -491,6 +531,7 @@ mod tests {
                 changes,
                 tree,
                 index,
+                records: vec![(format!("rec/{height}").into_bytes(), vec![height as u8])],
             })
             .unwrap();
         root
@@ -545,6 +586,13 @@ mod tests {
         assert_eq!(
             store.index_range(b"dev1/", b"dev1/~", 10).unwrap(),
             vec![b"dev1/0001".to_vec()]
+        );
+        // Derived records: genesis writes none; block 1 wrote one; ranges run both ways.
+        assert_eq!(store.record(b"rec/1").unwrap(), Some(vec![1]));
+        assert_eq!(store.record(b"rec/0").unwrap(), None);
+        assert_eq!(
+            store.records_range(b"rec/", b"rec/~", 5, true).unwrap(),
+            vec![(b"rec/1".to_vec(), vec![1])]
         );
         assert_eq!(
             store.tx_location(&Hash([0xaa; 32])).unwrap(),

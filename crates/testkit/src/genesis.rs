@@ -5,8 +5,10 @@ use groundwork_app::genesis::{
     GenesisAccount, GenesisMaker, GenesisParams, GenesisValidator, TokenInfo,
 };
 use groundwork_app::modules::accounts::params::AccountsParams;
+use groundwork_app::modules::credits::params::CreditsParams;
 use groundwork_app::modules::devices::params::DevicesParams;
 use groundwork_app::modules::reports::params::ReportsParams;
+use groundwork_app::modules::rewards::params::{Preset, RewardsParams};
 use groundwork_app::modules::staking::params::StakingParams;
 use groundwork_app::modules::storage::params::StorageParams;
 use groundwork_primitives::{Address, Amount, SigningKey, sha256};
@@ -22,6 +24,9 @@ pub struct TestGenesis {
     pub validator_key: SigningKey,
     /// The hardware makers' attestation keys, in the order of `genesis.makers`.
     pub maker_keys: Vec<SigningKey>,
+    /// The price oracles' keys, in the order of `genesis.params.credits.oracles`. Their funded
+    /// accounts follow the ordinary accounts in `genesis.accounts`.
+    pub oracle_keys: Vec<SigningKey>,
     /// How far each block moves the clock, in ms.
     pub block_step_ms: u64,
 }
@@ -45,6 +50,9 @@ pub struct GenesisBuilder {
     devices: DevicesParams,
     staking: StakingParams,
     reports: ReportsParams,
+    credits: CreditsParams,
+    oracle_count: usize,
+    rewards: Option<RewardsParams>,
     storage: StorageParams,
 }
 
@@ -63,6 +71,9 @@ impl Default for GenesisBuilder {
             devices: DevicesParams::default(),
             staking: StakingParams::default(),
             reports: ReportsParams::default(),
+            credits: CreditsParams::default(),
+            oracle_count: 0,
+            rewards: None,
             storage: StorageParams::default(),
         }
     }
@@ -142,6 +153,26 @@ impl GenesisBuilder {
         self
     }
 
+    /// The credits parameters (credit price, freshness, data prices, re-mints). The oracle list
+    /// is replaced by the keys [`GenesisBuilder::oracles`] makes.
+    pub fn credits_params(mut self, params: CreditsParams) -> Self {
+        self.credits = params;
+        self
+    }
+
+    /// `count` price oracles with keys derived from the seed, each funded like the accounts
+    /// (their accounts come after the ordinary ones).
+    pub fn oracles(mut self, count: usize) -> Self {
+        self.oracle_count = count;
+        self
+    }
+
+    /// Rewards parameters (default: the wireless preset at the builder's decimals).
+    pub fn rewards_params(mut self, params: RewardsParams) -> Self {
+        self.rewards = Some(params);
+        self
+    }
+
     /// The storage parameters (proving periods, challenges, escrow shares, slashing).
     pub fn storage_params(mut self, params: StorageParams) -> Self {
         self.storage = params;
@@ -157,6 +188,16 @@ impl GenesisBuilder {
         let maker_keys: Vec<SigningKey> = (0..self.maker_allowances.len())
             .map(|i| derive_key(self.seed, "maker", i as u64))
             .collect();
+        let oracle_keys: Vec<SigningKey> = (0..self.oracle_count)
+            .map(|i| derive_key(self.seed, "oracle", i as u64))
+            .collect();
+        let credits = CreditsParams {
+            oracles: oracle_keys
+                .iter()
+                .map(|key| Address::from_public_key(&key.public_key()))
+                .collect(),
+            ..self.credits
+        };
         let genesis = Genesis {
             makers: maker_keys
                 .iter()
@@ -181,10 +222,18 @@ impl GenesisBuilder {
                 devices: self.devices,
                 staking: self.staking,
                 reports: self.reports,
+                credits,
+                rewards: match self.rewards {
+                    Some(params) => params,
+                    None => {
+                        RewardsParams::preset(Preset::Wireless, self.decimals).unwrap_or_default()
+                    }
+                },
                 storage: self.storage,
             },
             accounts: account_keys
                 .iter()
+                .chain(&oracle_keys)
                 .map(|key| GenesisAccount {
                     address: Address::from_public_key(&key.public_key()),
                     balance: self.balance,
@@ -201,6 +250,7 @@ impl GenesisBuilder {
             account_keys,
             validator_key,
             maker_keys,
+            oracle_keys,
             block_step_ms: self.block_step_ms,
         }
     }

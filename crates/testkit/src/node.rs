@@ -3,11 +3,12 @@
 use std::path::{Path, PathBuf};
 
 use groundwork_app::modules::accounts::state::{Account, AccountsRead, Supply};
+use groundwork_app::modules::credits::state::CreditsRead;
 use groundwork_app::modules::devices::state::{DeviceRecord, DevicesRead};
 use groundwork_app::modules::staking::state::{StakeTotals, StakingRead};
 use groundwork_app::modules::storage::query::{self as storage_query, ChallengesView};
 use groundwork_app::modules::storage::state::{Deal, ProviderRecord, StorageRead, StorageTotals};
-use groundwork_app::tx::build_signed_tx;
+use groundwork_app::tx::{build_signed_tx, mint_credits_message, submit_price_message};
 use groundwork_app::{App, BlockInput, BlockLimits, CheckedTx, FinalizedBlock, SignedTx, TxError};
 use groundwork_primitives::{Address, Amount, DeviceId, SigningKey, sha256};
 use groundwork_proto::v1;
@@ -404,6 +405,69 @@ impl TestNode {
             .position(|h| *h == hash)
             .and_then(|i| block.results.tx_results.get(i).cloned())
             .ok_or_else(|| TestkitError::Usage("the block left the transaction out".into()))
+    }
+
+    /// The key of price oracle `index`.
+    pub fn oracle_key(&self, index: usize) -> TestkitResult<&SigningKey> {
+        self.genesis.oracle_keys.get(index).ok_or_else(|| {
+            TestkitError::Usage(format!(
+                "oracle {index} does not exist: the genesis has {} oracles",
+                self.genesis.oracle_keys.len()
+            ))
+        })
+    }
+
+    /// Oracle `index` submits `micro_fiat_per_token` in the next block; returns the
+    /// transaction's result.
+    pub fn submit_price(
+        &mut self,
+        index: usize,
+        micro_fiat_per_token: u64,
+    ) -> TestkitResult<v1::TxResult> {
+        let key = self.oracle_key(index)?.clone();
+        let address = Address::from_public_key(&key.public_key());
+        let nonce = self.nonce(address)?;
+        let fee = self.min_fee()?;
+        let tx = build_signed_tx(
+            &key,
+            self.chain_id(),
+            nonce,
+            fee,
+            vec![submit_price_message(micro_fiat_per_token)],
+            "",
+        );
+        let hash = sha256(&tx);
+        if let Err(refusal) = self.submit(tx)? {
+            return Err(TestkitError::Usage(format!(
+                "the mempool refused the price: {refusal}"
+            )));
+        }
+        let block = self.produce_block()?;
+        block
+            .tx_hashes
+            .iter()
+            .position(|h| *h == hash)
+            .and_then(|i| block.results.tx_results.get(i).cloned())
+            .ok_or_else(|| TestkitError::Usage("the block left the price out".into()))
+    }
+
+    /// Account `from` burns `amount` for credits to `beneficiary` (itself when `None`) in the
+    /// next block; returns the transaction's result.
+    pub fn mint_credits(
+        &mut self,
+        from: usize,
+        amount: Amount,
+        beneficiary: Option<Address>,
+    ) -> TestkitResult<v1::TxResult> {
+        self.execute(
+            from,
+            vec![mint_credits_message(amount, beneficiary.as_ref(), 0)],
+        )
+    }
+
+    /// An account's committed credits.
+    pub fn credits(&self, address: Address) -> TestkitResult<u64> {
+        Ok(self.store().snapshot()?.credits_of(&address)?)
     }
 
     /// The onboarding message of `device` for account `owner`, attested by maker `maker`, with

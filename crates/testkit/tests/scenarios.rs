@@ -5,15 +5,20 @@
 //! compute a plausible RSSI from the free-space path loss between their cell centres, so the
 //! physics checks see real geometry.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use groundwork_app::modules::devices::state::DeviceKind;
 use groundwork_app::modules::reports::params::ReportsParams;
 use groundwork_app::modules::reports::physics;
+use groundwork_app::modules::reports::sensors::HeartbeatParams;
+use groundwork_app::modules::rewards::params::RewardsParams;
+use groundwork_app::modules::rewards::query;
+use groundwork_app::modules::rewards::state::{DeviceRewards, EpochSummary, PoolLine};
 use groundwork_app::modules::staking::params::StakingParams;
 use groundwork_primitives::{Address, Amount, DeviceId};
 use groundwork_proto::v1::{self, report_body::Kind};
 use groundwork_testkit::{GenesisBuilder, Radio, TestDevice, TestNode, h3_cell};
+use groundwork_tokenomics::{EmissionCurve, PoolSpec, ProofKind, UnclaimedDestination};
 
 mod scenarios {
     pub mod a_bad_device_signature_is_refused;
@@ -22,6 +27,7 @@ mod scenarios {
     pub mod a_data_receipt_without_the_payers_signature_is_refused;
     pub mod a_data_session_counted_twice_is_refused;
     pub mod a_decommissioned_device_unbonds_and_its_owner_withdraws_after_the_delay;
+    pub mod a_device_below_the_heartbeat_minimum_earns_nothing_from_uptime;
     pub mod a_device_cannot_witness_itself;
     pub mod a_device_joins_with_its_makers_attestation_and_bonds_its_stake;
     pub mod a_failed_transfer_still_pays_its_fee_and_changes_nothing_else;
@@ -32,7 +38,9 @@ mod scenarios {
     pub mod a_large_block_checks_every_signature_in_its_place;
     pub mod a_late_witness_is_refused;
     pub mod a_p256_secure_element_device_can_join_and_report;
+    pub mod a_pool_nobody_qualifies_for_goes_to_the_treasury_the_burn_or_the_next_epoch;
     pub mod a_proposal_with_a_wrong_app_hash_is_rejected;
+    pub mod a_receipt_from_a_payer_without_credits_is_judged_insufficient_credits;
     pub mod a_replayed_report_is_judged_replayed;
     pub mod a_replayed_transaction_is_refused_by_its_nonce;
     pub mod a_report_from_an_unknown_device_is_judged_unknown;
@@ -40,6 +48,7 @@ mod scenarios {
     pub mod a_reused_device_key_is_refused;
     pub mod a_sensor_cannot_send_radio_reports;
     pub mod a_sensor_value_changing_too_fast_is_refused;
+    pub mod a_stale_price_refuses_to_mint_with_a_clear_error;
     pub mod a_stale_report_is_judged_not_fresh;
     pub mod a_transaction_for_another_chain_is_refused;
     pub mod a_transfer_moves_tokens_and_burns_the_fee;
@@ -56,10 +65,18 @@ mod scenarios {
     pub mod an_implausible_sensor_reading_is_refused;
     pub mod an_owner_who_cannot_bond_the_stake_is_refused;
     pub mod an_unknown_maker_is_refused;
+    pub mod credits_cannot_be_transferred;
     pub mod epoch_counts_are_saved_when_the_epoch_ends;
+    pub mod hotspots_crowded_into_one_hex_have_their_coverage_scaled_down;
+    pub mod invalid_reports_lower_a_devices_reputation_multiplier_and_its_share;
+    pub mod minting_burns_tokens_at_the_oracle_median;
     pub mod more_witnesses_than_the_cap_are_refused;
+    pub mod remint_pays_part_of_last_epochs_burns;
     pub mod replaying_the_blocks_into_a_fresh_store_gives_identical_state_roots;
+    pub mod rounding_dust_goes_to_its_named_place_and_the_supply_adds_up;
+    pub mod the_median_ignores_a_single_outlier_oracle;
     pub mod transactions_from_one_sender_execute_in_nonce_order;
+    pub mod witnesses_beyond_the_redundancy_earn_diminishing_coverage_units;
 }
 
 /// Every account starts with this many base units.
@@ -124,10 +141,12 @@ fn device_reports_params() -> ReportsParams {
 }
 
 /// A genesis for device scenarios: three accounts of [`DEVICE_START`], one maker with
-/// [`MAKER_ALLOWANCE`], unbonding after [`UNBONDING_BLOCKS`], every hotspot always selected.
+/// [`MAKER_ALLOWANCE`], unbonding after [`UNBONDING_BLOCKS`], every hotspot always selected,
+/// one price oracle (its account is index 3).
 fn device_genesis() -> GenesisBuilder {
     GenesisBuilder::new()
         .accounts(3, DEVICE_START)
+        .oracles(1)
         .maker(MAKER_ALLOWANCE)
         .staking_params(StakingParams {
             unbonding_blocks: UNBONDING_BLOCKS,
@@ -239,7 +258,99 @@ fn payload(tag: u8) -> [u8; 32] {
     [tag; 32]
 }
 
+/// The token price test oracles submit: $1.00 per token, in micro-dollars.
+const ONE_DOLLAR: u64 = 1_000_000;
+
+/// Oracle 0 submits [`ONE_DOLLAR`], then account 1 burns `tokens` whole tokens (8 decimals) for
+/// credits to `payer`, the way a user pays for another key's traffic. At $1, one token buys
+/// 100,000 credits. Returns the payer's credits.
+fn buy_credits_for(node: &mut TestNode, payer: Address, tokens: u128) -> u64 {
+    let priced = node.submit_price(0, ONE_DOLLAR).unwrap();
+    assert_eq!((priced.code, priced.error.as_str()), (0, ""));
+    let minted = node
+        .mint_credits(1, Amount(tokens * 100_000_000), Some(payer))
+        .unwrap();
+    assert_eq!((minted.code, minted.error.as_str()), (0, ""));
+    node.credits(payer).unwrap()
+}
+
 /// A report verdict as (code, reason).
 fn verdict(result: &v1::ReportResult) -> (u32, &str) {
     (result.code, result.reason.as_str())
+}
+
+/// Blocks per epoch in rewards scenarios.
+const REWARD_EPOCH_BLOCKS: u64 = 20;
+/// Base units every epoch mints in rewards scenarios (a constant schedule keeps numbers exact).
+const EPOCH_EMISSION: u128 = 1_000_000;
+
+/// A pool of `kind` with `share_bps` of each epoch, reputation applied, density as given.
+fn pool(kind: ProofKind, share_bps: u32, apply_density: bool) -> PoolSpec {
+    PoolSpec {
+        kind,
+        share_bps,
+        apply_reputation: true,
+        apply_density,
+    }
+}
+
+/// Rewards minting [`EPOCH_EMISSION`] per epoch into `pools`, uptime needing `min_heartbeats`,
+/// unclaimed pools and dust to the treasury.
+fn rewards_params(pools: Vec<PoolSpec>, min_heartbeats: u32) -> RewardsParams {
+    let mut params = RewardsParams::default();
+    params.tokenomics.emission.curves = vec![EmissionCurve::Constant {
+        per_epoch: EPOCH_EMISSION,
+    }];
+    params.tokenomics.pools.pools = pools;
+    params.tokenomics.pools.unclaimed = UnclaimedDestination::Treasury;
+    params.tokenomics.pools.rounding = UnclaimedDestination::Treasury;
+    params.tokenomics.uptime.min_heartbeats = min_heartbeats;
+    params
+}
+
+/// [`device_genesis`] with [`REWARD_EPOCH_BLOCKS`]-block epochs, heartbeats counted a second
+/// apart (one per block), and `rewards`.
+fn rewards_genesis(rewards: RewardsParams) -> GenesisBuilder {
+    device_genesis()
+        .reports_params(ReportsParams {
+            epoch_blocks: REWARD_EPOCH_BLOCKS,
+            heartbeat: HeartbeatParams {
+                min_interval_ms: 1_000,
+            },
+            ..device_reports_params()
+        })
+        .rewards_params(rewards)
+}
+
+/// Produces blocks until the epoch of the next block has ended (its last block committed, its
+/// rewards paid); returns that epoch.
+fn finish_epoch(node: &mut TestNode) -> u64 {
+    let epoch = (node.height().unwrap() + 1) / REWARD_EPOCH_BLOCKS;
+    while node.height().unwrap() < epoch * REWARD_EPOCH_BLOCKS + REWARD_EPOCH_BLOCKS - 1 {
+        node.produce_block().unwrap();
+    }
+    epoch
+}
+
+/// A device's reward breakdown for an epoch (it must exist).
+fn rewards_of(node: &TestNode, device: &DeviceId, epoch: u64) -> DeviceRewards {
+    query::device_rewards(node.store(), device, epoch)
+        .unwrap()
+        .unwrap_or_else(|| panic!("no rewards record for {device} in epoch {epoch}"))
+}
+
+/// An epoch's summary (it must exist).
+fn summary_of(node: &TestNode, epoch: u64) -> EpochSummary {
+    query::epoch_summary(&node.store().snapshot().unwrap(), epoch)
+        .unwrap()
+        .unwrap()
+}
+
+/// A breakdown's line for one pool (it must exist).
+fn line(rewards: &DeviceRewards, kind: ProofKind) -> &PoolLine {
+    rewards
+        .pools
+        .iter()
+        .find(|l| l.kind == kind)
+        .unwrap_or_else(|| panic!("no {kind:?} line in {rewards:?}"))
 }

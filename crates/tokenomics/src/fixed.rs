@@ -268,19 +268,43 @@ fn wide_div(high: u128, low: u128, divisor: u128) -> Option<u128> {
         let lower = (remainder << 64) | (low & LOW_64);
         return Some((quotient_high << 64) | (lower / divisor));
     }
-    // Restoring binary long division over the low half; `remainder < divisor` holds throughout.
-    let mut remainder = high;
-    let mut quotient = 0u128;
-    for bit in (0..128).rev() {
-        let carry = remainder >> 127;
-        remainder = (remainder << 1) | ((low >> bit) & 1);
-        quotient <<= 1;
-        if carry == 1 || remainder >= divisor {
-            remainder = remainder.wrapping_sub(divisor);
-            quotient |= 1;
-        }
+    // A divisor of more than 64 bits: schoolbook division in 64-bit digits (Knuth's algorithm
+    // D). Normalise so the divisor's top bit is set; the quotient has two 64-bit digits, each
+    // estimated from the top digits and corrected down (at most twice) against the full product.
+    let shift = divisor.leading_zeros();
+    let divisor = divisor << shift;
+    let (high, low) = if shift == 0 {
+        (high, low)
+    } else {
+        ((high << shift) | (low >> (128 - shift)), low << shift)
+    };
+    // high < divisor still holds, so each step's partial dividend (remainder ‖ next digit) is
+    // below divisor · 2^64 and its quotient digit fits in 64 bits.
+    let (quotient_high, remainder) = divide_digit(high, (low >> 64) as u64, divisor);
+    let (quotient_low, _) = divide_digit(remainder, low as u64, divisor);
+    Some((u128::from(quotient_high) << 64) | u128::from(quotient_low))
+}
+
+/// `⌊(upper·2^64 + digit) / divisor⌋` and the remainder, for a divisor with its top bit set and
+/// `upper < divisor` (so the quotient fits in 64 bits).
+fn divide_digit(upper: u128, digit: u64, divisor: u128) -> (u64, u128) {
+    let divisor_top = divisor >> 64;
+    // The estimate from the top digits is never below the true digit, and at most 2 above.
+    let mut estimate = (upper / divisor_top).min(LOW_64);
+    // The partial dividend as 256 bits: (upper >> 64, upper << 64 | digit).
+    let dividend = (upper >> 64, (upper << 64) | u128::from(digit));
+    let mut product = wide_mul(estimate, divisor);
+    while product > dividend {
+        estimate -= 1;
+        product = if product.1 >= divisor {
+            (product.0, product.1 - divisor)
+        } else {
+            (product.0 - 1, product.1.wrapping_sub(divisor))
+        };
     }
-    Some(quotient)
+    // The difference is below the divisor, so only its low half is non-zero.
+    let remainder = dividend.1.wrapping_sub(product.1);
+    (estimate as u64, remainder)
 }
 
 /// A 256-bit unsigned integer, just enough for the arguments of logarithms.
@@ -463,6 +487,49 @@ pub fn ln(x: Fixed) -> Option<Fixed> {
 
 #[cfg(test)]
 mod tests {
+
+    /// The restoring binary long division `wide_div` used before: slow, obviously right.
+    fn wide_div_reference(high: u128, low: u128, divisor: u128) -> Option<u128> {
+        if divisor == 0 || high >= divisor {
+            return None;
+        }
+        let mut remainder = high;
+        let mut quotient = 0u128;
+        for bit in (0..128).rev() {
+            let carry = remainder >> 127;
+            remainder = (remainder << 1) | ((low >> bit) & 1);
+            quotient <<= 1;
+            if carry == 1 || remainder >= divisor {
+                remainder = remainder.wrapping_sub(divisor);
+                quotient |= 1;
+            }
+        }
+        Some(quotient)
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(20_000))]
+        #[test]
+        fn wide_division_agrees_with_long_division(
+            a in proptest::prelude::any::<u128>(),
+            b in proptest::prelude::any::<u128>(),
+            divisor in proptest::prelude::any::<u128>(),
+            shift in 0u32..128,
+        ) {
+            let (high, low) = wide_mul(a, b);
+            for divisor in [divisor, divisor >> shift, (divisor >> shift) | (1 << 64), u128::MAX] {
+                if divisor == 0 {
+                    continue;
+                }
+                proptest::prop_assert_eq!(wide_div(high, low, divisor), wide_div_reference(high, low, divisor));
+                let small_high = high % divisor;
+                proptest::prop_assert_eq!(
+                    wide_div(small_high, low, divisor),
+                    wide_div_reference(small_high, low, divisor)
+                );
+            }
+        }
+    }
     use super::*;
     use proptest::prelude::*;
 

@@ -85,6 +85,43 @@ impl ReputationParams {
         }
     }
 
+    /// The score after `count` audits with the same outcome, in closed form so a device with
+    /// thousands of verdicts in an epoch costs the same as one with a few:
+    /// `x ← λⁿ·x` for both counters, and the outcome's counter also gains
+    /// `w·(1 + λ + … + λⁿ⁻¹) = w·(1 − λⁿ)/(1 − λ)` (`w·n` when `λ = 1`). `λⁿ` is computed by
+    /// squaring, each step rounded down, so the result can differ from `count` calls of
+    /// [`ReputationParams::update`] in the last digits of the 18 decimals; it is equally
+    /// deterministic.
+    pub fn update_many(&self, score: AuditScore, outcome: AuditOutcome, count: u64) -> AuditScore {
+        if count == 0 {
+            return score;
+        }
+        let decay = pow_by_squaring(self.forgetting_factor, count);
+        let keep = |value: Fixed| value.checked_mul(decay).unwrap_or(value);
+        let gained = if self.forgetting_factor >= Fixed::ONE {
+            Fixed::from_integer(u128::from(count))
+                .and_then(|n| n.checked_mul(self.audit_weight))
+                .unwrap_or(Fixed::from_raw(u128::MAX))
+        } else {
+            Fixed::ONE
+                .saturating_sub(decay)
+                .checked_div(Fixed::ONE.saturating_sub(self.forgetting_factor))
+                .and_then(|sum| sum.checked_mul(self.audit_weight))
+                .unwrap_or(Fixed::from_raw(u128::MAX))
+        };
+        let (alpha, beta) = (keep(score.alpha), keep(score.beta));
+        match outcome {
+            AuditOutcome::Success => AuditScore {
+                alpha: alpha.saturating_add(gained),
+                beta,
+            },
+            AuditOutcome::Failure => AuditScore {
+                alpha,
+                beta: beta.saturating_add(gained),
+            },
+        }
+    }
+
     /// The score after a history of audits, oldest first, from [`ReputationParams::initial`].
     pub fn replay(&self, outcomes: impl IntoIterator<Item = AuditOutcome>) -> AuditScore {
         outcomes
@@ -120,10 +157,54 @@ impl ReputationParams {
     }
 }
 
+/// `base^exponent` by squaring, each product rounded down; saturates at the largest value.
+fn pow_by_squaring(base: Fixed, mut exponent: u64) -> Fixed {
+    let mut result = Fixed::ONE;
+    let mut power = base;
+    while exponent > 0 {
+        if exponent & 1 == 1 {
+            result = result
+                .checked_mul(power)
+                .unwrap_or(Fixed::from_raw(u128::MAX));
+        }
+        exponent >>= 1;
+        if exponent > 0 {
+            power = power
+                .checked_mul(power)
+                .unwrap_or(Fixed::from_raw(u128::MAX));
+        }
+    }
+    result
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn many_audits_at_once_match_one_at_a_time_to_the_last_digits() {
+        let params = ReputationParams::default();
+        let start = params.update(params.initial(), AuditOutcome::Failure);
+        for (outcome, count) in [(AuditOutcome::Success, 37u64), (AuditOutcome::Failure, 12)] {
+            let one_by_one = (0..count).fold(start, |s, _| params.update(s, outcome));
+            let at_once = params.update_many(start, outcome, count);
+            let close = |a: Fixed, b: Fixed| a.raw().abs_diff(b.raw()) < 1_000_000;
+            assert!(
+                close(one_by_one.alpha, at_once.alpha),
+                "{one_by_one:?} {at_once:?}"
+            );
+            assert!(
+                close(one_by_one.beta, at_once.beta),
+                "{one_by_one:?} {at_once:?}"
+            );
+        }
+        // A spotless device stays exactly at its starting score.
+        assert_eq!(
+            params.update_many(params.initial(), AuditOutcome::Success, 1_000_000),
+            params.initial()
+        );
+    }
 
     #[test]
     fn a_fresh_device_has_a_perfect_score() {

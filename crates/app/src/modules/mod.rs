@@ -4,7 +4,9 @@
 //! and `query.rs`. Modules reach each other only through those traits.
 
 pub mod accounts;
+pub mod credits;
 pub mod devices;
 pub mod reports;
+pub mod rewards;
 pub mod staking;
 pub mod storage;

@@ -1,10 +1,10 @@
 use groundwork_app::modules::devices::state::DeviceKind;
 use groundwork_app::proto_public_key;
-use groundwork_primitives::SigningKey;
+use groundwork_primitives::{Address, SigningKey};
 use groundwork_proto::v1::report_body::Kind;
 use groundwork_testkit::{TestDevice, data_transfer};
 
-use crate::{device_node, join, verdict};
+use crate::{buy_credits_for, device_node, join, verdict};
 
 #[test]
 fn a_data_receipt_without_the_payers_signature_is_refused() {
@@ -15,6 +15,7 @@ fn a_data_receipt_without_the_payers_signature_is_refused() {
     let chain_id = node.chain_id().to_string();
     let payer = SigningKey::from_seed([0x42; 32]);
     let impostor = SigningKey::from_seed([0x43; 32]);
+    buy_credits_for(&mut node, Address::from_public_key(&payer.public_key()), 1);
 
     let honest = data_transfer(&payer, &chain_id, &id, 1, 65_536);
     // No countersignature at all.

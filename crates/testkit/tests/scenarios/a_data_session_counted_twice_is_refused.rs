@@ -1,9 +1,9 @@
 use groundwork_app::modules::devices::state::DeviceKind;
 use groundwork_app::modules::reports::state::ReportsRead;
-use groundwork_primitives::SigningKey;
+use groundwork_primitives::{Address, SigningKey};
 use groundwork_testkit::{TestDevice, data_transfer};
 
-use crate::{device_node, join, verdict};
+use crate::{buy_credits_for, device_node, join, verdict};
 
 #[test]
 fn a_data_session_counted_twice_is_refused() {
@@ -14,6 +14,9 @@ fn a_data_session_counted_twice_is_refused() {
     let chain_id = node.chain_id().to_string();
     let payer = SigningKey::from_seed([0x42; 32]);
     let other_payer = SigningKey::from_seed([0x44; 32]);
+    for key in [&payer, &other_payer] {
+        buy_credits_for(&mut node, Address::from_public_key(&key.public_key()), 1);
+    }
 
     let first = node
         .report(
@@ -83,5 +86,10 @@ fn a_data_session_counted_twice_is_refused() {
     assert_eq!(
         (counts.data_transfers, counts.data_bytes, counts.invalid),
         (3, 60_000, 2)
+    );
+    // Each counted receipt spent one credit per started 24 bytes; the refused ones nothing.
+    assert_eq!(
+        counts.credits_spent,
+        10_000u64.div_ceil(24) + 20_000u64.div_ceil(24) + 30_000u64.div_ceil(24)
     );
 }

@@ -260,6 +260,32 @@ pub trait AccountsWrite: StateWrite + AccountsRead {
         Ok(())
     }
 
+    /// Creates new tokens in many accounts, updating the supply once; returns the total minted.
+    /// On an overflowing balance nothing of the supply changes and the error names the account
+    /// (the balances credited before it stay in this overlay: callers drop it).
+    fn mint_many(
+        &mut self,
+        credits: &[(Address, Amount)],
+    ) -> AppResult<Result<Amount, BalanceError>> {
+        let mut total = Amount::ZERO;
+        for (address, amount) in credits {
+            if let Err(e) = self.credit(address, *amount)? {
+                return Ok(Err(e));
+            }
+            total = total.checked_add(*amount).ok_or(AppError::Corrupt {
+                key: "accounts/supply".into(),
+                reason: "minted amount overflow".into(),
+            })?;
+        }
+        let mut supply = self.supply()?;
+        supply.minted = supply.minted.checked_add(total).ok_or(AppError::Corrupt {
+            key: "accounts/supply".into(),
+            reason: "minted counter overflow".into(),
+        })?;
+        self.put_supply(&supply);
+        Ok(Ok(total))
+    }
+
     /// Creates `amount` new tokens in an account.
     fn mint_to(
         &mut self,

@@ -171,6 +171,21 @@ pub trait DevicesRead: StateRead {
             .transpose()
     }
 
+    /// A device's owner and asserted cell, without decoding (and decompressing) its key: what
+    /// rewards need for every paid device at each epoch's end.
+    fn device_owner_and_cell(&self, id: &DeviceId) -> AppResult<Option<(Address, Option<u64>)>> {
+        /// The fields of a stored [`DeviceRecord`] that rewards read; the rest are skipped.
+        #[derive(Deserialize)]
+        struct OwnerAndCell {
+            owner: Address,
+            location: Option<u64>,
+        }
+        let key = device_key(id);
+        self.get(&key)?
+            .map(|bytes| decode::<OwnerAndCell>(&key, &bytes).map(|d| (d.owner, d.location)))
+            .transpose()
+    }
+
     /// A maker.
     fn maker(&self, id: &Address) -> AppResult<Option<Maker>> {
         let key = maker_key(id);

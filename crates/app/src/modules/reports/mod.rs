@@ -32,6 +32,8 @@ use groundwork_state::{StateRead, StateWrite};
 
 use crate::chain::{self, ChainInfo};
 use crate::error::AppResult;
+use crate::modules::credits::params::CreditsParams;
+use crate::modules::credits::state::{CreditsRead, CreditsWrite};
 use crate::modules::devices::state::{DeviceKind, DeviceRecord, DeviceStatus, DevicesRead};
 use crate::parallel;
 use params::ReportsParams;
@@ -119,6 +121,18 @@ pub enum ReportInvalid {
     /// A sensor value is implausible.
     #[error("implausible sensor reading: {0}")]
     Sensor(String),
+    /// The receipt's payer holds fewer credits than the bytes carried cost.
+    #[error(
+        "insufficient credits: payer {payer} holds {available} credits, the receipt costs {needed}"
+    )]
+    InsufficientCredits {
+        /// The paying account.
+        payer: String,
+        /// Its credits.
+        available: u64,
+        /// What the bytes cost.
+        needed: u64,
+    },
 }
 
 impl ReportInvalid {
@@ -143,6 +157,7 @@ impl ReportInvalid {
             ReportInvalid::Witness(_) => 16,
             ReportInvalid::DataTransfer(_) => 17,
             ReportInvalid::Sensor(_) => 18,
+            ReportInvalid::InsufficientCredits { .. } => 19,
         }
     }
 }
@@ -266,6 +281,10 @@ where
     S: StateRead + StateWrite,
 {
     let params = state.reports_params()?;
+    let mut charge = CreditCharge {
+        params: state.credits_params()?,
+        spent_in_block: 0,
+    };
     let decoded: Vec<Result<DecodedReport, ReportInvalid>> =
         parallel::par_map(reports, threads, |b| DecodedReport::decode(b));
 
@@ -367,6 +386,7 @@ where
                     record,
                     signatures_ok[i],
                     replayed[i],
+                    &mut charge,
                 )?;
                 result_for(
                     Some(&report.device),
@@ -379,6 +399,7 @@ where
         results[i] = Some(result);
     }
     cache.flush(state, epoch);
+    state.record_credits_spent(charge.spent_in_block)?;
     for (i, bytes) in reports.iter().enumerate() {
         processed.hashes.push(
             decoded[i]
@@ -464,6 +485,13 @@ impl ActivityCache {
     }
 }
 
+/// What data transfer costs, and the credits spent so far in the block (added to the credits
+/// module's counters once, after the block's reports).
+struct CreditCharge {
+    params: CreditsParams,
+    spent_in_block: u64,
+}
+
 /// Judges one decoded report and updates the device's activity.
 #[allow(clippy::too_many_arguments)]
 fn judge<S: StateRead + StateWrite>(
@@ -478,6 +506,7 @@ fn judge<S: StateRead + StateWrite>(
     record: Option<&DeviceRecord>,
     signature_ok: bool,
     replayed_after: Option<u64>,
+    charge: &mut CreditCharge,
 ) -> AppResult<Result<(), ReportInvalid>> {
     let Some(record) = record else {
         return Ok(Err(ReportInvalid::UnknownDevice(report.device.to_string())));
@@ -512,13 +541,21 @@ fn judge<S: StateRead + StateWrite>(
         record,
         activity,
         &mut credit_beaconer,
+        charge,
     )?;
     activity.last_counter = activity.last_counter.max(Some(report.body.counter));
     if verdict.is_err() {
         activity.counts.invalid += 1;
     }
-    if let Some(beaconer) = credit_beaconer {
-        cache.get(state, &beaconer, epoch)?.counts.beacon_witnesses += 1;
+    if let Some((beaconer, slot)) = credit_beaconer {
+        let counts = &mut cache.get(state, &beaconer, epoch)?.counts;
+        counts.beacon_witnesses += 1;
+        if let Some((slot_epoch, index)) = slot
+            && slot_epoch == counts.epoch
+            && let Some(count) = counts.beacon_witness_counts.get_mut(index as usize)
+        {
+            *count = count.saturating_add(1);
+        }
     }
     Ok(verdict)
 }
@@ -542,7 +579,8 @@ fn judge_fresh_report<S: StateRead + StateWrite>(
     report: &DecodedReport,
     record: &DeviceRecord,
     activity: &mut DeviceActivity,
-    credit_beaconer: &mut Option<DeviceId>,
+    credit_beaconer: &mut Option<(DeviceId, Option<(u64, u32)>)>,
+    charge: &mut CreditCharge,
 ) -> AppResult<Result<(), ReportInvalid>> {
     let timestamp = report.body.timestamp_ms;
     if timestamp.saturating_add(params.max_report_age_ms) < time_ms
@@ -628,9 +666,14 @@ fn judge_fresh_report<S: StateRead + StateWrite>(
                     height,
                     witnesses: 0,
                     first_witness_ms: None,
+                    epoch_slot: Some((
+                        activity.counts.epoch,
+                        activity.counts.beacon_witness_counts.len() as u32,
+                    )),
                 },
             );
             activity.counts.beacons += 1;
+            activity.counts.beacon_witness_counts.push(0);
             Ok(Ok(()))
         }
         Some(Kind::Witness(witness)) => {
@@ -691,8 +734,12 @@ fn judge_fresh_report<S: StateRead + StateWrite>(
             );
             state.put_beacon(&payload, &beacon);
             // The beaconer's epoch counts get the witness too.
-            *credit_beaconer = Some(beacon.beaconer);
+            *credit_beaconer = Some((beacon.beaconer, beacon.epoch_slot));
             activity.counts.witnesses += 1;
+            activity
+                .counts
+                .witnessed_counts
+                .push(u32::try_from(beacon.witnesses).unwrap_or(u32::MAX));
             Ok(Ok(()))
         }
         Some(Kind::DataTransfer(receipt)) => {
@@ -743,6 +790,25 @@ fn judge_fresh_report<S: StateRead + StateWrite>(
                     "session {} with this payer was already counted",
                     receipt.session
                 ))));
+            }
+            // The payer's credits pay for the bytes carried (credits module); without enough,
+            // the receipt is invalid and nothing is spent or counted.
+            let Some(cost) = charge.params.credits_for_bytes(receipt.bytes) else {
+                return Ok(Err(ReportInvalid::DataTransfer(format!(
+                    "{} bytes cost more credits than a balance holds",
+                    receipt.bytes
+                ))));
+            };
+            if cost > 0 {
+                if let Err(short) = state.spend_credits(&payer, cost)? {
+                    return Ok(Err(ReportInvalid::InsufficientCredits {
+                        payer: payer.to_string(),
+                        available: short.available,
+                        needed: short.needed,
+                    }));
+                }
+                charge.spent_in_block = charge.spent_in_block.saturating_add(cost);
+                activity.counts.credits_spent = activity.counts.credits_spent.saturating_add(cost);
             }
             state.use_session(&report.device, &payer, receipt.session);
             activity.counts.data_transfers += 1;

@@ -41,10 +41,22 @@ pub struct EpochCounts {
     pub data_transfers: u64,
     /// Bytes carried in valid receipts.
     pub data_bytes: u64,
+    /// Credits the payers of valid receipts spent (credits module): what the data transfer
+    /// reward pool is shared by.
+    #[serde(default)]
+    pub credits_spent: u64,
     /// Valid sensor readings.
     pub sensor_readings: u64,
     /// Reports with an invalid verdict.
     pub invalid: u64,
+    /// For each valid beacon the device sent in the epoch, in order: its valid witnesses, counted
+    /// while the epoch was open (witnesses judged after the epoch closed are not added).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub beacon_witness_counts: Vec<u32>,
+    /// For each valid witness report the device made in the epoch, in order: the beacon's valid
+    /// witnesses counted so far, this one included (what the chain knew when judging it).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub witnessed_counts: Vec<u32>,
 }
 
 /// What later reports of a device are checked against.
@@ -83,6 +95,10 @@ pub struct BeaconRecord {
     pub witnesses: u64,
     /// Arrival time of the first valid witness, ms.
     pub first_witness_ms: Option<u64>,
+    /// The epoch the beacon was judged in and its position in the beaconer's
+    /// [`EpochCounts::beacon_witness_counts`] of that epoch.
+    #[serde(default)]
+    pub epoch_slot: Option<(u64, u32)>,
 }
 
 fn decode<T: for<'de> Deserialize<'de>>(key: &[u8], bytes: &[u8]) -> AppResult<T> {
@@ -155,6 +171,38 @@ pub trait ReportsRead: StateRead {
                 Ok((device, decode(&key, &value)?))
             })
             .collect()
+    }
+
+    /// Every device's counts for a finished epoch, in device order, decoded on up to `threads`
+    /// threads (rewards read a whole epoch at once).
+    fn epoch_counts_all(
+        &self,
+        epoch: u64,
+        threads: usize,
+    ) -> AppResult<Vec<(DeviceId, EpochCounts)>>
+    where
+        Self: Sync,
+    {
+        let prefix = [EPOCH_PREFIX, &epoch.to_be_bytes()].concat();
+        let mut raw: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+        loop {
+            let after = raw.last().map(|(key, _)| key.clone());
+            let page = self.scan_prefix(&prefix, after.as_deref(), 16_384)?;
+            if page.is_empty() {
+                break;
+            }
+            raw.extend(page);
+        }
+        crate::parallel::par_map(&raw, threads, |(key, value)| {
+            let device =
+                DeviceId::from_slice(&key[prefix.len()..]).map_err(|e| AppError::Corrupt {
+                    key: hex::encode(key),
+                    reason: e.to_string(),
+                })?;
+            Ok((device, decode(key, value)?))
+        })
+        .into_iter()
+        .collect()
     }
 
     /// A live beacon.
