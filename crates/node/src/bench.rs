@@ -104,6 +104,23 @@ fn seeded_key(i: usize) -> SigningKey {
     SigningKey::from_seed(seed)
 }
 
+/// Runs `f` on a fresh folder under the system's temporary folder (named after `prefix`, this
+/// process and the time), removed afterwards whatever `f` returns.
+fn in_scratch_folder<T>(
+    prefix: &str,
+    f: impl FnOnce(&std::path::Path) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    let dir = std::env::temp_dir().join(format!(
+        "{prefix}-{}-{}",
+        std::process::id(),
+        crate::now_ms()
+    ));
+    std::fs::create_dir_all(&dir)?;
+    let result = f(&dir);
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
 /// Produces `blocks` blocks of `block_size` signed transfers through `App::produce_block` on a
 /// store in a temporary folder, and times them. Signing happens before the clock starts.
 pub fn transfers(options: &TransferBenchOptions) -> anyhow::Result<TransferBenchReport> {
@@ -111,15 +128,7 @@ pub fn transfers(options: &TransferBenchOptions) -> anyhow::Result<TransferBench
         options.accounts >= 2 && options.block_size >= 1 && options.blocks >= 1,
         "need at least 2 accounts, 1 transfer and 1 block"
     );
-    let dir = std::env::temp_dir().join(format!(
-        "groundwork-bench-{}-{}",
-        std::process::id(),
-        crate::now_ms()
-    ));
-    std::fs::create_dir_all(&dir)?;
-    let result = run_transfers(options, &dir);
-    let _ = std::fs::remove_dir_all(&dir);
-    result
+    in_scratch_folder("groundwork-bench", |dir| run_transfers(options, dir))
 }
 
 fn run_transfers(
@@ -431,15 +440,7 @@ pub fn reports(options: &ReportBenchOptions) -> anyhow::Result<ReportBenchReport
         options.devices >= 1 && options.block_size >= 1 && options.blocks >= 1,
         "need devices, reports and blocks"
     );
-    let dir = std::env::temp_dir().join(format!(
-        "groundwork-bench-reports-{}-{}",
-        std::process::id(),
-        crate::now_ms()
-    ));
-    std::fs::create_dir_all(&dir)?;
-    let result = run_reports(options, &dir);
-    let _ = std::fs::remove_dir_all(&dir);
-    result
+    in_scratch_folder("groundwork-bench-reports", |dir| run_reports(options, dir))
 }
 
 fn run_reports(
@@ -788,15 +789,7 @@ pub fn rewards(options: &RewardsBenchOptions) -> anyhow::Result<RewardsBenchRepo
         options.devices >= 1 && options.devices_per_owner >= 1 && options.runs >= 1,
         "need devices, owners and runs"
     );
-    let dir = std::env::temp_dir().join(format!(
-        "groundwork-bench-rewards-{}-{}",
-        std::process::id(),
-        crate::now_ms()
-    ));
-    std::fs::create_dir_all(&dir)?;
-    let result = run_rewards(options, &dir);
-    let _ = std::fs::remove_dir_all(&dir);
-    result
+    in_scratch_folder("groundwork-bench-rewards", |dir| run_rewards(options, dir))
 }
 
 fn run_rewards(

@@ -189,14 +189,7 @@ pub trait StakingWrite: StateWrite + StakingRead {
                     .ok_or_else(|| corrupt(TOTALS_KEY, "release overflow"))?;
             }
         }
-        if released > Amount::ZERO {
-            let mut totals = self.stake_totals()?;
-            totals.unbonding = totals
-                .unbonding
-                .checked_sub(released)
-                .ok_or_else(|| corrupt(TOTALS_KEY, "unbonding underflow"))?;
-            self.put_stake_totals(&totals);
-        }
+        self.leave_unbonding(released, false)?;
         Ok(released)
     }
 
@@ -227,19 +220,28 @@ pub trait StakingWrite: StateWrite + StakingRead {
             }
             burned = Amount(burned.0 + take.0);
         }
-        if burned > Amount::ZERO {
-            let mut totals = self.stake_totals()?;
-            totals.unbonding = totals
-                .unbonding
-                .checked_sub(burned)
-                .ok_or_else(|| corrupt(TOTALS_KEY, "unbonding underflow"))?;
+        self.leave_unbonding(burned, true)?;
+        Ok(burned)
+    }
+
+    /// Takes `amount` out of the unbonding total (released to owners, or burned by slashing).
+    fn leave_unbonding(&mut self, amount: Amount, slashed: bool) -> AppResult<()> {
+        if amount == Amount::ZERO {
+            return Ok(());
+        }
+        let mut totals = self.stake_totals()?;
+        totals.unbonding = totals
+            .unbonding
+            .checked_sub(amount)
+            .ok_or_else(|| corrupt(TOTALS_KEY, "unbonding underflow"))?;
+        if slashed {
             totals.slashed = totals
                 .slashed
-                .checked_add(burned)
+                .checked_add(amount)
                 .ok_or_else(|| corrupt(TOTALS_KEY, "slashed overflow"))?;
-            self.put_stake_totals(&totals);
         }
-        Ok(burned)
+        self.put_stake_totals(&totals);
+        Ok(())
     }
 
     /// Burns up to `amount` of bonded stake (the slashing entry point; the devices module lowers
