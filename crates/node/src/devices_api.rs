@@ -475,13 +475,17 @@ pub(crate) fn admit_reports(
             }
             Ok(outcome)
         }
-        Err(full) => {
+        Err(crate::ingest::AdmitError::Full(full)) => {
             inner.metrics.reports_refused.inc_by(count as u64);
             Err(ApiError::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 "queue_full",
                 full.to_string(),
             ))
+        }
+        Err(error @ crate::ingest::AdmitError::Journal(_)) => {
+            inner.metrics.reports_refused.inc_by(count as u64);
+            Err(ApiError::internal(error.to_string()))
         }
     }
 }

@@ -10,6 +10,11 @@
 //! node, whose memo of verified signatures (`groundwork_app::parallel::VerifiedSignatures`) already
 //! holds it — a pure function's remembered answer, so the verdict is the one any validator reaches.
 //!
+//! Accepted reports are journaled durably in the node's store (`ingest_queue`, outside the state
+//! root) before the batch is answered, and forgotten once a committed block includes them or
+//! the chain has superseded them, so a crash or restart loses no report the node accepted: on
+//! start the queue is refilled from the journal ([`ReportQueue::with_journal`]).
+//!
 //! Proposals take reports from the queue without removing them ([`ReportQueue::candidates`]): a
 //! proposal may never be finalized. A report leaves the queue only when a committed block
 //! includes it, or when the chain has seen a higher counter of its device, so it could only be
@@ -23,7 +28,7 @@ use groundwork_app::modules::reports::state::ReportsRead;
 use groundwork_app::modules::reports::{DecodedReport, report_message};
 use groundwork_app::parallel;
 use groundwork_primitives::{DeviceId, Hash, sha256};
-use groundwork_state::Snapshot;
+use groundwork_state::{Snapshot, StateError, Store};
 use serde::Serialize;
 
 /// A report waiting for a block.
@@ -39,6 +44,8 @@ pub struct QueuedReport {
     pub received_at_ms: u64,
     /// SHA-256 of `bytes` (how a committed block names it).
     pub hash: Hash,
+    /// Its place in the journal.
+    pub seq: u64,
 }
 
 /// Reports waiting for blocks, bounded.
@@ -48,6 +55,10 @@ pub struct ReportQueue {
     queue: VecDeque<QueuedReport>,
     /// The highest counter queued per device (not yet known to be committed).
     queued_counters: HashMap<DeviceId, u64>,
+    /// Where accepted reports are journaled (none in benchmarks and unit tests).
+    journal: Option<Store>,
+    /// The next journal sequence number.
+    next_seq: u64,
 }
 
 /// Why one report of a batch was refused.
@@ -66,6 +77,17 @@ pub struct BatchOutcome {
     pub accepted: usize,
     /// Reports refused, with reasons.
     pub rejected: Vec<Refusal>,
+}
+
+/// Why a batch was not queued (nothing of it was).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AdmitError {
+    /// The queue cannot take the batch: the client should retry shortly (429).
+    #[error(transparent)]
+    Full(#[from] QueueFull),
+    /// The journal could not be written (a full disk, say): nothing was accepted.
+    #[error("the report journal could not be written ({0}); nothing of the batch was accepted")]
+    Journal(String),
 }
 
 /// The queue cannot take the batch.
@@ -89,7 +111,54 @@ impl ReportQueue {
             capacity,
             queue: VecDeque::new(),
             queued_counters: HashMap::new(),
+            journal: None,
+            next_seq: 1,
         }
+    }
+
+    /// The queue journaled in `store`, refilled with what the journal holds: every report
+    /// accepted before a crash or restart and not yet committed. Entries that no longer decode
+    /// or that the chain has superseded (a counter at or below the device's committed one) are
+    /// forgotten. Returns the queue and how many reports it restored.
+    pub fn with_journal(
+        capacity: usize,
+        store: Store,
+        snapshot: &Snapshot,
+    ) -> Result<(ReportQueue, usize), StateError> {
+        let mut queue = ReportQueue::new(capacity);
+        let mut stale = Vec::new();
+        for (seq, received_at_ms, bytes) in store.ingest_load()? {
+            queue.next_seq = queue.next_seq.max(seq + 1);
+            let Ok(report) = DecodedReport::decode(&bytes) else {
+                stale.push(seq);
+                continue;
+            };
+            let committed = snapshot
+                .activity(&report.device)
+                .ok()
+                .and_then(|a| a.last_counter);
+            if committed.is_some_and(|c| report.body.counter <= c) {
+                stale.push(seq);
+                continue;
+            }
+            let counter = queue
+                .queued_counters
+                .entry(report.device)
+                .or_insert(report.body.counter);
+            *counter = (*counter).max(report.body.counter);
+            queue.queue.push_back(QueuedReport {
+                hash: sha256(&bytes),
+                device: report.device,
+                counter: report.body.counter,
+                received_at_ms,
+                seq,
+                bytes,
+            });
+        }
+        store.ingest_forget(&stale)?;
+        let restored = queue.queue.len();
+        queue.journal = Some(store);
+        Ok((queue, restored))
     }
 
     /// Reports waiting.
@@ -110,7 +179,7 @@ impl ReportQueue {
         reports: Vec<Vec<u8>>,
         now_ms: u64,
         threads: usize,
-    ) -> Result<BatchOutcome, QueueFull> {
+    ) -> Result<BatchOutcome, AdmitError> {
         let params = snapshot.reports_params().unwrap_or_default();
         let decoded: Vec<Result<DecodedReport, String>> =
             parallel::par_map(&reports, threads, |bytes| {
@@ -244,6 +313,7 @@ impl ReportQueue {
                 device: report.device,
                 counter: report.body.counter,
                 received_at_ms: now_ms,
+                seq: 0,
             });
         }
         if self.queue.len() + batch.len() > self.capacity {
@@ -251,7 +321,22 @@ impl ReportQueue {
                 queued: self.queue.len(),
                 capacity: self.capacity,
                 wanted: batch.len(),
-            });
+            }
+            .into());
+        }
+        for report in &mut batch {
+            report.seq = self.next_seq;
+            self.next_seq += 1;
+        }
+        if let Some(journal) = &self.journal {
+            let entries: Vec<(u64, u64, &[u8])> = batch
+                .iter()
+                .map(|r| (r.seq, r.received_at_ms, r.bytes.as_slice()))
+                .collect();
+            if let Err(error) = journal.ingest_save(&entries) {
+                self.next_seq -= batch.len() as u64;
+                return Err(AdmitError::Journal(error.to_string()));
+            }
         }
         let accepted = batch.len();
         for (device, counter) in batch_counters {
@@ -295,12 +380,14 @@ impl ReportQueue {
     pub fn after_block(&mut self, included: &[Hash], snapshot: &Snapshot) {
         let mut included: HashSet<Hash> = included.iter().copied().collect();
         let mut touched: HashSet<DeviceId> = HashSet::new();
+        let mut gone: Vec<u64> = Vec::new();
         // Proposals take the oldest reports, so a block usually includes a prefix of the queue.
         while let Some(front) = self.queue.front() {
             if !included.remove(&front.hash) {
                 break;
             }
             touched.insert(front.device);
+            gone.push(front.seq);
             self.queue.pop_front();
         }
         if !included.is_empty() {
@@ -308,6 +395,7 @@ impl ReportQueue {
                 let keep = !included.contains(&r.hash);
                 if !keep {
                     touched.insert(r.device);
+                    gone.push(r.seq);
                 }
                 keep
             });
@@ -319,10 +407,21 @@ impl ReportQueue {
             .filter_map(|device| Some((*device, committed(device)?)))
             .collect();
         if !counters.is_empty() {
-            self.queue
-                .retain(|r| counters.get(&r.device).is_none_or(|c| r.counter > *c));
+            self.queue.retain(|r| {
+                let keep = counters.get(&r.device).is_none_or(|c| r.counter > *c);
+                if !keep {
+                    gone.push(r.seq);
+                }
+                keep
+            });
         }
         self.queued_counters
             .retain(|device, counter| committed(device).is_none_or(|c| c < *counter));
+        if let Some(journal) = &self.journal
+            && let Err(error) = journal.ingest_forget(&gone)
+        {
+            // Harmless: a leftover entry is recognised as committed and forgotten on restart.
+            tracing::warn!(%error, "could not forget committed reports in the ingest journal");
+        }
     }
 }

@@ -148,9 +148,19 @@ impl Node {
         let metrics = Arc::new(Metrics::default());
         metrics.height.set(tip.height as i64);
         let mempool = Arc::new(Mutex::new(Mempool::new(config.mempool.clone())));
-        let reports = Arc::new(Mutex::new(ingest::ReportQueue::new(
+        // Reports accepted before a crash or restart and not yet committed come back first.
+        let (queue, restored) = ingest::ReportQueue::with_journal(
             config.reports.queue_capacity,
-        )));
+            store.clone(),
+            &store.snapshot()?,
+        )?;
+        if restored > 0 {
+            tracing::info!(
+                restored,
+                "reports accepted before the restart are queued again"
+            );
+        }
+        let reports = Arc::new(Mutex::new(queue));
         let (tips_tx, tips_rx) = watch::channel(tip);
 
         let listener = tokio::net::TcpListener::bind(config.http.listen)

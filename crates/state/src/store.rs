@@ -24,6 +24,9 @@ const TX_INDEX: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("tx_ind
 const META: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("meta");
 const INDEX: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("index");
 const RECORDS: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("records");
+/// Reports a node accepted and has not yet seen committed: sequence number → arrival time (u64
+/// BE, ms) ‖ report bytes. Node-local, outside the state root.
+const INGEST: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("ingest_queue");
 
 const TIP_KEY: &str = "tip";
 
@@ -138,6 +141,7 @@ impl Store {
             txn.open_table(META)?;
             txn.open_table(INDEX)?;
             txn.open_table(RECORDS)?;
+            txn.open_table(INGEST)?;
         }
         txn.commit()?;
         Ok(Store { db: Arc::new(db) })
@@ -334,6 +338,62 @@ impl Store {
                 break;
             }
             out.push(entry?.0.value().to_vec());
+        }
+        Ok(out)
+    }
+
+    /// Journals accepted reports durably (sequence number, arrival time in ms, bytes): a node
+    /// answers a report batch only after this returns, so a crash cannot lose what it accepted.
+    pub fn ingest_save(&self, entries: &[(u64, u64, &[u8])]) -> StateResult<()> {
+        let mut txn = self.db.begin_write()?;
+        txn.set_durability(Durability::Immediate)?;
+        {
+            let mut table = txn.open_table(INGEST)?;
+            let mut value = Vec::new();
+            for (seq, received_at_ms, bytes) in entries {
+                value.clear();
+                value.extend_from_slice(&received_at_ms.to_be_bytes());
+                value.extend_from_slice(bytes);
+                table.insert(*seq, value.as_slice())?;
+            }
+        }
+        txn.commit()?;
+        Ok(())
+    }
+
+    /// Removes journaled reports (included in a committed block, or superseded).
+    pub fn ingest_forget(&self, seqs: &[u64]) -> StateResult<()> {
+        if seqs.is_empty() {
+            return Ok(());
+        }
+        let txn = self.db.begin_write()?;
+        {
+            let mut table = txn.open_table(INGEST)?;
+            for seq in seqs {
+                table.remove(*seq)?;
+            }
+        }
+        txn.commit()?;
+        Ok(())
+    }
+
+    /// Every journaled report, oldest first: (sequence number, arrival time in ms, bytes).
+    pub fn ingest_load(&self) -> StateResult<Vec<(u64, u64, Vec<u8>)>> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(INGEST)?;
+        let mut out = Vec::new();
+        for entry in table.iter()? {
+            let (seq, value) = entry?;
+            let value = value.value();
+            if value.len() < 8 {
+                return Err(StateError::Corrupt {
+                    table: "ingest_queue",
+                    reason: format!("entry {} has {} bytes", seq.value(), value.len()),
+                });
+            }
+            let mut at = [0u8; 8];
+            at.copy_from_slice(&value[..8]);
+            out.push((seq.value(), u64::from_be_bytes(at), value[8..].to_vec()));
         }
         Ok(out)
     }
@@ -542,6 +602,24 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_vec(), Some(v.to_vec())))
             .collect()
+    }
+
+    #[test]
+    fn the_ingest_journal_survives_a_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.redb");
+        {
+            let store = Store::open(&path).unwrap();
+            store
+                .ingest_save(&[(1, 100, b"one".as_slice()), (2, 101, b"two"), (3, 102, b"")])
+                .unwrap();
+            store.ingest_forget(&[2]).unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        assert_eq!(
+            store.ingest_load().unwrap(),
+            vec![(1, 100, b"one".to_vec()), (3, 102, Vec::new())]
+        );
     }
 
     #[test]
