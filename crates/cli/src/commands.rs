@@ -96,6 +96,17 @@ pub(crate) fn print(output: Output, value: &Value, text: impl FnOnce() -> String
     }
 }
 
+/// Prints a benchmark's (or any) report: its JSON with `--output json`, else its text form.
+fn print_report(
+    output: Output,
+    report: &(impl serde::Serialize + std::fmt::Display),
+) -> anyhow::Result<()> {
+    print(output, &serde_json::to_value(report)?, || {
+        report.to_string()
+    });
+    Ok(())
+}
+
 /// The passphrase from GROUNDWORK_PASSPHRASE, else a prompt (twice when `confirm`).
 fn passphrase(prompt: &str, confirm: bool) -> anyhow::Result<String> {
     if let Ok(value) = std::env::var("GROUNDWORK_PASSPHRASE") {
@@ -1064,9 +1075,7 @@ fn bench(what: BenchCommand, output: Output) -> anyhow::Result<ExitCode> {
     match what {
         BenchCommand::Consensus(args) => {
             let report = crate::bench_consensus::run(&args)?;
-            print(output, &serde_json::to_value(&report)?, || {
-                report.to_string()
-            });
+            print_report(output, &report)?;
         }
         BenchCommand::Transfers {
             accounts,
@@ -1079,9 +1088,7 @@ fn bench(what: BenchCommand, output: Output) -> anyhow::Result<ExitCode> {
                 blocks,
             };
             let report = groundwork_node::bench::transfers(&options)?;
-            print(output, &serde_json::to_value(&report)?, || {
-                report.to_string()
-            });
+            print_report(output, &report)?;
         }
         BenchCommand::Reports {
             devices,
@@ -1094,9 +1101,7 @@ fn bench(what: BenchCommand, output: Output) -> anyhow::Result<ExitCode> {
                 blocks,
             };
             let report = groundwork_node::bench::reports(&options)?;
-            print(output, &serde_json::to_value(&report)?, || {
-                report.to_string()
-            });
+            print_report(output, &report)?;
         }
         BenchCommand::Rewards {
             devices,
@@ -1109,21 +1114,15 @@ fn bench(what: BenchCommand, output: Output) -> anyhow::Result<ExitCode> {
                 runs,
             };
             let report = groundwork_node::bench::rewards(&options)?;
-            print(output, &serde_json::to_value(&report)?, || {
-                report.to_string()
-            });
+            print_report(output, &report)?;
         }
         BenchCommand::Map { devices } => {
             let report = groundwork_node::dashboard::bench_map(devices);
-            print(output, &serde_json::to_value(&report)?, || {
-                report.to_string()
-            });
+            print_report(output, &report)?;
         }
         BenchCommand::Verify { count } => {
             let report = groundwork_node::bench::verify(count);
-            print(output, &serde_json::to_value(&report)?, || {
-                report.to_string()
-            });
+            print_report(output, &report)?;
         }
         BenchCommand::Storage(args) => return crate::storage::bench_storage(args, output),
     }
