@@ -23,6 +23,7 @@
 //! cost nothing and change nothing.
 
 pub mod chain;
+pub mod codec;
 pub mod error;
 pub mod events;
 pub mod genesis;

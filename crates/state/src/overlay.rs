@@ -129,6 +129,11 @@ impl<B: StateRead> StateRead for Overlay<B> {
             .range((lower, Bound::Unbounded))
             .take_while(|(key, _)| key.starts_with(prefix))
             .collect();
+        if pending.is_empty() {
+            // Nothing pending under the prefix: the base's entries as they are (the common case
+            // when a module reads a large committed range, such as an epoch's counts).
+            return self.base.scan_prefix(prefix, after, limit);
+        }
         // Deleted keys may hide base entries, so ask the base for enough to fill `limit` anyway.
         let deletions = pending.iter().filter(|(_, value)| value.is_none()).count();
         let base = self

@@ -1,8 +1,8 @@
 //! Devices state, reached only through [`DevicesRead`] and [`DevicesWrite`].
 //!
 //! Keys:
-//! - `devices/d/` ‖ device id (20) → JSON [`DeviceRecord`] (kept after decommissioning, so a key
-//!   can never join twice)
+//! - `devices/d/` ‖ device id (20) → [`DeviceRecord`] in the fixed binary layout of
+//!   [`DeviceRecord::encode`] (kept after decommissioning, so a key can never join twice)
 //! - `devices/owner/` ‖ owner (20) ‖ device id (20) → empty (index for "devices of an owner")
 //! - `devices/maker/` ‖ maker id (20) → JSON [`Maker`]
 //! - `devices/params` → JSON [`DevicesParams`]
@@ -11,6 +11,7 @@ use groundwork_primitives::{Address, Amount, DeviceId, PublicKey};
 use groundwork_state::{StateRead, StateWrite};
 use serde::{Deserialize, Serialize};
 
+use crate::codec::{DecodeError, Reader, Writer};
 use crate::error::{AppError, AppResult};
 use crate::modules::devices::params::DevicesParams;
 
@@ -123,6 +124,159 @@ pub struct DeviceRecord {
     pub stake: Amount,
 }
 
+/// Version byte of the binary [`DeviceRecord`].
+const DEVICE_RECORD_VERSION: u8 = 1;
+/// Where the owner starts in an encoded record, and where the location flag is.
+const OWNER_AT: usize = 1;
+const LOCATION_AT: usize = OWNER_AT + 20;
+/// Bytes before the public key (the part with a fixed size).
+const FIXED_PART: usize = LOCATION_AT + 9 + 2 + 20 + 4 + 4 + 4 + 8 + 16;
+
+impl DeviceStatus {
+    fn code(self) -> u8 {
+        match self {
+            DeviceStatus::Active => 1,
+            DeviceStatus::Decommissioned => 2,
+        }
+    }
+
+    fn from_code(code: u8) -> Option<DeviceStatus> {
+        match code {
+            1 => Some(DeviceStatus::Active),
+            2 => Some(DeviceStatus::Decommissioned),
+            _ => None,
+        }
+    }
+}
+
+/// Reads the location fields (flag ‖ u64 LE): only `0 ‖ 0u64` means "none", so the encoding
+/// stays canonical.
+fn read_location(reader: &mut Reader<'_>) -> Result<Option<u64>, DecodeError> {
+    let flag = reader.u8()?;
+    let cell = reader.u64_le()?;
+    match (flag, cell) {
+        (0, 0) => Ok(None),
+        (1, cell) => Ok(Some(cell)),
+        _ => Err(DecodeError::Invalid("location")),
+    }
+}
+
+impl DeviceRecord {
+    /// The state encoding, fixed little-endian fields (the id is in the key):
+    ///
+    /// | bytes | field |
+    /// |---|---|
+    /// | 1 | version, `1` |
+    /// | 20 | owner |
+    /// | 1 + 8 | location: `1` ‖ H3 cell (u64), or `0` ‖ eight zero bytes when none |
+    /// | 1 | kind: the wire `DeviceKind` (1 hotspot … 5 meter) |
+    /// | 1 | status: 1 active, 2 decommissioned |
+    /// | 20 | maker |
+    /// | 4 | location asserts (u32) |
+    /// | 4 | antenna gain, tenths of dBi (i32) |
+    /// | 4 | elevation, metres (i32) |
+    /// | 8 | onboarded height (u64) |
+    /// | 16 | stake, base units (u128) |
+    /// | 1 + 32 or 33 | public key: `1` ‖ ed25519 key, or `2` ‖ compressed P-256 key |
+    ///
+    /// 121 bytes for an ed25519 device. Owner and location come first so that rewards read them
+    /// without decoding the rest ([`DeviceRecord::owner_and_cell`]).
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Writer::with_capacity(FIXED_PART + 34);
+        out.u8(DEVICE_RECORD_VERSION);
+        out.bytes(self.owner.as_bytes());
+        match self.location {
+            Some(cell) => {
+                out.u8(1);
+                out.u64_le(cell);
+            }
+            None => {
+                out.u8(0);
+                out.u64_le(0);
+            }
+        }
+        // Wire values 1–5, so the conversion to a byte is exact.
+        out.u8(self.kind.to_proto() as u8);
+        out.u8(self.status.code());
+        out.bytes(self.maker.as_bytes());
+        out.u32_le(self.location_asserts);
+        out.i32_le(self.antenna_gain_dbi_x10);
+        out.i32_le(self.elevation_m);
+        out.u64_le(self.onboarded_height);
+        out.u128_le(self.stake.0);
+        match &self.public_key {
+            PublicKey::Ed25519(key) => {
+                out.u8(1);
+                out.bytes(key);
+            }
+            PublicKey::P256(key) => {
+                out.u8(2);
+                out.bytes(key);
+            }
+        }
+        out.finish()
+    }
+
+    /// Reads what [`DeviceRecord::encode`] wrote for device `id`; refuses every other byte
+    /// string. The key's bytes are taken as stored: the key was checked when the device joined,
+    /// and only the app writes this key.
+    pub fn decode(id: DeviceId, bytes: &[u8]) -> Result<DeviceRecord, DecodeError> {
+        let mut reader = Reader::new(bytes);
+        match reader.u8()? {
+            DEVICE_RECORD_VERSION => {}
+            other => return Err(DecodeError::UnknownVersion(other)),
+        }
+        let owner = Address(reader.array()?);
+        let location = read_location(&mut reader)?;
+        let kind = DeviceKind::from_proto(i32::from(reader.u8()?))
+            .ok_or(DecodeError::Invalid("device kind"))?;
+        let status =
+            DeviceStatus::from_code(reader.u8()?).ok_or(DecodeError::Invalid("device status"))?;
+        let maker = Address(reader.array()?);
+        let location_asserts = reader.u32_le()?;
+        let antenna_gain_dbi_x10 = reader.i32_le()?;
+        let elevation_m = reader.i32_le()?;
+        let onboarded_height = reader.u64_le()?;
+        let stake = Amount(reader.u128_le()?);
+        let public_key = match reader.u8()? {
+            1 => PublicKey::Ed25519(reader.array()?),
+            2 => PublicKey::P256(reader.array()?),
+            _ => return Err(DecodeError::Invalid("public key type")),
+        };
+        reader.finish()?;
+        Ok(DeviceRecord {
+            id,
+            public_key,
+            owner,
+            kind,
+            maker,
+            location,
+            location_asserts,
+            antenna_gain_dbi_x10,
+            elevation_m,
+            status,
+            onboarded_height,
+            stake,
+        })
+    }
+
+    /// The owner and asserted cell of an encoded record, read from their fixed places without
+    /// decoding the rest (what rewards need for every device at each epoch's end). Checks the
+    /// version, the fields it reads and that the record is long enough to be one.
+    pub fn owner_and_cell(bytes: &[u8]) -> Result<(Address, Option<u64>), DecodeError> {
+        if bytes.len() < FIXED_PART + 1 + 32 {
+            return Err(DecodeError::Truncated);
+        }
+        let mut reader = Reader::new(bytes);
+        match reader.u8()? {
+            DEVICE_RECORD_VERSION => {}
+            other => return Err(DecodeError::UnknownVersion(other)),
+        }
+        let owner = Address(reader.array()?);
+        Ok((owner, read_location(&mut reader)?))
+    }
+}
+
 /// A hardware maker allowed to attest device keys.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Maker {
@@ -161,28 +315,37 @@ fn encode<T: Serialize>(value: &T) -> Vec<u8> {
     serde_json::to_vec(value).unwrap_or_default()
 }
 
+fn corrupt_record(key: &[u8], error: DecodeError) -> AppError {
+    AppError::Corrupt {
+        key: hex::encode(key),
+        reason: format!("device record: {error}"),
+    }
+}
+
+fn decode_record(key: &[u8], bytes: &[u8]) -> AppResult<DeviceRecord> {
+    let id = key
+        .strip_prefix(DEVICE_PREFIX)
+        .and_then(|id| DeviceId::from_slice(id).ok())
+        .ok_or_else(|| corrupt_record(key, DecodeError::Invalid("key")))?;
+    DeviceRecord::decode(id, bytes).map_err(|e| corrupt_record(key, e))
+}
+
 /// Reading devices.
 pub trait DevicesRead: StateRead {
     /// A device.
     fn device(&self, id: &DeviceId) -> AppResult<Option<DeviceRecord>> {
         let key = device_key(id);
         self.get(&key)?
-            .map(|bytes| decode(&key, &bytes))
+            .map(|bytes| DeviceRecord::decode(*id, &bytes).map_err(|e| corrupt_record(&key, e)))
             .transpose()
     }
 
-    /// A device's owner and asserted cell, without decoding (and decompressing) its key: what
+    /// A device's owner and asserted cell, without decoding the rest of its record: what
     /// rewards need for every paid device at each epoch's end.
     fn device_owner_and_cell(&self, id: &DeviceId) -> AppResult<Option<(Address, Option<u64>)>> {
-        /// The fields of a stored [`DeviceRecord`] that rewards read; the rest are skipped.
-        #[derive(Deserialize)]
-        struct OwnerAndCell {
-            owner: Address,
-            location: Option<u64>,
-        }
         let key = device_key(id);
         self.get(&key)?
-            .map(|bytes| decode::<OwnerAndCell>(&key, &bytes).map(|d| (d.owner, d.location)))
+            .map(|bytes| DeviceRecord::owner_and_cell(&bytes).map_err(|e| corrupt_record(&key, e)))
             .transpose()
     }
 
@@ -207,7 +370,7 @@ pub trait DevicesRead: StateRead {
         let after = after.map(device_key);
         self.scan_prefix(DEVICE_PREFIX, after.as_deref(), limit)?
             .into_iter()
-            .map(|(key, value)| decode(&key, &value))
+            .map(|(key, value)| decode_record(&key, &value))
             .collect()
     }
 
@@ -246,7 +409,7 @@ impl<S: StateRead + ?Sized> DevicesRead for S {}
 pub trait DevicesWrite: StateWrite + DevicesRead {
     /// Stores a device (and its owner index entry).
     fn put_device(&mut self, record: &DeviceRecord) {
-        self.put(device_key(&record.id), encode(record));
+        self.put(device_key(&record.id), record.encode());
         self.put(owner_index_key(&record.owner, &record.id), Vec::new());
     }
 
@@ -268,3 +431,137 @@ pub trait DevicesWrite: StateWrite + DevicesRead {
 }
 
 impl<S: StateWrite + ?Sized> DevicesWrite for S {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn hotspot() -> DeviceRecord {
+        DeviceRecord {
+            id: DeviceId([9; 20]),
+            public_key: PublicKey::Ed25519([0xee; 32]),
+            owner: Address([0x11; 20]),
+            kind: DeviceKind::Hotspot,
+            maker: Address([0x22; 20]),
+            location: Some(0x08c1_8d4c_a2b3_4fff),
+            location_asserts: 2,
+            antenna_gain_dbi_x10: -15,
+            elevation_m: 340,
+            status: DeviceStatus::Active,
+            onboarded_height: 77,
+            stake: Amount(5 * 10u128.pow(20)),
+        }
+    }
+
+    #[test]
+    fn a_device_record_has_a_fixed_byte_layout() {
+        let record = hotspot();
+        let bytes = record.encode();
+        assert_eq!(bytes.len(), 121);
+        assert_eq!(bytes[0], 1);
+        assert_eq!(&bytes[1..21], &[0x11; 20]);
+        assert_eq!(bytes[21], 1);
+        assert_eq!(&bytes[22..30], &0x08c1_8d4c_a2b3_4fffu64.to_le_bytes());
+        assert_eq!(&bytes[30..32], &[1, 1]);
+        assert_eq!(&bytes[32..52], &[0x22; 20]);
+        assert_eq!(&bytes[52..56], &[2, 0, 0, 0]);
+        assert_eq!(&bytes[56..60], &[0xf1, 0xff, 0xff, 0xff]);
+        assert_eq!(&bytes[60..64], &[0x54, 0x01, 0, 0]);
+        assert_eq!(&bytes[64..72], &[77, 0, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(&bytes[72..88], &(5 * 10u128.pow(20)).to_le_bytes());
+        assert_eq!(bytes[88], 1);
+        assert_eq!(&bytes[89..], &[0xee; 32]);
+        assert_eq!(DeviceRecord::decode(record.id, &bytes), Ok(record.clone()));
+        assert_eq!(
+            DeviceRecord::owner_and_cell(&bytes),
+            Ok((record.owner, record.location))
+        );
+    }
+
+    #[test]
+    fn a_p256_device_without_a_location_round_trips() {
+        let record = DeviceRecord {
+            public_key: PublicKey::P256([0x03; 33]),
+            location: None,
+            kind: DeviceKind::Meter,
+            status: DeviceStatus::Decommissioned,
+            ..hotspot()
+        };
+        let bytes = record.encode();
+        assert_eq!(bytes.len(), 122);
+        assert_eq!(DeviceRecord::decode(record.id, &bytes), Ok(record.clone()));
+        assert_eq!(
+            DeviceRecord::owner_and_cell(&bytes),
+            Ok((record.owner, None))
+        );
+    }
+
+    #[test]
+    fn bad_device_records_are_refused() {
+        let id = hotspot().id;
+        let bytes = hotspot().encode();
+        for cut in 0..bytes.len() {
+            assert!(
+                DeviceRecord::decode(id, &bytes[..cut]).is_err(),
+                "cut {cut}"
+            );
+            assert!(
+                DeviceRecord::owner_and_cell(&bytes[..cut]).is_err(),
+                "cut {cut}"
+            );
+        }
+        let changed = |at: usize, value: u8| {
+            let mut bytes = bytes.clone();
+            bytes[at] = value;
+            DeviceRecord::decode(id, &bytes)
+        };
+        assert_eq!(changed(0, 2), Err(DecodeError::UnknownVersion(2)));
+        assert_eq!(changed(21, 2), Err(DecodeError::Invalid("location")));
+        assert_eq!(changed(30, 0), Err(DecodeError::Invalid("device kind")));
+        assert_eq!(changed(31, 3), Err(DecodeError::Invalid("device status")));
+        assert_eq!(changed(88, 3), Err(DecodeError::Invalid("public key type")));
+        // "No location" with a cell left in is a second encoding of the same record: refused.
+        let mut none_with_cell = bytes.clone();
+        none_with_cell[21] = 0;
+        assert_eq!(
+            DeviceRecord::decode(id, &none_with_cell),
+            Err(DecodeError::Invalid("location"))
+        );
+        assert_eq!(
+            DeviceRecord::owner_and_cell(&none_with_cell),
+            Err(DecodeError::Invalid("location"))
+        );
+        let mut padded = bytes.clone();
+        padded.push(0);
+        assert_eq!(
+            DeviceRecord::decode(id, &padded),
+            Err(DecodeError::TrailingBytes(1))
+        );
+        // A P-256 tag in front of an ed25519 key's 32 bytes runs out of bytes.
+        assert_eq!(changed(88, 2), Err(DecodeError::Truncated));
+        let json = serde_json::to_vec(&hotspot()).unwrap();
+        assert_eq!(
+            DeviceRecord::decode(id, &json),
+            Err(DecodeError::UnknownVersion(b'{'))
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn a_changed_byte_either_is_refused_or_decodes_to_values_that_encode_to_it(
+            position in 0usize..121,
+            value: u8,
+        ) {
+            let mut bytes = hotspot().encode();
+            bytes[position] = value;
+            if let Ok(record) = DeviceRecord::decode(DeviceId([9; 20]), &bytes) {
+                prop_assert_eq!(record.encode(), bytes.clone());
+                prop_assert_eq!(
+                    DeviceRecord::owner_and_cell(&bytes),
+                    Ok((record.owner, record.location))
+                );
+            }
+        }
+    }
+}

@@ -877,11 +877,15 @@ pub fn end_block<S: StateRead + StateWrite>(state: &mut S, height: u64) -> AppRe
     if (height + 1).is_multiple_of(params.epoch_blocks.max(1)) {
         let epoch = params.epoch_of(height);
         let prefix = [ACTIVE_PREFIX, &epoch.to_be_bytes()].concat();
+        // Paged from the last key seen: restarting at the prefix would walk past every key
+        // deleted so far on each page (quadratic in the number of reporting devices).
+        let mut after: Option<Vec<u8>> = None;
         loop {
-            let page = state.scan_prefix(&prefix, None, 1024)?;
-            if page.is_empty() {
+            let page = state.scan_prefix(&prefix, after.as_deref(), 1024)?;
+            let Some((last, _)) = page.last() else {
                 break;
-            }
+            };
+            after = Some(last.clone());
             for (key, _) in page {
                 if let Ok(device) = DeviceId::from_slice(&key[prefix.len()..]) {
                     let mut activity = state.activity(&device)?;

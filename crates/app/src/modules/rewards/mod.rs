@@ -39,12 +39,12 @@ use groundwork_state::{StateRead, StateWrite};
 use groundwork_tokenomics::{
     AuditOutcome, CapacityIntegral, DeviceActivity, EpochFunds, Fixed, compute_epoch_rewards,
 };
+use rayon::prelude::*;
 
 use crate::error::{AppError, AppResult};
 use crate::modules::accounts::state::AccountsWrite;
 use crate::modules::devices::state::DevicesRead;
 use crate::modules::reports::state::{EpochCounts, ReportsRead};
-use crate::parallel;
 use params::RewardsParams;
 use state::{
     DeviceRewards, EpochSummary, PoolLine, PoolSummary, RewardsRead, RewardsWrite, breakdown_key,
@@ -93,20 +93,197 @@ pub struct PayoutTimings {
     pub apply_us: u64,
 }
 
-/// A device's audit score after the epoch, its value and the multiplier it gives.
+/// A device's audit score after the epoch, its value and the multiplier it gives, and what it
+/// was paid (all pools).
 struct Scored {
     score: groundwork_tokenomics::AuditScore,
     value: Fixed,
     multiplier: Fixed,
+    paid: u128,
 }
 
-/// One device's inputs, read from state.
+/// One device's inputs, read from state (its counts go into its activity).
 struct Loaded {
     device: DeviceId,
-    counts: EpochCounts,
     owner: Address,
     cell: Option<u64>,
     stored_score: Option<groundwork_tokenomics::AuditScore>,
+}
+
+/// What the pure part of an epoch's payout produced: per device (in id order) its inputs and
+/// score, the tokenomics result and the encoded breakdown records.
+struct EpochComputation {
+    devices: Vec<Loaded>,
+    scored: Vec<Scored>,
+    rewards: groundwork_tokenomics::EpochRewards<DeviceId>,
+    records: Vec<(Vec<u8>, Vec<u8>)>,
+}
+
+/// Runs `work` on `pool` when there is one (its parallel loops then use its threads).
+fn on_threads<R: Send>(pool: Option<&rayon::ThreadPool>, work: impl FnOnce() -> R + Send) -> R {
+    match pool {
+        Some(pool) => pool.install(work),
+        None => work(),
+    }
+}
+
+/// Reads the inputs of the devices whose id starts with byte `shard`: their counts, owner and
+/// cell, and stored score (merged from one ordered scan of the shard's scores rather than a
+/// lookup per device). Devices without a record are skipped.
+fn load_shard<S: StateRead>(
+    state: &S,
+    epoch: u64,
+    shard: u8,
+) -> AppResult<Vec<(Loaded, EpochCounts)>> {
+    let counted = state.epoch_counts_of_shard(epoch, shard)?;
+    if counted.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut scores = state.audit_scores_of_shard(shard)?.into_iter().peekable();
+    let mut out = Vec::with_capacity(counted.len());
+    for (device, counts) in counted {
+        while scores.next_if(|(id, _)| *id < device).is_some() {}
+        let stored_score = scores
+            .next_if(|(id, _)| *id == device)
+            .map(|(_, score)| score);
+        let Some((owner, cell)) = state.device_owner_and_cell(&device)? else {
+            continue;
+        };
+        out.push((
+            Loaded {
+                device,
+                owner,
+                cell,
+                stored_score,
+            },
+            counts,
+        ));
+    }
+    Ok(out)
+}
+
+/// The pure part of paying an epoch: reads the inputs, scores the devices, runs the tokenomics
+/// and builds the breakdown records, on the current rayon pool.
+fn compute_epoch<S: StateRead + Sync>(
+    state: &S,
+    tokenomics: &groundwork_tokenomics::TokenomicsParams,
+    epoch: u64,
+    funds: EpochFunds,
+    timings: &mut PayoutTimings,
+) -> AppResult<EpochComputation> {
+    let phase = std::time::Instant::now();
+    let internal = |what: &str, e: groundwork_tokenomics::TokenomicsError| AppError::Corrupt {
+        key: "rewards/params".into(),
+        reason: format!("{what}: {e}"),
+    };
+    // Every device with counts this epoch, in id order: the 256 shards (first byte of the id)
+    // are read in parallel and put back in shard order.
+    let shards: Vec<u8> = (0..=u8::MAX).collect();
+    let loaded: Vec<AppResult<Vec<(Loaded, EpochCounts)>>> = shards
+        .par_iter()
+        .map(|shard| load_shard(state, epoch, *shard))
+        .collect();
+    let mut devices = Vec::new();
+    let mut counts = Vec::new();
+    for shard in loaded {
+        for (device, device_counts) in shard? {
+            devices.push(device);
+            counts.push(device_counts);
+        }
+    }
+    timings.load_us = phase.elapsed().as_micros() as u64;
+
+    let phase = std::time::Instant::now();
+    let reputation = &tokenomics.reputation;
+    let initial = reputation.initial();
+    // Each device's score after the epoch, its value and multiplier, computed once.
+    let mut scored: Vec<Scored> = devices
+        .par_iter()
+        .zip(&counts)
+        .map(|(d, counts)| {
+            let before = d.stored_score.unwrap_or(initial);
+            let after =
+                reputation.update_many(before, AuditOutcome::Success, valid_reports(counts));
+            let score = reputation.update_many(after, AuditOutcome::Failure, counts.invalid);
+            let value = reputation.score(score);
+            let multiplier = if value < reputation.disqualification_threshold {
+                Fixed::ZERO
+            } else {
+                value
+            };
+            Scored {
+                score,
+                value,
+                multiplier,
+                paid: 0,
+            }
+        })
+        .collect();
+    let activities: Vec<DeviceActivity<DeviceId>> = devices
+        .par_iter()
+        .zip(counts)
+        .zip(&scored)
+        .map(|((d, counts), s)| activity_for(d, counts, s.multiplier))
+        .collect();
+    let rewards = compute_epoch_rewards(tokenomics, epoch, funds, &activities)
+        .map_err(|e| internal("epoch rewards", e))?;
+    drop(activities);
+    if !rewards.is_balanced() {
+        return Err(AppError::Corrupt {
+            key: "rewards".into(),
+            reason: format!("epoch {epoch}'s rewards do not balance"),
+        });
+    }
+    timings.compute_us = phase.elapsed().as_micros() as u64;
+
+    // Each device's breakdown, from its payout in every pool (found by binary search, since
+    // pools list their participants in device order), encoded straight into its record.
+    let pools_in_order: Vec<_> = tokenomics
+        .pools
+        .pools
+        .iter()
+        .filter_map(|spec| rewards.pools.get(&spec.kind).map(|d| (spec.kind, d)))
+        .collect();
+    let records: Vec<(Vec<u8>, Vec<u8>)> = devices
+        .par_iter()
+        .zip(scored.par_iter_mut())
+        .map(|(device, scored)| {
+            let mut lines = Vec::new();
+            let mut total = 0u128;
+            for (kind, distribution) in &pools_in_order {
+                let Some(payout) = distribution.payout_for(&device.device) else {
+                    continue;
+                };
+                total = total.saturating_add(payout.amount);
+                lines.push(PoolLine {
+                    kind: *kind,
+                    units: payout.units,
+                    density_scale: payout.density_scale,
+                    reputation: payout.reputation,
+                    weight: Amount(payout.weight),
+                    amount: Amount(payout.amount),
+                    ineligible: payout.ineligible,
+                });
+            }
+            scored.paid = total;
+            let breakdown = DeviceRewards {
+                device: device.device,
+                epoch,
+                owner: device.owner,
+                reputation_score: scored.value,
+                reputation: scored.multiplier,
+                pools: lines,
+                total: Amount(total),
+            };
+            (breakdown_key(&device.device, epoch), breakdown.encode())
+        })
+        .collect();
+    Ok(EpochComputation {
+        devices,
+        scored,
+        rewards,
+        records,
+    })
 }
 
 /// End of block: when `height` closes an epoch, pays it. Runs after the reports module's
@@ -135,7 +312,6 @@ where
     S: StateRead + StateWrite + Sync,
 {
     let mut timings = PayoutTimings::default();
-    let phase = std::time::Instant::now();
     let params = state.rewards_params()?;
     let tokenomics = &params.tokenomics;
     let internal = |what: &str, e: groundwork_tokenomics::TokenomicsError| AppError::Corrupt {
@@ -143,55 +319,14 @@ where
         reason: format!("{what}: {e}"),
     };
 
-    // Every device with counts this epoch, in id order.
-    let counted = state.epoch_counts_all(epoch, threads)?;
-    let shared: &S = state;
-    let loaded: Vec<AppResult<Option<Loaded>>> =
-        parallel::par_map(&counted, threads, |(device, counts)| {
-            let Some((owner, cell)) = shared.device_owner_and_cell(device)? else {
-                return Ok(None);
-            };
-            Ok(Some(Loaded {
-                device: *device,
-                counts: counts.clone(),
-                owner,
-                cell,
-                stored_score: shared.audit_score(device)?,
-            }))
-        });
-    drop(counted);
-    let mut devices = Vec::with_capacity(loaded.len());
-    for entry in loaded {
-        if let Some(device) = entry? {
-            devices.push(device);
-        }
-    }
-    timings.load_us = phase.elapsed().as_micros() as u64;
-
-    let phase = std::time::Instant::now();
-    let reputation = &tokenomics.reputation;
-    let initial = reputation.initial();
-    // Each device's score after the epoch, its value and multiplier, computed once.
-    let scored: Vec<Scored> = parallel::par_map(&devices, threads, |d| {
-        let before = d.stored_score.unwrap_or(initial);
-        let after = reputation.update_many(before, AuditOutcome::Success, valid_reports(&d.counts));
-        let score = reputation.update_many(after, AuditOutcome::Failure, d.counts.invalid);
-        let value = reputation.score(score);
-        let multiplier = if value < reputation.disqualification_threshold {
-            Fixed::ZERO
-        } else {
-            value
-        };
-        Scored {
-            score,
-            value,
-            multiplier,
-        }
-    });
-    let pairs: Vec<(&Loaded, &Scored)> = devices.iter().zip(&scored).collect();
-    let activities: Vec<DeviceActivity<DeviceId>> =
-        parallel::par_map(&pairs, threads, |(d, s)| activity_for(d, s.multiplier));
-    drop(pairs);
+    // The pure part runs on a pool of `threads` threads (the tokenomics crate's parallel loops
+    // included). Every parallel step maps items to results kept in input order, so nothing
+    // depends on the number of threads. Without a pool (threads could not be spawned) the same
+    // steps run on rayon's global pool, with the same results.
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads.max(1))
+        .build()
+        .ok();
     let carried_in = state.rewards_carry()?;
     let emission = tokenomics
         .emission
@@ -201,70 +336,30 @@ where
         emission: emission.amount,
         carried_in: carried_in.0,
     };
-    let rewards = compute_epoch_rewards(tokenomics, epoch, funds, &activities)
-        .map_err(|e| internal("epoch rewards", e))?;
-    drop(activities);
-    if !rewards.is_balanced() {
-        return Err(AppError::Corrupt {
-            key: "rewards".into(),
-            reason: format!("epoch {epoch}'s rewards do not balance"),
-        });
-    }
-    timings.compute_us = phase.elapsed().as_micros() as u64;
-
+    let shared: &S = state;
+    let computed = on_threads(pool.as_ref(), || {
+        compute_epoch(shared, tokenomics, epoch, funds, &mut timings)
+    })?;
+    let EpochComputation {
+        devices,
+        scored,
+        rewards,
+        records,
+    } = computed;
     let phase = std::time::Instant::now();
-    // Each device's breakdown, from its payout in every pool (found by binary search, since
-    // pools list their participants in device order), built on all cores.
-    let pools_in_order: Vec<_> = tokenomics
-        .pools
-        .pools
-        .iter()
-        .filter_map(|spec| rewards.pools.get(&spec.kind).map(|d| (spec.kind, d)))
-        .collect();
-    let pairs: Vec<(&Loaded, &Scored)> = devices.iter().zip(&scored).collect();
-    let breakdowns: Vec<DeviceRewards> = parallel::par_map(&pairs, threads, |(device, scored)| {
-        let mut lines = Vec::new();
-        let mut total = 0u128;
-        for (kind, distribution) in &pools_in_order {
-            let Some(payout) = distribution.payout_for(&device.device) else {
-                continue;
-            };
-            total = total.saturating_add(payout.amount);
-            lines.push(PoolLine {
-                kind: *kind,
-                units: payout.units,
-                density_scale: payout.density_scale,
-                reputation: payout.reputation,
-                weight: Amount(payout.weight),
-                amount: Amount(payout.amount),
-                ineligible: payout.ineligible,
-            });
-        }
-        DeviceRewards {
-            device: device.device,
-            epoch,
-            owner: device.owner,
-            reputation_score: scored.value,
-            reputation: scored.multiplier,
-            pools: lines,
-            total: Amount(total),
-        }
-    });
-    let records: Vec<(Vec<u8>, Vec<u8>)> = parallel::par_map(&breakdowns, threads, |b| {
-        (breakdown_key(&b.device, epoch), b.encode())
-    });
     // Owners' totals and changed scores, in device order.
+    let initial = tokenomics.reputation.initial();
     let mut owners: BTreeMap<Address, u128> = BTreeMap::new();
     let mut devices_paid = 0u64;
     let mut reduced = 0u64;
-    for ((device, scored), breakdown) in pairs.iter().zip(&breakdowns) {
+    for (device, scored) in devices.iter().zip(&scored) {
         if scored.multiplier < Fixed::ONE {
             reduced += 1;
         }
-        if breakdown.total.0 > 0 {
+        if scored.paid > 0 {
             devices_paid += 1;
             let owed = owners.entry(device.owner).or_default();
-            *owed = owed.saturating_add(breakdown.total.0);
+            *owed = owed.saturating_add(scored.paid);
         }
         // Scores: keep only what differs from a fresh device's.
         let new_score = (scored.score != initial).then_some(scored.score);
@@ -272,8 +367,9 @@ where
             state.put_audit_score(&device.device, new_score);
         }
     }
-    drop(pairs);
-    drop(breakdowns);
+    let device_count = devices.len() as u64;
+    drop(devices);
+    drop(scored);
     let credits: Vec<(Address, Amount)> = owners
         .iter()
         .map(|(owner, amount)| (*owner, Amount(*amount)))
@@ -344,7 +440,7 @@ where
         carry_out: Amount(settlement.carry_over),
         minted: Amount(paid.saturating_add(settlement.to_treasury)),
         treasury: params.treasury,
-        devices: devices.len() as u64,
+        devices: device_count,
         devices_paid,
         owners_paid: owners.len() as u64,
         devices_with_reduced_reputation: reduced,
@@ -372,17 +468,136 @@ fn mint<S: AccountsWrite>(state: &mut S, to: &Address, amount: Amount) -> AppRes
     })
 }
 
-fn activity_for(device: &Loaded, reputation: Fixed) -> DeviceActivity<DeviceId> {
-    let counts = &device.counts;
+fn activity_for(
+    device: &Loaded,
+    counts: EpochCounts,
+    reputation: Fixed,
+) -> DeviceActivity<DeviceId> {
     let mut activity = DeviceActivity::new(device.device);
     activity.location = device
         .cell
         .and_then(|cell| h3o::CellIndex::try_from(cell).ok());
     activity.heartbeats = u32::try_from(counts.heartbeats).unwrap_or(u32::MAX);
-    activity.beacons = counts.beacon_witness_counts.clone();
-    activity.witnessed = counts.witnessed_counts.clone();
-    activity.data_credits = data_transfer_weight(counts);
+    activity.data_credits = data_transfer_weight(&counts);
     activity.sensor_readings = counts.sensor_readings;
+    activity.beacons = counts.beacon_witness_counts;
+    activity.witnessed = counts.witnessed_counts;
     activity.reputation = reputation;
     activity
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::modules::devices::state::{DeviceKind, DeviceRecord, DeviceStatus, DevicesWrite};
+    use crate::modules::reports::state::ReportsWrite;
+    use groundwork_primitives::PublicKey;
+    use groundwork_state::{ChangeSet, Overlay};
+    use groundwork_tokenomics::AuditScore;
+
+    /// A committed state with `devices` devices that reported in epoch 4: varied counts, owners
+    /// shared by three devices, cells crowded into a few hexes, some stored scores, and some
+    /// devices with counts but no record.
+    fn epoch_state(devices: u64) -> BTreeMap<Vec<u8>, Vec<u8>> {
+        let base = BTreeMap::new();
+        let mut state = Overlay::new(&base);
+        state.put_rewards_params(&RewardsParams::devnet(8, 20).unwrap());
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move |below: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % below
+        };
+        let towns = [(52.52, 13.40), (48.14, 11.58), (50.94, 6.96)];
+        for i in 0..devices {
+            let mut id = [0u8; 20];
+            id[..8].copy_from_slice(&i.wrapping_mul(0x9e37_79b9_7f4a_7c15).to_be_bytes());
+            let device = DeviceId(id);
+            let (lat, lng) = towns[next(3) as usize];
+            let cell = h3o::LatLng::new(
+                lat + next(100) as f64 / 2_000.0,
+                lng + next(100) as f64 / 2_000.0,
+            )
+            .map(|p| u64::from(p.to_cell(h3o::Resolution::Twelve)))
+            .ok()
+            .filter(|_| next(20) > 0);
+            if i % 97 != 0 {
+                state.put_device(&DeviceRecord {
+                    id: device,
+                    public_key: PublicKey::Ed25519([7; 32]),
+                    owner: Address([(i / 3 % 251) as u8; 20]),
+                    kind: DeviceKind::Hotspot,
+                    maker: Address([2; 20]),
+                    location: cell,
+                    location_asserts: 1,
+                    antenna_gain_dbi_x10: 30,
+                    elevation_m: 10,
+                    status: DeviceStatus::Active,
+                    onboarded_height: 0,
+                    stake: Amount(0),
+                });
+            }
+            let beacon_witness_counts: Vec<u32> = (0..next(4)).map(|_| next(15) as u32).collect();
+            let witnessed_counts: Vec<u32> = (0..next(12)).map(|_| 1 + next(14) as u32).collect();
+            let data_bytes = next(5_000_000);
+            state.put_epoch_counts(
+                &device,
+                &EpochCounts {
+                    epoch: 4,
+                    heartbeats: 15 + next(10),
+                    beacons: beacon_witness_counts.len() as u64,
+                    beacon_witnesses: beacon_witness_counts.iter().map(|w| u64::from(*w)).sum(),
+                    witnesses: witnessed_counts.len() as u64,
+                    data_transfers: next(30),
+                    data_bytes,
+                    credits_spent: data_bytes.div_ceil(24),
+                    sensor_readings: next(3) * 40,
+                    invalid: if next(10) == 0 { 1 + next(6) } else { 0 },
+                    beacon_witness_counts,
+                    witnessed_counts,
+                },
+            );
+            if next(8) == 0 {
+                state.put_audit_score(
+                    &device,
+                    Some(AuditScore {
+                        alpha: Fixed::from_integer(u128::from(10 + next(900))).unwrap(),
+                        beta: Fixed::from_integer(u128::from(1 + next(60))).unwrap(),
+                    }),
+                );
+            }
+        }
+        state
+            .into_changes()
+            .into_iter()
+            .filter_map(|(key, value)| Some((key, value?)))
+            .collect()
+    }
+
+    fn pay_with(base: &BTreeMap<Vec<u8>, Vec<u8>>, threads: usize) -> (EpochPayout, ChangeSet) {
+        let mut state = Overlay::new(base);
+        let (payout, _) = pay_epoch(&mut state, 4, 10, threads).unwrap();
+        (payout, state.into_changes())
+    }
+
+    #[test]
+    fn an_epoch_pays_the_same_on_one_two_or_three_threads() {
+        let base = epoch_state(6_000);
+        let (one, one_changes) = pay_with(&base, 1);
+        let summary = one.summary.clone().unwrap();
+        // A real epoch: most devices paid, some reputations reduced, owners shared.
+        assert_eq!(summary.devices, 6_000 - 6_000_u64.div_ceil(97));
+        assert!(summary.devices_paid > 5_000, "{summary:?}");
+        assert!(summary.devices_with_reduced_reputation > 500, "{summary:?}");
+        assert_eq!(summary.owners_paid, 251);
+        assert_eq!(one.records.len() as u64, summary.devices);
+        for threads in [2, 3] {
+            let (other, other_changes) = pay_with(&base, threads);
+            assert_eq!(other.summary, one.summary, "{threads} threads");
+            assert_eq!(other.records, one.records, "{threads} threads");
+            assert_eq!(other.events, one.events, "{threads} threads");
+            assert_eq!(other_changes, one_changes, "{threads} threads");
+        }
+    }
 }

@@ -15,11 +15,12 @@
 //! - `w/` ‖ device (20) ‖ epoch (u64 BE) → [`DeviceRewards`] in the compact binary form of
 //!   [`DeviceRewards::encode`]
 
-use groundwork_primitives::{ADDRESS_LEN, Address, Amount, DeviceId};
+use groundwork_primitives::{Address, Amount, DeviceId};
 use groundwork_state::{StateRead, StateWrite};
 use groundwork_tokenomics::{AuditScore, Fixed, Ineligibility, ProofKind};
 use serde::{Deserialize, Serialize};
 
+use crate::codec::{Reader, Writer};
 use crate::error::{AppError, AppResult};
 use crate::modules::rewards::params::RewardsParams;
 
@@ -170,56 +171,6 @@ fn ineligible_from_code(code: u8) -> Option<Option<Ineligibility>> {
     })
 }
 
-fn put_varint(out: &mut Vec<u8>, mut value: u128) {
-    loop {
-        let byte = (value & 0x7f) as u8;
-        value >>= 7;
-        if value == 0 {
-            out.push(byte);
-            return;
-        }
-        out.push(byte | 0x80);
-    }
-}
-
-struct Reader<'a> {
-    bytes: &'a [u8],
-}
-
-impl Reader<'_> {
-    fn byte(&mut self) -> Option<u8> {
-        let (&first, rest) = self.bytes.split_first()?;
-        self.bytes = rest;
-        Some(first)
-    }
-
-    fn take(&mut self, n: usize) -> Option<&[u8]> {
-        if self.bytes.len() < n {
-            return None;
-        }
-        let (head, rest) = self.bytes.split_at(n);
-        self.bytes = rest;
-        Some(head)
-    }
-
-    /// LEB128, at most 19 bytes (u128), canonical enough for a record we wrote ourselves.
-    fn varint(&mut self) -> Option<u128> {
-        let mut value = 0u128;
-        for shift in (0..133).step_by(7) {
-            let byte = self.byte()?;
-            let bits = u128::from(byte & 0x7f);
-            if shift == 126 && bits > 0b11 {
-                return None;
-            }
-            value |= bits << shift;
-            if byte & 0x80 == 0 {
-                return Some(value);
-            }
-        }
-        None
-    }
-}
-
 /// Version byte of the breakdown record.
 const RECORD_VERSION: u8 = 1;
 /// Most pool lines a record may hold (one per proof kind).
@@ -231,56 +182,55 @@ impl DeviceRewards {
     /// units, density scale, reputation, weight, amount. Device and epoch are in the key.
     /// About 60–120 bytes for a device in three pools.
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(64 + self.pools.len() * 40);
-        out.push(RECORD_VERSION);
-        out.extend_from_slice(self.owner.as_bytes());
-        put_varint(&mut out, self.reputation_score.raw());
-        put_varint(&mut out, self.reputation.raw());
-        put_varint(&mut out, self.total.0);
-        out.push(self.pools.len().min(MAX_LINES) as u8);
+        let mut out = Writer::with_capacity(64 + self.pools.len() * 40);
+        out.u8(RECORD_VERSION);
+        out.bytes(self.owner.as_bytes());
+        out.varint(self.reputation_score.raw());
+        out.varint(self.reputation.raw());
+        out.varint(self.total.0);
+        out.u8(self.pools.len().min(MAX_LINES) as u8);
         for line in self.pools.iter().take(MAX_LINES) {
-            out.push(kind_code(line.kind));
-            out.push(ineligible_code(line.ineligible));
-            put_varint(&mut out, line.units.raw());
-            put_varint(&mut out, line.density_scale.raw());
-            put_varint(&mut out, line.reputation.raw());
-            put_varint(&mut out, line.weight.0);
-            put_varint(&mut out, line.amount.0);
+            out.u8(kind_code(line.kind));
+            out.u8(ineligible_code(line.ineligible));
+            out.varint(line.units.raw());
+            out.varint(line.density_scale.raw());
+            out.varint(line.reputation.raw());
+            out.varint(line.weight.0);
+            out.varint(line.amount.0);
         }
-        out
+        out.finish()
     }
 
-    /// Reads a record written by [`DeviceRewards::encode`]; `None` if it is not one.
+    /// Reads a record written by [`DeviceRewards::encode`]; `None` if it is not one (varints
+    /// must be in their shortest form, so each record has one encoding).
     pub fn decode(device: DeviceId, epoch: u64, bytes: &[u8]) -> Option<DeviceRewards> {
-        let mut reader = Reader { bytes };
-        if reader.byte()? != RECORD_VERSION {
+        let mut reader = Reader::new(bytes);
+        if reader.u8().ok()? != RECORD_VERSION {
             return None;
         }
-        let owner = Address::from_slice(reader.take(ADDRESS_LEN)?).ok()?;
-        let reputation_score = Fixed::from_raw(reader.varint()?);
-        let reputation = Fixed::from_raw(reader.varint()?);
-        let total = Amount(reader.varint()?);
-        let count = reader.byte()? as usize;
+        let owner = Address(reader.array().ok()?);
+        let reputation_score = Fixed::from_raw(reader.varint_u128().ok()?);
+        let reputation = Fixed::from_raw(reader.varint_u128().ok()?);
+        let total = Amount(reader.varint_u128().ok()?);
+        let count = usize::from(reader.u8().ok()?);
         if count > MAX_LINES {
             return None;
         }
         let mut pools = Vec::with_capacity(count);
         for _ in 0..count {
-            let kind = kind_from_code(reader.byte()?)?;
-            let ineligible = ineligible_from_code(reader.byte()?)?;
+            let kind = kind_from_code(reader.u8().ok()?)?;
+            let ineligible = ineligible_from_code(reader.u8().ok()?)?;
             pools.push(PoolLine {
                 kind,
                 ineligible,
-                units: Fixed::from_raw(reader.varint()?),
-                density_scale: Fixed::from_raw(reader.varint()?),
-                reputation: Fixed::from_raw(reader.varint()?),
-                weight: Amount(reader.varint()?),
-                amount: Amount(reader.varint()?),
+                units: Fixed::from_raw(reader.varint_u128().ok()?),
+                density_scale: Fixed::from_raw(reader.varint_u128().ok()?),
+                reputation: Fixed::from_raw(reader.varint_u128().ok()?),
+                weight: Amount(reader.varint_u128().ok()?),
+                amount: Amount(reader.varint_u128().ok()?),
             });
         }
-        if !reader.bytes.is_empty() {
-            return None;
-        }
+        reader.finish().ok()?;
         Some(DeviceRewards {
             device,
             epoch,
@@ -316,6 +266,16 @@ fn corrupt(key: &[u8], reason: impl Into<String>) -> AppError {
 fn u128_at(bytes: &[u8], index: usize) -> Option<u128> {
     let raw: [u8; 16] = bytes.get(index * 16..(index + 1) * 16)?.try_into().ok()?;
     Some(u128::from_be_bytes(raw))
+}
+
+fn decode_score(key: &[u8], bytes: &[u8]) -> AppResult<AuditScore> {
+    match (bytes.len(), u128_at(bytes, 0), u128_at(bytes, 1)) {
+        (32, Some(alpha), Some(beta)) => Ok(AuditScore {
+            alpha: Fixed::from_raw(alpha),
+            beta: Fixed::from_raw(beta),
+        }),
+        _ => Err(corrupt(key, "an audit score is 32 bytes")),
+    }
 }
 
 /// Reading rewards state.
@@ -361,19 +321,34 @@ pub trait RewardsRead: StateRead {
             .transpose()
     }
 
+    /// The stored audit scores of the devices whose id starts with the byte `shard`, in device
+    /// order (one ordered scan instead of a lookup per device).
+    fn audit_scores_of_shard(&self, shard: u8) -> AppResult<Vec<(DeviceId, AuditScore)>> {
+        const PAGE: usize = 4096;
+        let prefix = [REPUTATION_PREFIX, &[shard]].concat();
+        let mut out = Vec::new();
+        let mut after: Option<Vec<u8>> = None;
+        loop {
+            let page = self.scan_prefix(&prefix, after.as_deref(), PAGE)?;
+            let full = page.len() == PAGE;
+            for (key, value) in &page {
+                let device = DeviceId::from_slice(&key[REPUTATION_PREFIX.len()..])
+                    .map_err(|e| corrupt(key, e.to_string()))?;
+                out.push((device, decode_score(key, value)?));
+            }
+            match page.into_iter().last() {
+                Some((key, _)) if full => after = Some(key),
+                _ => return Ok(out),
+            }
+        }
+    }
+
     /// A device's stored audit score, `None` for a fresh (spotless) one.
     fn audit_score(&self, device: &DeviceId) -> AppResult<Option<AuditScore>> {
         let key = reputation_key(device);
-        let Some(bytes) = self.get(&key)? else {
-            return Ok(None);
-        };
-        match (bytes.len(), u128_at(&bytes, 0), u128_at(&bytes, 1)) {
-            (32, Some(alpha), Some(beta)) => Ok(Some(AuditScore {
-                alpha: Fixed::from_raw(alpha),
-                beta: Fixed::from_raw(beta),
-            })),
-            _ => Err(corrupt(&key, "an audit score is 32 bytes")),
-        }
+        self.get(&key)?
+            .map(|bytes| decode_score(&key, &bytes))
+            .transpose()
     }
 }
 
@@ -456,5 +431,11 @@ mod tests {
         let mut extra = bytes.clone();
         extra.push(0);
         assert_eq!(DeviceRewards::decode(record.device, 9, &extra), None);
+        // The total (12,345 = 0xb9 0x60) padded with an empty group: a second encoding, refused.
+        let total_at = bytes.windows(2).position(|w| w == [0xb9, 0x60]).unwrap();
+        let mut overlong = bytes[..total_at].to_vec();
+        overlong.extend_from_slice(&[0xb9, 0xe0, 0x00]);
+        overlong.extend_from_slice(&bytes[total_at + 2..]);
+        assert_eq!(DeviceRewards::decode(record.device, 9, &overlong), None);
     }
 }
