@@ -236,6 +236,7 @@ fn compute_epoch<S: StateRead + Sync>(
     }
     timings.compute_us = phase.elapsed().as_micros() as u64;
 
+    let phase = std::time::Instant::now();
     // Each device's breakdown, from its payout in every pool (found by binary search, since
     // pools list their participants in device order), encoded straight into its record.
     let pools_in_order: Vec<_> = tokenomics
@@ -278,6 +279,8 @@ fn compute_epoch<S: StateRead + Sync>(
             (breakdown_key(&device.device, epoch), breakdown.encode())
         })
         .collect();
+    // Building the records is the first part of the apply phase; the caller adds the rest.
+    timings.apply_us = phase.elapsed().as_micros() as u64;
     Ok(EpochComputation {
         devices,
         scored,
@@ -447,7 +450,7 @@ where
     };
     state.put_epoch_summary(&summary);
     let events = vec![events::epoch_paid(&summary)];
-    timings.apply_us = phase.elapsed().as_micros() as u64;
+    timings.apply_us += phase.elapsed().as_micros() as u64;
     Ok((
         EpochPayout {
             summary: Some(summary),
