@@ -2,11 +2,11 @@
 //!
 //! # Put
 //!
-//! Three things run at once: one thread computes the file's CID ([`unixfs::compute_cid`], the
-//! IPFS importer's defaults) reading the file from the start; another reads it segment by segment,
-//! erasure-codes each segment into `n` pieces and computes every piece's commitment (both on all
-//! cores); the calling thread uploads the `n` pieces of the previous segment in parallel, each to
-//! a different provider ([`crate::placement`]). A failed upload strikes its provider off and the
+//! The file is read once. An encoder thread reads it segment by segment straight into each
+//! segment's `k` data pieces, feeds them to the file's CID ([`unixfs::CidStream`], the IPFS
+//! importer's defaults), computes the `n − k` parity pieces from them and every piece's
+//! commitment (all on all cores); meanwhile the calling thread uploads the `n` pieces of the
+//! previous segment in parallel, each to a different provider ([`crate::placement`]). A failed upload strikes its provider off and the
 //! piece goes to the next best one. The result is a [`Manifest`].
 //!
 //! # Get
@@ -21,14 +21,17 @@
 
 use std::collections::BTreeSet;
 use std::fs::{self, File};
-use std::io::{self, BufReader, Read, Write};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use groundwork_storage_net::commitment::{Hash, piece_root};
-use groundwork_storage_net::erasure::{ErasureParams, decode_segment_into, encode_segment_into};
+use groundwork_storage_net::erasure::{
+    ErasureParams, decode_segment_into, encode_parity, prepare_pieces,
+};
+use rayon::prelude::*;
 use groundwork_storage_net::{EncodedSegment, unixfs};
 
 use crate::manifest::{MANIFEST_VERSION, Manifest, PiecePlacement, SegmentPlacement};
@@ -126,33 +129,47 @@ pub fn put_file(
     let mut placer = Placer::new(candidates);
     let progress = Progress::new("put", file_len, options.progress);
 
-    let cid_file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
     let mut segment_file =
         File::open(path).with_context(|| format!("opening {}", path.display()))?;
     let ranges: Vec<_> = params.segment_ranges(file_len).collect();
 
     std::thread::scope(|scope| -> anyhow::Result<PutReport> {
-        let cid_thread =
-            scope.spawn(move || unixfs::compute_cid(BufReader::with_capacity(1 << 20, cid_file)));
         let (batches, arriving) = mpsc::sync_channel::<anyhow::Result<EncodedBatch>>(1);
         let (recycle, recycled) = mpsc::channel::<EncodedSegment>();
         let encode_ranges = ranges.clone();
-        scope.spawn(move || {
-            let mut segment = Vec::new();
+        // One pass over the file: each segment is read straight into its data pieces, which
+        // feed the CID and the parity; the commitments follow while the pieces are warm.
+        let encoder = scope.spawn(move || {
+            let mut cid = unixfs::CidStream::new();
             for range in encode_ranges {
                 let len = range.end - range.start;
-                let batch = (|| {
-                    segment.resize(usize::try_from(len)?, 0);
-                    segment_file.read_exact(&mut segment)?;
+                let batch = (|| -> anyhow::Result<EncodedBatch> {
                     let mut encoded = recycled.try_recv().unwrap_or(EncodedSegment {
                         segment_len: 0,
                         piece_size: 0,
                         pieces: Vec::new(),
                     });
-                    encode_segment_into(&params, &segment, &mut encoded)?;
+                    let piece_size = prepare_pieces(&params, len, &mut encoded)?;
+                    let mut left = usize::try_from(len)?;
+                    for piece in encoded.pieces.iter_mut().take(usize::from(params.data_pieces)) {
+                        let filled = left.min(piece_size);
+                        segment_file.read_exact(&mut piece[..filled])?;
+                        piece[filled..].fill(0);
+                        left -= filled;
+                    }
+                    let mut left = usize::try_from(len)?;
+                    for piece in encoded.pieces.iter().take(usize::from(params.data_pieces)) {
+                        let filled = left.min(piece_size);
+                        cid.update(&piece[..filled]);
+                        left -= filled;
+                    }
+                    let (data, parity) = encoded
+                        .pieces
+                        .split_at_mut(usize::from(params.data_pieces));
+                    encode_parity(&params, data, parity)?;
                     let roots = encoded
                         .pieces
-                        .iter()
+                        .par_iter()
                         .map(|piece| piece_root(piece))
                         .collect();
                     Ok(EncodedBatch {
@@ -163,9 +180,10 @@ pub fn put_file(
                 })();
                 let failed = batch.is_err();
                 if batches.send(batch).is_err() || failed {
-                    return;
+                    return None;
                 }
             }
+            Some(cid.finish())
         });
 
         let mut segments = Vec::with_capacity(ranges.len());
@@ -185,10 +203,10 @@ pub fn put_file(
             progress.advance(batch.len);
             let _ = recycle.send(batch.encoded);
         }
-        let cid = cid_thread
+        let cid = encoder
             .join()
-            .map_err(|_| anyhow::anyhow!("the CID computation panicked"))?
-            .with_context(|| format!("computing the CID of {}", path.display()))?;
+            .map_err(|_| anyhow::anyhow!("the encoder panicked"))?
+            .context("the encoder stopped early")?;
         progress.finish();
         let manifest = Manifest {
             version: MANIFEST_VERSION,
