@@ -142,8 +142,15 @@ fn a_file_on_standalone_providers_comes_back_and_its_pieces_are_deleted_once_the
 
     // put and get through them, the placement and escrow on chain.
     let input = dir.path().join("input.bin");
-    let bytes: Vec<u8> = (0..3_000_000u32)
-        .map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8)
+    // xorshift: no two segments alike, so every piece is distinct.
+    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+    let bytes: Vec<u8> = (0..3_000_000)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 24) as u8
+        })
         .collect();
     std::fs::write(&input, &bytes).unwrap();
     let home_text = home.to_str().unwrap();
@@ -250,15 +257,14 @@ fn a_file_on_standalone_providers_comes_back_and_its_pieces_are_deleted_once_the
     assert!(stderr.contains("no deal 999"), "{stderr}");
 
     // The providers read the chain, delete the deal's pieces and report the space freed.
+    // (A pass counts its deletions once it has synced them.)
     wait_for("the providers to delete the terminated deal's pieces", 60, || {
-        urls.iter()
-            .all(|url| info(url)["pieces"].as_u64() == Some(0))
+        let collected: u64 = urls
+            .iter()
+            .map(|url| info(url)["collected_pieces"].as_u64().unwrap())
+            .sum();
+        collected == 18
     });
-    let collected: u64 = urls
-        .iter()
-        .map(|url| info(url)["collected_pieces"].as_u64().unwrap())
-        .sum();
-    assert_eq!(collected, 18);
     let freed: u64 = urls
         .iter()
         .map(|url| info(url)["collected_bytes"].as_u64().unwrap())
