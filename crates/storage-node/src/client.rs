@@ -21,7 +21,7 @@
 
 use std::collections::BTreeSet;
 use std::fs::{self, File};
-use std::io::{self, Read, Write};
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -417,34 +417,6 @@ pub fn fetch_segment_with(
     (Ok(good), failures)
 }
 
-/// Reads what the channel sends, as one stream (feeds the CID computation).
-struct ChannelReader {
-    receiver: mpsc::Receiver<Vec<u8>>,
-    current: Vec<u8>,
-    position: usize,
-    /// Where read buffers go back for reuse.
-    returns: mpsc::Sender<Vec<u8>>,
-}
-
-impl Read for ChannelReader {
-    fn read(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
-        while self.position == self.current.len() {
-            match self.receiver.recv() {
-                Ok(next) => {
-                    let done = std::mem::replace(&mut self.current, next);
-                    let _ = self.returns.send(done);
-                    self.position = 0;
-                }
-                Err(_) => return Ok(0),
-            }
-        }
-        let count = buffer.len().min(self.current.len() - self.position);
-        buffer[..count].copy_from_slice(&self.current[self.position..self.position + count]);
-        self.position += count;
-        Ok(count)
-    }
-}
-
 fn partial_path(output: &Path) -> PathBuf {
     let name = output
         .file_name()
@@ -494,13 +466,14 @@ fn write_verified(
     std::thread::scope(|scope| -> anyhow::Result<()> {
         let (to_cid, cid_input) = mpsc::sync_channel::<Vec<u8>>(2);
         let (returns, returned) = mpsc::channel::<Vec<u8>>();
+        // The CID is streamed from the decoded segments themselves (no copy into a reader).
         let cid_thread = scope.spawn(move || {
-            unixfs::compute_cid(ChannelReader {
-                receiver: cid_input,
-                current: Vec::new(),
-                position: 0,
-                returns,
-            })
+            let mut cid = unixfs::CidStream::new();
+            for segment in cid_input {
+                cid.update(&segment);
+                let _ = returns.send(segment);
+            }
+            cid.finish()
         });
         // Piece buffers: two segments' worth (one being fetched, one being decoded).
         let pool = BufferPool::new(2 * usize::from(manifest.total_pieces));
@@ -547,7 +520,7 @@ fn write_verified(
         drop(to_cid);
         let cid = cid_thread
             .join()
-            .map_err(|_| anyhow::anyhow!("the CID computation panicked"))??;
+            .map_err(|_| anyhow::anyhow!("the CID computation panicked"))?;
         if cid.to_string() != manifest.cid {
             bail!(
                 "the rebuilt file has CID {cid}, not {}: the placement does not describe this file",
