@@ -258,13 +258,17 @@ fn a_file_on_standalone_providers_comes_back_and_its_pieces_are_deleted_once_the
 
     // The providers read the chain, delete the deal's pieces and report the space freed.
     // (A pass counts its deletions once it has synced them.)
-    wait_for("the providers to delete the terminated deal's pieces", 60, || {
-        let collected: u64 = urls
-            .iter()
-            .map(|url| info(url)["collected_pieces"].as_u64().unwrap())
-            .sum();
-        collected == 18
-    });
+    wait_for(
+        "the providers to delete the terminated deal's pieces",
+        60,
+        || {
+            let collected: u64 = urls
+                .iter()
+                .map(|url| info(url)["collected_pieces"].as_u64().unwrap())
+                .sum();
+            collected == 18
+        },
+    );
     let freed: u64 = urls
         .iter()
         .map(|url| info(url)["collected_bytes"].as_u64().unwrap())

@@ -160,7 +160,9 @@ pub struct PieceHasher {
 
 impl std::fmt::Debug for PieceHasher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PieceHasher").field("len", &self.len).finish()
+        f.debug_struct("PieceHasher")
+            .field("len", &self.len)
+            .finish()
     }
 }
 

@@ -785,7 +785,11 @@ mod tests {
                 for piece in file.chunks(part.min(file.len().max(1))) {
                     stream.update(piece);
                 }
-                assert_eq!(stream.finish(), expected, "length {length}, parts of {part}");
+                assert_eq!(
+                    stream.finish(),
+                    expected,
+                    "length {length}, parts of {part}"
+                );
             }
         }
     }

@@ -31,8 +31,8 @@ use groundwork_storage_net::commitment::{Hash, piece_root};
 use groundwork_storage_net::erasure::{
     ErasureParams, decode_segment_into, encode_parity, prepare_pieces,
 };
-use rayon::prelude::*;
 use groundwork_storage_net::{EncodedSegment, unixfs};
+use rayon::prelude::*;
 
 use crate::manifest::{MANIFEST_VERSION, Manifest, PiecePlacement, SegmentPlacement};
 use crate::placement::{Candidate, Placer};
@@ -151,7 +151,11 @@ pub fn put_file(
                     });
                     let piece_size = prepare_pieces(&params, len, &mut encoded)?;
                     let mut left = usize::try_from(len)?;
-                    for piece in encoded.pieces.iter_mut().take(usize::from(params.data_pieces)) {
+                    for piece in encoded
+                        .pieces
+                        .iter_mut()
+                        .take(usize::from(params.data_pieces))
+                    {
                         let filled = left.min(piece_size);
                         segment_file.read_exact(&mut piece[..filled])?;
                         piece[filled..].fill(0);
@@ -163,9 +167,8 @@ pub fn put_file(
                         cid.update(&piece[..filled]);
                         left -= filled;
                     }
-                    let (data, parity) = encoded
-                        .pieces
-                        .split_at_mut(usize::from(params.data_pieces));
+                    let (data, parity) =
+                        encoded.pieces.split_at_mut(usize::from(params.data_pieces));
                     encode_parity(&params, data, parity)?;
                     let roots = encoded
                         .pieces

@@ -142,7 +142,9 @@ pub fn collect_garbage(
         }
     }
     if !pass.deleted.is_empty() {
-        store.sync().map_err(|error: StoreError| anyhow::anyhow!(error))?;
+        store
+            .sync()
+            .map_err(|error: StoreError| anyhow::anyhow!(error))?;
     }
     Ok(pass)
 }

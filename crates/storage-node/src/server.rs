@@ -481,19 +481,18 @@ async fn receive_piece(
         ));
     }
     let opening = shared.clone();
-    let writer = match tokio::task::spawn_blocking(move || opening.store.begin_write(&root, length))
-        .await
-    {
-        Ok(Ok(writer)) => writer,
-        Ok(Err(error)) => {
-            shared.store.release(reservation);
-            return Err(store_refusal(error));
-        }
-        Err(error) => {
-            shared.store.release(reservation);
-            return Err(internal(format!("storing the piece failed: {error}")));
-        }
-    };
+    let writer =
+        match tokio::task::spawn_blocking(move || opening.store.begin_write(&root, length)).await {
+            Ok(Ok(writer)) => writer,
+            Ok(Err(error)) => {
+                shared.store.release(reservation);
+                return Err(store_refusal(error));
+            }
+            Err(error) => {
+                shared.store.release(reservation);
+                return Err(internal(format!("storing the piece failed: {error}")));
+            }
+        };
     let (frames, mut queued) = tokio::sync::mpsc::channel::<axum::body::Bytes>(QUEUED_FRAMES);
     let writing = tokio::task::spawn_blocking(move || {
         let mut writer = writer;
@@ -547,23 +546,28 @@ async fn receive_piece(
         }
     };
     let finishing = shared.clone();
-    let finished = tokio::task::spawn_blocking(move || match (written, refusal) {
-        (Err(error), _) => {
-            finishing.store.abort_write(writer, reservation);
-            Err(store_refusal(error))
+    // Ok(Some(reason)): the body was refused and the piece dropped.
+    let finished = tokio::task::spawn_blocking(move || -> Result<Option<String>, StoreError> {
+        match (written, refusal) {
+            (Err(error), _) => {
+                finishing.store.abort_write(writer, reservation);
+                Err(error)
+            }
+            (Ok(()), Some(message)) => {
+                finishing.store.abort_write(writer, reservation);
+                Ok(Some(message))
+            }
+            (Ok(()), None) => finishing
+                .store
+                .finish_write(writer, reservation)
+                .map(|()| None),
         }
-        (Ok(()), Some(message)) => {
-            finishing.store.abort_write(writer, reservation);
-            Err(refuse(StatusCode::BAD_REQUEST, "bad_request", message))
-        }
-        (Ok(()), None) => finishing
-            .store
-            .finish_write(writer, reservation)
-            .map_err(store_refusal),
     })
     .await;
     match finished {
-        Ok(result) => result,
+        Ok(Ok(None)) => Ok(()),
+        Ok(Ok(Some(message))) => Err(refuse(StatusCode::BAD_REQUEST, "bad_request", message)),
+        Ok(Err(error)) => Err(store_refusal(error)),
         Err(error) => Err(internal(format!("storing the piece failed: {error}"))),
     }
 }

@@ -315,7 +315,11 @@ impl PieceStore {
     /// unlinked under the store's lock, so no upload of the same piece can slip in between the
     /// check and the deletion; a crash after the unlink but before [`PieceStore::sync`] may bring
     /// the file back, and the next collection deletes it again.
-    pub fn collect(&self, root: &Hash, grace: std::time::Duration) -> Result<Collected, StoreError> {
+    pub fn collect(
+        &self,
+        root: &Hash,
+        grace: std::time::Duration,
+    ) -> Result<Collected, StoreError> {
         let mut usage = self.usage();
         let Some(length) = usage.pieces.get(root).copied() else {
             return Ok(Collected::Absent);
