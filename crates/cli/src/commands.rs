@@ -1117,7 +1117,7 @@ fn bench(what: BenchCommand, output: Output) -> anyhow::Result<ExitCode> {
             print_report(output, &report)?;
         }
         BenchCommand::Map { devices } => {
-            let report = groundwork_node::dashboard::bench_map(devices);
+            let report = groundwork_node::dashboard::bench_map(devices)?;
             print_report(output, &report)?;
         }
         BenchCommand::Verify { count } => {

@@ -106,7 +106,7 @@ fn seeded_key(i: usize) -> SigningKey {
 
 /// Runs `f` on a fresh folder under the system's temporary folder (named after `prefix`, this
 /// process and the time), removed afterwards whatever `f` returns.
-fn in_scratch_folder<T>(
+pub(crate) fn in_scratch_folder<T>(
     prefix: &str,
     f: impl FnOnce(&std::path::Path) -> anyhow::Result<T>,
 ) -> anyhow::Result<T> {
