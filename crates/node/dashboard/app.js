@@ -90,7 +90,9 @@
     const unit = 10n ** BigInt(decimals);
     const whole = (big / unit).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',');
     let frac = decimals > 0 ? (big % unit).toString().padStart(decimals, '0').replace(/0+$/, '') : '';
-    if (frac.length > 6) frac = frac.slice(0, 6);
+    // Six decimals for amounts of a token or more; below one, every digit (tiny amounts such as
+    // storage rates would otherwise read as zero).
+    if (frac.length > 6 && big >= unit) frac = frac.slice(0, 6).replace(/0+$/, '');
     const text = (negative ? '-' : '') + whole + (frac ? '.' + frac : '');
     return withSymbol === false || !G.status ? text : text + ' ' + G.status.token_symbol;
   }
@@ -632,7 +634,7 @@
             card('Worth', '$' + (Number(credits.data.micro_fiat_value) / 1e6).toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 6 }), 'credits-value', 'at the fixed credit price')),
           h('p', { class: 'muted small' }, 'Credits pay for service (such as data carried by devices). They are minted by burning tokens at the oracle\'s price and cannot be transferred.'),
           h('h3', {}, 'Recent credit mints'),
-          h('table', { 'data-table': 'credit-mints' }, h('thead', {}, h('tr', {}, ['block', 'transaction', 'what', 'tokens burned', 'credits', 'price'].map((t) => h('th', {}, t)))), mintsBody),
+          h('div', { class: 'scroll' }, h('table', { 'data-table': 'credit-mints' }, h('thead', {}, h('tr', {}, ['block', 'transaction', 'what', 'tokens burned', 'credits', 'price'].map((t) => h('th', {}, t)))), mintsBody)),
           h('h3', {}, 'Spending'),
           h('p', { class: 'muted small', 'data-field': 'credit-spends' }, 'Credits are spent when devices report data they carried for this account; the chain judges each receipt but keeps no per-account list of spends. Network-wide since genesis: ',
             number(supply.breakdown.credits_minted), ' credits minted, ', number(supply.breakdown.credits_spent), ' spent.'),
@@ -818,7 +820,7 @@
     prev.addEventListener('click', () => { epoch -= 1; load(); });
     next.addEventListener('click', () => { epoch += 1; load(); });
     // Its earnings over the recent epochs; a bar opens that epoch.
-    const history = h('div', { 'data-section': 'reward-history' });
+    const history = h('div', { 'data-section': 'reward-history', class: 'history' });
     optional('/v1/devices/' + id + '/rewards?limit=12').then((r) => {
       if (!r.data || !r.data.epochs.length) return;
       const list = r.data.epochs.slice().reverse();
@@ -942,7 +944,8 @@
         card('Erasure', deal.data_pieces + ' of ' + deal.total_pieces, null, deal.segments.length + ' segment' + (deal.segments.length === 1 ? '' : 's') +
           ', healthy pieces ' + healthy.join(', ') + ' (repair at ' + deal.repair_threshold + ')'),
         card('Escrow left', tok(deal.escrow_left), null, 'of ' + tokens(deal.escrowed_total) + '; paid ' + tokens(deal.paid_to_providers)),
-        card('Client', link.account(deal.client), null, 'created at block ' + number(deal.created_height))),
+        card('Client', h('a', { href: '#/account/' + deal.client, class: 'mono small', 'data-link': 'account', title: deal.client }, short(deal.client, 12)),
+          null, 'created at block ' + number(deal.created_height))),
       deal.proofs ? proofGrid(deal) : null);
   }
 
