@@ -330,6 +330,20 @@ fn the_dashboard_shows_what_the_api_says_in_a_real_browser() {
         network["epoch_state"] == "unavailable",
         route_missing(&format!("{url}/v1/epochs/latest"))
     );
+    if network["epoch_state"] == "shown" {
+        // The paid epoch the page laid out: its emission, what was paid and each pool's part.
+        let shown = &network["paid_epoch"];
+        let api = get(&format!("{url}/v1/epochs/{}", shown["epoch"]));
+        assert_eq!(shown["emission"], api["emission"]);
+        assert_eq!(shown["paid"], api["paid"]);
+        let pools: Vec<Value> = api["pools"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| serde_json::json!([p["pool"], p["paid"]]))
+            .collect();
+        assert_eq!(shown["pools"], Value::Array(pools));
+    }
 
     // Map: every hexagon's count is the number of devices the API lists in that cell.
     let map = &seen["map"];

@@ -419,7 +419,7 @@
         h('div', { class: 'panel' }, h('h2', {}, 'Transactions per block'),
           barChart(list.map((b) => b.txs), { labels, name: 'txs', format: (v) => number(v) })));
       const epochPanel = h('div', { class: 'panel', 'data-section': 'epoch' }, h('h2', {}, 'Current epoch and emission'),
-        epoch.data ? h('div', {}, generic(epoch.data), h('div', { 'data-chart-slot': 'epochs' })) :
+        epoch.data ? h('div', {}, epochSummary(epoch.data, network), h('div', { 'data-chart-slot': 'epochs' })) :
           epoch.missing ? h('p', { class: 'muted' }, epoch.missing) : unavailable('Epoch rewards and emission'));
       const oraclePanel = h('div', { class: 'panel', 'data-section': 'oracle' }, h('h2', {}, 'Credits oracle'),
         oracle.data ? generic(oracle.data) : oracle.missing ? h('p', { class: 'muted' }, oracle.missing) : unavailable('Credits and the price oracle'));
@@ -457,6 +457,26 @@
     }, 2000);
     const handle = { onBlock: refresh };
     return handle;
+  }
+
+  /** The latest paid epoch: where its emission went, pool by pool. */
+  function epochSummary(e, network) {
+    const pools = (e.pools || []).map((p) => h('tr', { 'data-pool': p.pool, 'data-paid': p.paid },
+      h('td', {}, (POOLS[p.pool] || [p.pool])[0]), h('td', {}, tok(p.amount)), h('td', {}, tok(p.paid)),
+      h('td', {}, number(p.paid_devices) + ' of ' + number(p.participants)),
+      h('td', {}, p.unclaimed !== '0' ? h('span', { class: 'muted' }, tokens(p.unclaimed) + ' unclaimed') : '—')));
+    return h('div', { 'data-epoch': e.epoch },
+      h('p', {}, 'The chain is in epoch ', h('strong', {}, number(network.epoch)), ' (blocks ', number(network.epoch_heights[0]), '–',
+        number(network.epoch_heights[1]), '). Epoch ', h('strong', { 'data-field': 'paid-epoch' }, number(e.epoch)),
+        ' was paid at block ', link.block(e.heights[1]), ':'),
+      h('div', { class: 'grid' },
+        card('Emission', tok(e.emission), 'epoch-emission', e.carried_in !== '0' ? '+ ' + tokens(e.carried_in) + ' carried in' : 'by the schedule'),
+        card('Paid to devices', tok(e.paid), 'epoch-paid', number(e.devices_paid) + ' devices of ' + number(e.devices) + ', ' + number(e.owners_paid) + ' owners'),
+        card('Minted', tok(e.minted), 'epoch-minted', tokens(e.to_treasury) + ' to the treasury'),
+        card('Burned / carried', tok(e.burned), 'epoch-burned', tokens(e.carry_out) + ' carried to the next epoch')),
+      h('table', { 'data-table': 'epoch-pools' }, h('thead', {}, h('tr', {}, ['pool', 'amount', 'paid', 'devices paid', 'left over'].map((t) => h('th', {}, t)))),
+        h('tbody', {}, pools)),
+      e.devices_with_reduced_reputation ? h('p', { class: 'muted small' }, number(e.devices_with_reduced_reputation) + ' devices had their reputation reduced by invalid reports.') : null);
   }
 
   /** Charts a numeric emission-like field over the epochs before `latest`, if the API has them. */

@@ -63,6 +63,17 @@ try {
     chart_bars: await page.$$eval('svg[data-chart=reports] rect.bar', (b) => b.length),
     epoch_state: await page.locator('[data-section=epoch] [data-state]').count() ? 'unavailable' : 'shown',
   };
+  if (out.network.epoch_state === 'shown') {
+    out.network.paid_epoch = await page.evaluate(() => {
+      const root = document.querySelector('[data-section=epoch] [data-epoch]');
+      return {
+        epoch: Number(root.getAttribute('data-epoch')),
+        emission: root.querySelector('[data-field=epoch-emission] [data-raw]').getAttribute('data-raw'),
+        paid: root.querySelector('[data-field=epoch-paid] [data-raw]').getAttribute('data-raw'),
+        pools: [...root.querySelectorAll('[data-table=epoch-pools] tbody tr')].map((r) => [r.getAttribute('data-pool'), r.getAttribute('data-paid')]),
+      };
+    });
+  }
   await shot('network.png');
 
   // Map: it fits all devices, draws their cells; click the densest hexagon.
