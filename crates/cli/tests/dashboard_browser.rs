@@ -445,7 +445,7 @@ fn the_dashboard_shows_what_the_api_says_in_a_real_browser() {
         "the legend's scale tops out at the most earned per device in view"
     );
     assert!(!by_rate.is_empty(), "some cell earned something");
-    by_rate.sort_by(|a, b| a.0.cmp(&b.0));
+    by_rate.sort_by_key(|r| r.0);
     for pair in by_rate.windows(2) {
         assert!(
             pair[1].1 <= pair[0].1 + 1e-9,

@@ -1544,7 +1544,7 @@ fn bench_earnings(
     for (block, chunk) in placed.chunks(100_000).enumerate() {
         let mut records = Vec::with_capacity(chunk.len());
         for (id, _) in chunk {
-            if next() % 10 == 0 {
+            if next().is_multiple_of(10) {
                 continue;
             }
             let amount = Amount(u128::from(next() % 5_000_000_000));
