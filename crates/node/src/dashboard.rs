@@ -35,7 +35,7 @@ use groundwork_app::modules::rewards::state::{
     BREAKDOWN_PREFIX, DeviceRewards, RewardsRead, breakdown_key,
 };
 use groundwork_app::modules::staking::state::StakingRead;
-use groundwork_primitives::{Address, DeviceId, Hash};
+use groundwork_primitives::{Address, DeviceId, sha256};
 use groundwork_proto::v1;
 use groundwork_proto::{MAX_BLOCK_BYTES, decode_bounded};
 use groundwork_state::Store;
@@ -1194,31 +1194,32 @@ pub(crate) async fn account_txs(
         let keys = store.index_range_rev(&start, &end, limit + 1)?;
         let more = keys.len() > limit;
         let address_text = address.to_string();
-        let mut results_cache: BTreeMap<u64, (u64, v1::BlockResults)> = BTreeMap::new();
+        let mut results_cache: BTreeMap<u64, (v1::Block, v1::BlockResults)> = BTreeMap::new();
         let mut txs = Vec::new();
         for key in keys.iter().take(limit) {
             let tail = key
                 .get(prefix.len()..)
-                .filter(|t| t.len() == 8 + 4 + 1 + 32)
+                .filter(|t| t.len() == 8 + 4 + 1)
                 .ok_or_else(|| ApiError::internal("malformed account index key"))?;
             let height = u64::from_be_bytes(tail[..8].try_into().map_err(ApiError::internal)?);
             let index = u32::from_be_bytes(tail[8..12].try_into().map_err(ApiError::internal)?);
             let role = if tail[12] == 0 { "sender" } else { "recipient" };
-            let hash = Hash::from_slice(&tail[13..]).map_err(ApiError::internal)?;
             if let std::collections::btree_map::Entry::Vacant(slot) = results_cache.entry(height) {
                 let results = match store.results(height)? {
                     Some(bytes) => decode_bounded("block results", &bytes, MAX_BLOCK_BYTES)
                         .map_err(ApiError::internal)?,
                     None => v1::BlockResults::default(),
                 };
-                let time_ms = crate::api::load_block(store, height)?
-                    .header
-                    .map_or(0, |h| h.time_ms);
-                slot.insert((time_ms, results));
+                slot.insert((crate::api::load_block(store, height)?, results));
             }
-            let (time_ms, results) = results_cache
+            let (block, results) = results_cache
                 .get(&height)
                 .ok_or_else(|| ApiError::internal("results cache"))?;
+            let hash = block
+                .txs
+                .get(index as usize)
+                .map(|tx| sha256(tx))
+                .ok_or_else(|| ApiError::internal("the account index names a missing tx"))?;
             let result = results.tx_results.get(index as usize);
             txs.push(AccountTx {
                 hash: hash.to_hex(),
@@ -1227,7 +1228,7 @@ pub(crate) async fn account_txs(
                 role: role.into(),
                 code: result.map_or(0, |r| r.code),
                 error: result.map(|r| r.error.clone()).unwrap_or_default(),
-                time_ms: *time_ms,
+                time_ms: block.header.as_ref().map_or(0, |h| h.time_ms),
                 credit_mints: result
                     .map(|r| credit_mints(&r.events, &address_text))
                     .unwrap_or_default(),

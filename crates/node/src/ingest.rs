@@ -23,11 +23,11 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 
 use groundwork_app::ChainInfo;
-use groundwork_app::modules::devices::state::{DeviceStatus, DevicesRead};
+use groundwork_app::modules::devices::state::{DeviceRecord, DeviceStatus, DevicesRead};
 use groundwork_app::modules::reports::state::ReportsRead;
 use groundwork_app::modules::reports::{DecodedReport, report_message};
 use groundwork_app::parallel;
-use groundwork_primitives::{DeviceId, Hash, sha256};
+use groundwork_primitives::{DeviceId, Hash, PreparedKey, Signature, sha256};
 use groundwork_state::{Snapshot, StateError, Store};
 use serde::Serialize;
 
@@ -59,6 +59,33 @@ pub struct ReportQueue {
     journal: Option<Store>,
     /// The next journal sequence number.
     next_seq: u64,
+    /// Decompressed device keys of devices seen lately.
+    keys: KeyCache,
+}
+
+/// Decompressed keys of recently seen devices, bounded: two generations of at most
+/// [`KeyCache::GENERATION`] entries each; when the young one fills, the old one is dropped and
+/// the young one takes its place, so devices that report regularly stay in.
+#[derive(Debug, Default)]
+struct KeyCache {
+    young: HashMap<DeviceId, PreparedKey>,
+    old: HashMap<DeviceId, PreparedKey>,
+}
+
+impl KeyCache {
+    /// Entries per generation: 65,536 keys take about 15 MB.
+    const GENERATION: usize = 1 << 16;
+
+    fn get(&self, id: &DeviceId) -> Option<&PreparedKey> {
+        self.young.get(id).or_else(|| self.old.get(id))
+    }
+
+    fn insert(&mut self, id: DeviceId, key: PreparedKey) {
+        if self.young.len() >= Self::GENERATION {
+            self.old = std::mem::take(&mut self.young);
+        }
+        self.young.insert(id, key);
+    }
 }
 
 /// Why one report of a batch was refused.
@@ -113,6 +140,7 @@ impl ReportQueue {
             queued_counters: HashMap::new(),
             journal: None,
             next_seq: 1,
+            keys: KeyCache::default(),
         }
     }
 
@@ -185,9 +213,26 @@ impl ReportQueue {
             parallel::par_map(&reports, threads, |bytes| {
                 DecodedReport::decode(bytes).map_err(|e| e.to_string())
             });
+        // Each device is looked up once per batch (record and committed counter), in parallel.
+        let distinct: Vec<DeviceId> = decoded
+            .iter()
+            .flatten()
+            .map(|r| r.device)
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let looked_up = parallel::par_map(&distinct, threads, |device| {
+            let record = snapshot.device(device).ok().flatten();
+            let committed = record
+                .as_ref()
+                .and_then(|_| snapshot.activity(device).ok())
+                .and_then(|a| a.last_counter);
+            (record, committed)
+        });
+        let devices: HashMap<DeviceId, (Option<DeviceRecord>, Option<u64>)> =
+            distinct.into_iter().zip(looked_up).collect();
         let mut rejected = Vec::new();
-        let mut keys = Vec::with_capacity(reports.len());
-        let mut devices = HashMap::new();
+        let mut keys: Vec<Option<(DeviceId, &[u8], Signature)>> = Vec::with_capacity(reports.len());
         for (index, report) in decoded.iter().enumerate() {
             let key = match report {
                 Err(reason) => {
@@ -197,71 +242,70 @@ impl ReportQueue {
                     });
                     None
                 }
-                Ok(report) => {
-                    let record = devices
-                        .entry(report.device)
-                        .or_insert_with(|| snapshot.device(&report.device).ok().flatten())
-                        .clone();
-                    match record {
-                        None => {
-                            rejected.push(Refusal {
-                                index,
-                                reason: format!(
-                                    "unknown device {}: onboard it first",
-                                    report.device
-                                ),
-                            });
-                            None
-                        }
-                        Some(record) if record.status != DeviceStatus::Active => {
-                            rejected.push(Refusal {
-                                index,
-                                reason: format!("device {} is decommissioned", report.device),
-                            });
-                            None
-                        }
-                        Some(_) if report.body.chain_id != chain.chain_id => {
-                            rejected.push(Refusal {
-                                index,
-                                reason: format!(
-                                    "the report is for chain {:?}, this is {:?}",
-                                    report.body.chain_id, chain.chain_id
-                                ),
-                            });
-                            None
-                        }
-                        Some(record) => Some((
-                            record.id,
-                            record.public_key,
-                            report_message(&chain.chain_id, &report.body_bytes),
-                            report.signature,
-                        )),
+                Ok(report) => match devices.get(&report.device).and_then(|(r, _)| r.as_ref()) {
+                    None => {
+                        rejected.push(Refusal {
+                            index,
+                            reason: format!("unknown device {}: onboard it first", report.device),
+                        });
+                        None
                     }
-                }
+                    Some(record) if record.status != DeviceStatus::Active => {
+                        rejected.push(Refusal {
+                            index,
+                            reason: format!("device {} is decommissioned", report.device),
+                        });
+                        None
+                    }
+                    Some(_) if report.body.chain_id != chain.chain_id => {
+                        rejected.push(Refusal {
+                            index,
+                            reason: format!(
+                                "the report is for chain {:?}, this is {:?}",
+                                report.body.chain_id, chain.chain_id
+                            ),
+                        });
+                        None
+                    }
+                    Some(record) => {
+                        Some((record.id, report.body_bytes.as_slice(), report.signature))
+                    }
+                },
             };
             keys.push(key);
         }
-        // Each device's key is decompressed once per batch.
-        let distinct: Vec<(DeviceId, groundwork_primitives::PublicKey)> = keys
+        // A device's key never changes (its id is derived from it), so decompressed keys are
+        // kept across batches; only devices not seen lately are decompressed, in parallel.
+        let missing: Vec<(DeviceId, groundwork_primitives::PublicKey)> = keys
             .iter()
             .flatten()
-            .map(|(id, key, _, _)| (*id, *key))
+            .filter(|(id, _, _)| self.keys.get(id).is_none())
+            .filter_map(|(id, _, _)| {
+                let record = devices.get(id)?.0.as_ref()?;
+                Some((*id, record.public_key))
+            })
             .collect::<std::collections::BTreeMap<_, _>>()
             .into_iter()
             .collect();
-        let prepared = parallel::prepare_keys(&distinct, threads);
+        for (id, key) in parallel::prepare_keys(&missing, threads) {
+            self.keys.insert(id, key);
+        }
         let authenticated: Vec<bool> = keys.iter().map(Option::is_some).collect();
-        let items: Vec<parallel::PreparedItem<'_>> = keys
-            .into_iter()
-            .map(|item| {
-                let (id, _, message, signature) = item?;
-                Some((prepared.get(&id)?, message, signature))
-            })
-            .collect();
+        let key_cache = &self.keys;
+        let items: Vec<parallel::PreparedItem<'_>> = parallel::par_map(&keys, threads, |item| {
+            let (id, body, signature) = item.as_ref()?;
+            Some((
+                key_cache.get(id)?,
+                report_message(&chain.chain_id, body),
+                *signature,
+            ))
+        });
         let signatures = parallel::verify_prepared(&items, threads);
+        drop(items);
+        let hashes: Vec<Hash> = parallel::par_map(&reports, threads, |bytes| sha256(bytes));
         let mut batch: Vec<QueuedReport> = Vec::new();
         let mut batch_counters: HashMap<DeviceId, u64> = HashMap::new();
-        for (index, report) in decoded.into_iter().enumerate() {
+        for ((index, report), bytes) in decoded.into_iter().enumerate().zip(reports) {
             let (Ok(report), true) = (report, authenticated[index]) else {
                 continue;
             };
@@ -282,10 +326,7 @@ impl ReportQueue {
                 });
                 continue;
             }
-            let committed = snapshot
-                .activity(&report.device)
-                .ok()
-                .and_then(|a| a.last_counter);
+            let committed = devices.get(&report.device).and_then(|(_, c)| *c);
             let highest = [
                 committed,
                 self.queued_counters.get(&report.device).copied(),
@@ -308,8 +349,8 @@ impl ReportQueue {
             }
             batch_counters.insert(report.device, report.body.counter);
             batch.push(QueuedReport {
-                hash: sha256(&reports[index]),
-                bytes: reports[index].clone(),
+                hash: hashes[index],
+                bytes,
                 device: report.device,
                 counter: report.body.counter,
                 received_at_ms: now_ms,
