@@ -1510,7 +1510,7 @@ fn commit_records(
     let (app_hash, tree) = store.compute_root(&snapshot, &changes, height)?;
     store.commit_block(groundwork_state::BlockCommit {
         height,
-        block_hash: Hash([height as u8; 32]),
+        block_hash: groundwork_primitives::Hash([height as u8; 32]),
         app_hash,
         time_ms: height,
         block: Vec::new(),
