@@ -1094,11 +1094,13 @@ fn bench(what: BenchCommand, output: Output) -> anyhow::Result<ExitCode> {
             devices,
             block_size,
             blocks,
+            no_journal,
         } => {
             let options = groundwork_node::bench::ReportBenchOptions {
                 devices,
                 block_size,
                 blocks,
+                journal: !no_journal,
             };
             let report = groundwork_node::bench::reports(&options)?;
             print_report(output, &report)?;
