@@ -44,6 +44,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from functools import partial
 
 from radcad import Model, Simulation, Experiment
 from radcad.engine import Engine, Backend
@@ -140,7 +141,9 @@ def rng(state):
 
 
 def p_demand(params, substep, history, state):
-    years = (state["timestep"] - 1) / DAYS_PER_YEAR  # radCAD's timestep t is Groundwork's step t-1
+    # Policies see the state the step starts from: timestep t-1 while radCAD plays timestep t,
+    # which is Groundwork's step number (its steps count from 0).
+    years = state["timestep"] / DAYS_PER_YEAR
     noise = math.exp(DEMAND_NOISE * normal(rng(state)) - DEMAND_NOISE * DEMAND_NOISE / 2.0)
     demand = DEMAND0 * math.exp(GROWTH * years) * noise
     capacity = state["operators"] * CAPACITY
@@ -204,12 +207,14 @@ def p_join(params, substep, history, state):
 # ---- state update functions ------------------------------------------------------------------
 
 
+def copy_signal(key, params, substep, history, state, signal):
+    return key, signal[key]
+
+
 def replace(key):
-    """The state update that takes the signal's value of `key` as the variable's new value."""
-    def update(params, substep, history, state, signal):
-        return key, signal[key]
-    update.__name__ = f"s_{key}"
-    return update
+    """The state update that takes the signal's value of `key` as the variable's new value
+    (a partial of a module-level function, which the multiprocessing backend can pickle)."""
+    return partial(copy_signal, key)
 
 
 def s_supply(params, substep, history, state, signal):
