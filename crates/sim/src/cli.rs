@@ -284,3 +284,30 @@ fn process_cpu_seconds() -> Option<f64> {
 fn process_cpu_seconds() -> Option<f64> {
     None
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn the_stopwatch_counts_the_cpu_time_of_work_done_while_it_runs() {
+        let clock = Stopwatch::start();
+        let mut x = 1u64;
+        let mut spins = 0u64;
+        let busy = std::time::Instant::now();
+        while busy.elapsed().as_millis() < 50 {
+            for i in 0..10_000u64 {
+                x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(i);
+            }
+            spins += 1;
+        }
+        let elapsed = clock.stop();
+        std::hint::black_box((x, spins));
+        assert!(elapsed.wall >= 0.05, "wall {}", elapsed.wall);
+        let cpu = elapsed.cpu.expect("the CPU clock is readable on Linux");
+        // Busy for 50 ms of wall clock: some of it on a CPU, never more than wall clock allows
+        // for the one thread that worked (plus the test harness's idle threads).
+        assert!(cpu > 0.0 && cpu <= elapsed.wall * 2.0 + 0.01, "cpu {cpu}, wall {}", elapsed.wall);
+    }
+}
