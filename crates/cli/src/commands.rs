@@ -1094,11 +1094,13 @@ fn bench(what: BenchCommand, output: Output) -> anyhow::Result<ExitCode> {
             devices,
             block_size,
             blocks,
+            no_journal,
         } => {
             let options = groundwork_node::bench::ReportBenchOptions {
                 devices,
                 block_size,
                 blocks,
+                journal: !no_journal,
             };
             let report = groundwork_node::bench::reports(&options)?;
             print_report(output, &report)?;
@@ -1117,7 +1119,7 @@ fn bench(what: BenchCommand, output: Output) -> anyhow::Result<ExitCode> {
             print_report(output, &report)?;
         }
         BenchCommand::Map { devices } => {
-            let report = groundwork_node::dashboard::bench_map(devices);
+            let report = groundwork_node::dashboard::bench_map(devices)?;
             print_report(output, &report)?;
         }
         BenchCommand::Verify { count } => {

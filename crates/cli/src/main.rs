@@ -506,6 +506,9 @@ pub(crate) enum BenchCommand {
         /// Blocks to measure.
         #[arg(long, default_value_t = 5)]
         blocks: usize,
+        /// Leave out the durable journal of accepted reports that a node keeps (to see its cost).
+        #[arg(long)]
+        no_journal: bool,
     },
     /// Committed transfers per second and submission-to-finality latency on a local network of
     /// validator processes (Simplex over loopback).

@@ -14,7 +14,9 @@ use groundwork_storage_node::local::read_providers_file;
 use groundwork_storage_node::manifest::ManifestStore;
 use groundwork_storage_node::provider_client::ProviderClient;
 use groundwork_storage_node::repair::{RepairOptions, repair};
-use groundwork_storage_node::server::{DEFAULT_MAX_PIECE_SIZE, ProviderConfig};
+use groundwork_storage_node::server::{
+    DEFAULT_GC_EVERY, DEFAULT_GC_GRACE, DEFAULT_MAX_PIECE_SIZE, ProviderConfig,
+};
 use groundwork_storage_node::size::{format_size, parse_size};
 use serde_json::json;
 
@@ -24,7 +26,7 @@ use groundwork_node::home::Home;
 use groundwork_primitives::Address;
 use groundwork_storage_node::chain::{
     DealTerms, NodeApi, ProviderIdentity, chain_candidates, create_deal, load_or_create_key,
-    manifest_of_deal, piece_rate, register_provider, submit_repair,
+    manifest_of_deal, piece_rate, register_provider, submit_repair, terminate_deal,
 };
 use groundwork_storage_node::repair::default_repair_threshold;
 
@@ -40,6 +42,20 @@ pub(crate) enum StorageCommand {
     Repair(RepairArgs),
     /// List the known providers and what they offer.
     Providers(ProvidersArgs),
+    /// End a deal early (TerminateDeal): the client gets back what is left in escrow but the
+    /// providers' share of their unearned payments (docs/storage.md, "TerminateDeal").
+    Terminate(TerminateArgs),
+}
+
+/// `groundwork storage terminate`
+#[derive(Debug, Args)]
+pub(crate) struct TerminateArgs {
+    /// The deal's id (as `groundwork storage put --node` printed it).
+    pub(crate) deal: u64,
+    #[command(flatten)]
+    pub(crate) chain: ChainArg,
+    #[command(flatten)]
+    pub(crate) home: HomeArg,
 }
 
 /// Where the client finds providers.
@@ -195,6 +211,13 @@ pub(crate) struct ProviderStorageArgs {
     /// Home whose keystore holds --owner and --maker (default: --home).
     #[arg(long)]
     pub(crate) keys_home: Option<PathBuf>,
+    /// With --node: seconds a piece stored, uploaded again or receipted is kept even when no
+    /// deal needs it any more (a client may be about to send its deal).
+    #[arg(long, default_value_t = DEFAULT_GC_GRACE.as_secs())]
+    pub(crate) gc_grace: u64,
+    /// With --node: seconds between passes deleting the pieces of ended deals.
+    #[arg(long, default_value_t = DEFAULT_GC_EVERY.as_secs())]
+    pub(crate) gc_every: u64,
     #[command(flatten)]
     pub(crate) home: HomeArg,
 }
@@ -258,7 +281,30 @@ pub(crate) fn storage(action: StorageCommand, output: Output) -> anyhow::Result<
         StorageCommand::Get(args) => get(args, output),
         StorageCommand::Repair(args) => repair_command(args, output),
         StorageCommand::Providers(args) => providers(args, output),
+        StorageCommand::Terminate(args) => terminate(args, output),
     }
+}
+
+fn terminate(args: TerminateArgs, output: Output) -> anyhow::Result<ExitCode> {
+    let Some(url) = args.chain.node.as_deref() else {
+        bail!("deals live on chain: say which node with --node URL");
+    };
+    let home = resolve_home(&args.home)?;
+    let key = load_key(&Home::new(&home).keystore(), &args.chain.key)
+        .with_context(|| format!("loading the client key {:?} (--key)", args.chain.key))?;
+    let ended = terminate_deal(&NodeApi::new(url), &key, args.deal)?;
+    print(output, &serde_json::to_value(&ended)?, || {
+        format!(
+            "deal {} terminated at height {}: {} base units back to the client, {} kept by the providers (their share of unearned payments); the providers may now delete its pieces",
+            ended.deal,
+            ended
+                .height
+                .map_or_else(|| "?".to_string(), |height| height.to_string()),
+            ended.refunded,
+            ended.penalty_to_providers
+        )
+    });
+    Ok(ExitCode::SUCCESS)
 }
 
 fn put(args: PutArgs, output: Output) -> anyhow::Result<ExitCode> {
@@ -591,6 +637,8 @@ pub(crate) fn provider(action: ProviderCommand, output: Output) -> anyhow::Resul
         Some(text) => parse_size(text).context("--max-piece-size")?,
         None => DEFAULT_MAX_PIECE_SIZE,
     };
+    config.gc_grace = Duration::from_secs(args.gc_grace);
+    config.gc_every = Duration::from_secs(args.gc_every.max(1));
     config.provider = args
         .name
         .clone()

@@ -18,6 +18,8 @@ use common::*;
 use serde_json::Value;
 
 const DEVICES: u64 = 40;
+/// Storage providers: six hold the six pieces of the deal the test makes (4 of 6).
+const PROVIDERS: u64 = 6;
 
 /// A `groundwork devnet` process, killed when dropped.
 struct Devnet {
@@ -43,10 +45,10 @@ fn start_devnet(home: &Path) -> Devnet {
             &format!("127.0.0.1:{port}"),
             "--devices",
             &DEVICES.to_string(),
-            // The storage providers onboard in the background and would change the device
-            // counts under the page; this test follows the fleet.
+            // The storage providers onboard in the background: the test waits for all of them
+            // before it opens a page, so the device counts hold still under it.
             "--providers",
-            "0",
+            &PROVIDERS.to_string(),
             "--block-ms",
             "400",
         ])
@@ -104,22 +106,105 @@ fn require_browser() {
     );
 }
 
-/// Waits until every simulated device is onboarded with a location and has had reports judged.
-fn wait_for_fleet(url: &str) {
-    let deadline = Instant::now() + Duration::from_secs(120);
+/// Polls `check` every 250 ms until it gives a value; fails saying what did not happen.
+fn wait_for<T>(what: &str, seconds: u64, mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(seconds);
     loop {
-        let network = get(&format!("{url}/v1/network"));
-        if network["devices_located"].as_u64() == Some(DEVICES)
-            && network["height"].as_u64().unwrap_or(0) >= 15
-        {
-            return;
+        if let Some(value) = check() {
+            return value;
         }
         assert!(
             Instant::now() < deadline,
-            "the simulated fleet did not place {DEVICES} devices in 120 s: {network}"
+            "timed out after {seconds} s waiting for {what}"
         );
         std::thread::sleep(Duration::from_millis(250));
     }
+}
+
+/// Waits until every simulated device is onboarded with a location and has had reports judged,
+/// and every storage provider is registered (providers have no location).
+fn wait_for_fleet(url: &str) {
+    wait_for("the fleet and the storage providers", 240, || {
+        let network = get(&format!("{url}/v1/network"));
+        let providers = try_get(&format!("{url}/v1/storage/providers"))
+            .ok()
+            .and_then(|(status, body)| (status == 200).then_some(body))?;
+        let active = providers["providers"]
+            .as_array()?
+            .iter()
+            .filter(|p| p["status"] == "active")
+            .count() as u64;
+        (network["devices_located"].as_u64() == Some(DEVICES)
+            && network["devices_total"].as_u64() == Some(DEVICES + PROVIDERS)
+            && active == PROVIDERS
+            && network["height"].as_u64().unwrap_or(0) >= 15)
+            .then_some(())
+    });
+}
+
+/// Mints credits for every owner of the fleet's devices (from the devnet's `dev` key), so the
+/// account page has credit mints to show.
+fn mint_credits_for_owners(url: &str, home: &Path) {
+    let devices = get(&format!("{url}/v1/devices?limit=1000"));
+    let mut owners: Vec<&str> = devices["devices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["kind"] != "storage")
+        .map(|d| d["owner"].as_str().unwrap())
+        .collect();
+    owners.sort_unstable();
+    owners.dedup();
+    for owner in owners {
+        run_ok(&[
+            "tx",
+            "mint-credits",
+            "--home",
+            home.to_str().unwrap(),
+            "--node",
+            url,
+            "--from",
+            "dev",
+            "--amount",
+            "2",
+            "--for",
+            owner,
+            "--wait",
+        ]);
+    }
+}
+
+/// Stores a small file on the devnet's providers with an on-chain deal and waits until the deal
+/// has a settled proving period; returns (deal id, CID).
+fn make_a_deal(url: &str, home: &Path, scratch: &Path) -> (u64, String) {
+    let input = scratch.join("dashboard-deal.bin");
+    let bytes: Vec<u8> = (0..200_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8)
+        .collect();
+    std::fs::write(&input, &bytes).unwrap();
+    let put = run_ok(&[
+        "--output",
+        "json",
+        "storage",
+        "put",
+        input.to_str().unwrap(),
+        "--node",
+        url,
+        "--key",
+        "dev",
+        "--periods",
+        "40",
+        "--home",
+        home.to_str().unwrap(),
+    ]);
+    let put: Value = serde_json::from_str(&put).unwrap();
+    let id = put["deal"].as_u64().expect("put created a deal");
+    let cid = put["cid"].as_str().unwrap().to_string();
+    wait_for("the deal's first settled proving period", 240, || {
+        let deal = get(&format!("{url}/v1/storage/deals/{id}"));
+        (!deal["proofs"].as_array()?.is_empty()).then_some(())
+    });
+    (id, cid)
 }
 
 /// Whether the node lacks an endpoint (as opposed to lacking the thing asked for).
@@ -140,9 +225,17 @@ fn int(v: &Value) -> u64 {
 fn the_dashboard_shows_what_the_api_says_in_a_real_browser() {
     require_browser();
     let dir = tempfile::tempdir().unwrap();
-    let devnet = start_devnet(&dir.path().join("devnet"));
+    let home = dir.path().join("devnet");
+    let devnet = start_devnet(&home);
     let url = devnet.url.clone();
     wait_for_fleet(&url);
+    mint_credits_for_owners(&url, &home);
+    let (deal_id, cid) = make_a_deal(&url, &home, dir.path());
+    // The map colours by the latest paid epoch's earnings: wait for the first.
+    wait_for("the first paid epoch", 240, || {
+        let (status, _) = try_get(&format!("{url}/v1/epochs/latest")).ok()?;
+        (status == 200).then_some(())
+    });
     let status_before = get(&format!("{url}/v1/status"));
     let supply_before = get(&format!("{url}/v1/supply"));
 
@@ -154,6 +247,7 @@ fn the_dashboard_shows_what_the_api_says_in_a_real_browser() {
             url.as_str(),
             shots.to_str().unwrap(),
             dir.path().join("chromium-profile").to_str().unwrap(),
+            cid.as_str(),
         ])
         .output()
         .expect("cannot run node (Node.js is needed for the browser test; .ci/run installs it)");
@@ -236,6 +330,20 @@ fn the_dashboard_shows_what_the_api_says_in_a_real_browser() {
         network["epoch_state"] == "unavailable",
         route_missing(&format!("{url}/v1/epochs/latest"))
     );
+    if network["epoch_state"] == "shown" {
+        // The paid epoch the page laid out: its emission, what was paid and each pool's part.
+        let shown = &network["paid_epoch"];
+        let api = get(&format!("{url}/v1/epochs/{}", shown["epoch"]));
+        assert_eq!(shown["emission"], api["emission"]);
+        assert_eq!(shown["paid"], api["paid"]);
+        let pools: Vec<Value> = api["pools"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| serde_json::json!([p["pool"], p["paid"]]))
+            .collect();
+        assert_eq!(shown["pools"], Value::Array(pools));
+    }
 
     // Map: every hexagon's count is the number of devices the API lists in that cell.
     let map = &seen["map"];
@@ -264,6 +372,92 @@ fn the_dashboard_shows_what_the_api_says_in_a_real_browser() {
         drawn += int(&cell["total"]);
     }
     assert!(drawn > 0 && drawn <= DEVICES);
+
+    // Earnings: each hexagon's earnings are what the rewards API says its devices were paid in
+    // the legend's epoch; grey exactly when nothing; darker exactly when more per device.
+    let earnings = &seen["earnings"];
+    let epoch_shown = int(&earnings["epoch"]);
+    let latest = int(&get(&format!("{url}/v1/epochs/latest"))["epoch"]);
+    assert!(
+        epoch_shown <= latest && epoch_shown + 1 >= latest,
+        "the legend names epoch {epoch_shown}; the latest paid is {latest}"
+    );
+    assert_eq!(int(&earnings["steps"]), 4, "the legend's colour steps");
+    assert!(
+        earnings["hash"]
+            .as_str()
+            .unwrap()
+            .contains("color=earnings")
+    );
+    let mut max_per_device: u128 = 0;
+    let mut by_rate: Vec<(u128, f64)> = Vec::new();
+    let cells = earnings["cells"].as_array().unwrap();
+    assert!(!cells.is_empty(), "no hexagons in earnings mode");
+    for cell in cells {
+        let listed = get(&format!(
+            "{url}/v1/devices?limit=1000&cell={}",
+            cell["cell"].as_str().unwrap()
+        ));
+        let mut earned: u128 = 0;
+        let mut earning = 0;
+        for d in listed["devices"].as_array().unwrap() {
+            let id = d["id"].as_str().unwrap();
+            let (status, body) = try_get(&format!(
+                "{url}/v1/devices/{id}/rewards?epoch={epoch_shown}"
+            ))
+            .unwrap();
+            if status == 200 {
+                let total: u128 = body["epochs"][0]["total"]
+                    .as_str()
+                    .unwrap()
+                    .parse()
+                    .unwrap();
+                earned += total;
+                earning += u64::from(total > 0);
+            } else {
+                assert_eq!(status, 404, "{body}");
+            }
+        }
+        let shown: u128 = cell["earned"].as_str().unwrap().parse().unwrap();
+        assert_eq!(shown, earned, "earnings of cell {}", cell["cell"]);
+        assert_eq!(
+            int(&cell["earning"]),
+            earning,
+            "paid devices of {}",
+            cell["cell"]
+        );
+        let per_device = earned / u128::from(int(&cell["total"]));
+        max_per_device = max_per_device.max(per_device);
+        let fill = cell["fill"].as_str().unwrap();
+        let rgb: Vec<f64> = (0..3)
+            .map(|i| f64::from(u8::from_str_radix(&fill[1 + 2 * i..3 + 2 * i], 16).unwrap()))
+            .collect();
+        let lightness = 0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2];
+        if per_device == 0 {
+            assert_eq!(fill, "#d5d9d6", "a cell that earned nothing is grey");
+        } else {
+            by_rate.push((per_device, lightness));
+        }
+    }
+    assert_eq!(
+        earnings["max_per_device"].as_str().unwrap(),
+        max_per_device.to_string(),
+        "the legend's scale tops out at the most earned per device in view"
+    );
+    assert!(!by_rate.is_empty(), "some cell earned something");
+    by_rate.sort_by_key(|r| r.0);
+    for pair in by_rate.windows(2) {
+        assert!(
+            pair[1].1 <= pair[0].1 + 1e-9,
+            "more earned per device is drawn darker: {by_rate:?}"
+        );
+    }
+    let clicked_earned = earnings["clicked"]["earned"].as_str().unwrap();
+    let clicked_cell = cells
+        .iter()
+        .find(|c| c["cell"] == earnings["clicked"]["cell"])
+        .unwrap();
+    assert_eq!(clicked_earned, clicked_cell["earned"].as_str().unwrap());
     let clicked = &map["clicked"];
     let listed = get(&format!(
         "{url}/v1/devices?limit=50&cell={}",
@@ -314,17 +508,65 @@ fn the_dashboard_shows_what_the_api_says_in_a_real_browser() {
         device["rewards_in_view"], true,
         "the rewards section is on screen"
     );
-    let rewards_missing = route_missing(&format!("{url}/v1/devices/{id}/rewards?epoch={epoch}"));
-    if rewards_missing {
-        assert_eq!(device["rewards_state"], "unavailable");
-        assert!(
-            device["rewards_text"]
-                .as_str()
-                .unwrap()
-                .contains("not available on this node")
-        );
+    assert!(
+        epoch_over,
+        "the device page opens on the last finished epoch"
+    );
+    let (status, api_rewards) =
+        try_get(&format!("{url}/v1/devices/{id}/rewards?epoch={epoch}")).unwrap();
+    if status == 404 {
+        assert_eq!(device["rewards_state"], "missing", "{api_rewards}");
     } else {
-        assert_ne!(device["rewards_state"], "unavailable");
+        assert_eq!(status, 200, "{api_rewards}");
+        assert_eq!(device["rewards_state"], "rewards");
+        let shown = &seen["rewards"];
+        let api = &api_rewards["epochs"][0];
+        assert_eq!(int(&shown["epoch"]), epoch);
+        assert_eq!(shown["total"], api["total"], "the total earned");
+        let lines = api["lines"].as_array().unwrap();
+        let rows = shown["pools"].as_array().unwrap();
+        assert_eq!(rows.len(), lines.len(), "one row per pool: {shown}");
+        for (row, line) in rows.iter().zip(lines) {
+            assert_eq!(row["pool"], line["pool"]);
+            assert_eq!(row["amount"], line["amount"]);
+            assert_eq!(row["earned"], line["amount"]);
+            if line["ineligible"].is_string() {
+                assert!(
+                    row["share"].as_str().unwrap().starts_with("not eligible"),
+                    "{row}"
+                );
+            } else {
+                assert!(row["share"].as_str().unwrap().contains('%'), "{row}");
+            }
+        }
+        let paid = lines.iter().filter(|l| l["amount"] != "0").count() as u64;
+        assert_eq!(int(&shown["split_parts"]), paid, "the split bar's parts");
+        let counts = &api["counts"];
+        assert_eq!(shown["work"]["invalid"], counts["invalid"]);
+        for (key, field) in [
+            ("heartbeats", "heartbeats"),
+            ("beacons", "beacons"),
+            ("witnesses", "witnesses"),
+            ("sensor-readings", "sensor_readings"),
+        ] {
+            if int(&counts[field]) > 0 {
+                assert_eq!(shown["work"][key], counts[field], "{key}");
+            }
+        }
+        let multiplier: f64 = api["reputation"].as_str().unwrap().parse().unwrap();
+        let text = shown["reputation"].as_str().unwrap();
+        assert!(
+            text.contains(if multiplier == 0.0 {
+                "disqualified"
+            } else {
+                "audit score"
+            }),
+            "{text}"
+        );
+        assert_eq!(
+            int(&shown["explanation"]),
+            api["explanation"].as_array().unwrap().len() as u64
+        );
     }
 
     // The device's location opened the map on its cell.
@@ -389,10 +631,39 @@ fn the_dashboard_shows_what_the_api_says_in_a_real_browser() {
             .collect::<Vec<_>>(),
         txs
     );
-    assert_eq!(
-        account["credits_state"] == "unavailable",
-        route_missing(&format!("{url}/v1/credits/{owner}"))
+    assert_eq!(account["credits_state"], "shown");
+    let credits = get(&format!("{url}/v1/credits/{owner}"));
+    assert!(
+        int(&credits["credits"]) > 0,
+        "the test minted credits for {owner}"
     );
+    assert!(int(&account["credits"]) <= int(&credits["credits"]));
+    let api_txs = get(&format!("{url}/v1/accounts/{owner}/txs?limit=20"));
+    let mints: Vec<Value> = api_txs["txs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|t| {
+            t["credit_mints"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .into_iter()
+                .map(|m| serde_json::json!({"tx": t["hash"], "credits": m["credits"]}))
+        })
+        .collect();
+    assert!(!mints.is_empty(), "the owner received credits: {api_txs}");
+    assert_eq!(account["credit_mints"], Value::Array(mints));
+    let supply = get(&format!("{url}/v1/supply"));
+    assert!(
+        account["spends_text"]
+            .as_str()
+            .unwrap()
+            .contains("keeps no per-account list"),
+        "{}",
+        account["spends_text"]
+    );
+    assert!(int(&supply["breakdown"]["credits_minted"]) > 0);
 
     // Its newest transaction, then that transaction's block.
     let tx = &seen["tx"];
@@ -462,14 +733,82 @@ fn the_dashboard_shows_what_the_api_says_in_a_real_browser() {
             .unwrap()
             .contains("is not an address")
     );
+    assert_eq!(search["cid"], format!("#/cid/{cid}"));
+    assert_eq!(search["cid_deals"], serde_json::json!([deal_id]));
 
-    // Storage.
-    assert_eq!(
-        seen["storage"]["state"] == "unavailable",
-        route_missing(&format!("{url}/v1/storage/providers"))
+    // Storage: every provider as the API gives it; every settled period of every deal shown as
+    // the API's proof history says.
+    let storage = &seen["storage"];
+    assert_eq!(storage["state"], "shown");
+    let providers = get(&format!("{url}/v1/storage/providers?limit=100"));
+    let shown = storage["providers"].as_array().unwrap();
+    let listed = providers["providers"].as_array().unwrap();
+    assert_eq!(shown.len(), listed.len());
+    for (row, p) in shown.iter().zip(listed) {
+        assert_eq!(row["device"], p["device"]);
+        assert_eq!(row["capacity"], p["capacity_bytes"]);
+        assert_eq!(row["reserved"], p["reserved_bytes"]);
+        assert_eq!(row["price"], p["price_per_gib_period"]);
+        // Proofs go on while the test reads: the page's counts are never ahead of the API's.
+        assert!(int(&row["passes"]) <= int(&p["passes"]));
+        assert!(int(&row["misses"]) <= int(&p["misses"]));
+        if row["passes"] == p["passes"] && row["misses"] == p["misses"] {
+            assert_eq!(row["reputation"], p["reputation_ppm"], "{}", p["device"]);
+        }
+    }
+    let check_grid = |id: u64, grid: &Value| {
+        let deal = get(&format!("{url}/v1/storage/deals/{id}"));
+        let proofs = deal["proofs"].as_array().unwrap();
+        let settled: Vec<&Value> = grid["cells"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["outcome"] != "open")
+            .collect();
+        assert!(!settled.is_empty(), "deal {id} shows no settled period");
+        for c in &settled {
+            let proof = proofs
+                .iter()
+                .find(|p| p["period"] == c["period"] && p["provider"] == c["provider"])
+                .unwrap_or_else(|| {
+                    panic!("deal {id}: the page shows {c}, the API has no such proof")
+                });
+            assert_eq!(proof["outcome"], c["outcome"], "deal {id}: {c}");
+        }
+        let passed = settled.iter().filter(|c| c["outcome"] == "proven").count() as u64;
+        assert_eq!(int(&grid["passed"]), passed);
+        assert_eq!(int(&grid["missed"]), settled.len() as u64 - passed);
+    };
+    let deals = storage["deals"].as_object().unwrap();
+    assert!(
+        deals.contains_key(&deal_id.to_string()),
+        "the latest deals include the test's deal {deal_id}: {deals:?}"
     );
+    for (id, grid) in deals {
+        check_grid(id.parse().unwrap(), grid);
+    }
+    let deal_page = &seen["deal"];
+    check_grid(int(&deal_page["id"]), &deal_page["grid"]);
+    let api_deal = get(&format!("{url}/v1/storage/deals/{}", deal_page["id"]));
+    let pieces: usize = api_deal["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["pieces"].as_array().unwrap().len())
+        .sum();
+    assert_eq!(int(&deal_page["pieces"]), pieces as u64);
 
-    for name in ["network", "map", "device", "account", "block", "storage"] {
+    for name in [
+        "network",
+        "map",
+        "map-earnings",
+        "device",
+        "device-rewards",
+        "account",
+        "block",
+        "storage",
+        "deal",
+    ] {
         assert!(
             shots.join(format!("{name}.png")).exists(),
             "screenshot {name}.png"

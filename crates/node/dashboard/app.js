@@ -90,7 +90,9 @@
     const unit = 10n ** BigInt(decimals);
     const whole = (big / unit).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',');
     let frac = decimals > 0 ? (big % unit).toString().padStart(decimals, '0').replace(/0+$/, '') : '';
-    if (frac.length > 6) frac = frac.slice(0, 6);
+    // Six decimals for amounts of a token or more; below one, every digit (tiny amounts such as
+    // storage rates would otherwise read as zero).
+    if (frac.length > 6 && big >= unit) frac = frac.slice(0, 6).replace(/0+$/, '');
     const text = (negative ? '-' : '') + whole + (frac ? '.' + frac : '');
     return withSymbol === false || !G.status ? text : text + ' ' + G.status.token_symbol;
   }
@@ -417,7 +419,7 @@
         h('div', { class: 'panel' }, h('h2', {}, 'Transactions per block'),
           barChart(list.map((b) => b.txs), { labels, name: 'txs', format: (v) => number(v) })));
       const epochPanel = h('div', { class: 'panel', 'data-section': 'epoch' }, h('h2', {}, 'Current epoch and emission'),
-        epoch.data ? h('div', {}, generic(epoch.data), h('div', { 'data-chart-slot': 'epochs' })) :
+        epoch.data ? h('div', {}, epochSummary(epoch.data, network), h('div', { 'data-chart-slot': 'epochs' })) :
           epoch.missing ? h('p', { class: 'muted' }, epoch.missing) : unavailable('Epoch rewards and emission'));
       const oraclePanel = h('div', { class: 'panel', 'data-section': 'oracle' }, h('h2', {}, 'Credits oracle'),
         oracle.data ? generic(oracle.data) : oracle.missing ? h('p', { class: 'muted' }, oracle.missing) : unavailable('Credits and the price oracle'));
@@ -455,6 +457,26 @@
     }, 2000);
     const handle = { onBlock: refresh };
     return handle;
+  }
+
+  /** The latest paid epoch: where its emission went, pool by pool. */
+  function epochSummary(e, network) {
+    const pools = (e.pools || []).map((p) => h('tr', { 'data-pool': p.pool, 'data-paid': p.paid },
+      h('td', {}, (POOLS[p.pool] || [p.pool])[0]), h('td', {}, tok(p.amount)), h('td', {}, tok(p.paid)),
+      h('td', {}, number(p.paid_devices) + ' of ' + number(p.participants)),
+      h('td', {}, p.unclaimed !== '0' ? h('span', { class: 'muted' }, tokens(p.unclaimed) + ' unclaimed') : '—')));
+    return h('div', { 'data-epoch': e.epoch },
+      h('p', {}, 'The chain is in epoch ', h('strong', {}, number(network.epoch)), ' (blocks ', number(network.epoch_heights[0]), '–',
+        number(network.epoch_heights[1]), '). Epoch ', h('strong', { 'data-field': 'paid-epoch' }, number(e.epoch)),
+        ' was paid at block ', link.block(e.heights[1]), ':'),
+      h('div', { class: 'grid' },
+        card('Emission', tok(e.emission), 'epoch-emission', e.carried_in !== '0' ? '+ ' + tokens(e.carried_in) + ' carried in' : 'by the schedule'),
+        card('Paid to devices', tok(e.paid), 'epoch-paid', number(e.devices_paid) + ' devices of ' + number(e.devices) + ', ' + number(e.owners_paid) + ' owners'),
+        card('Minted', tok(e.minted), 'epoch-minted', tokens(e.to_treasury) + ' to the treasury'),
+        card('Burned / carried', tok(e.burned), 'epoch-burned', tokens(e.carry_out) + ' carried to the next epoch')),
+      h('table', { 'data-table': 'epoch-pools' }, h('thead', {}, h('tr', {}, ['pool', 'amount', 'paid', 'devices paid', 'left over'].map((t) => h('th', {}, t)))),
+        h('tbody', {}, pools)),
+      e.devices_with_reduced_reputation ? h('p', { class: 'muted small' }, number(e.devices_with_reduced_reputation) + ' devices had their reputation reduced by invalid reports.') : null);
   }
 
   /** Charts a numeric emission-like field over the epochs before `latest`, if the API has them. */
@@ -575,8 +597,20 @@
   async function pageAccount(m) {
     await refreshStatus();
     const address = m[1];
-    const [account, stake, credits] = await Promise.all([
-      api('/v1/accounts/' + address), api('/v1/accounts/' + address + '/stake'), optional('/v1/credits/' + address)]);
+    const [account, stake, credits, supply] = await Promise.all([
+      api('/v1/accounts/' + address), api('/v1/accounts/' + address + '/stake'), optional('/v1/credits/' + address),
+      api('/v1/supply')]);
+    // Credit mints found among the transactions loaded so far (the chain keeps them as events).
+    const mintsBody = h('tbody', {});
+    const addMints = (t) => (t.credit_mints || []).forEach((m) => mintsBody.append(h('tr', { 'data-mint': t.hash, 'data-credits': m.credits },
+      h('td', {}, link.block(t.height)), h('td', {}, link.tx(t.hash)),
+      h('td', {}, m.beneficiary === address ? (m.payer === address ? 'bought for itself' : ['received from ', link.account(m.payer)]) : ['bought for ', link.account(m.beneficiary)]),
+      h('td', {}, tok(m.burned)), h('td', { class: 'ok' }, '+' + number(m.credits)),
+      h('td', {}, '$' + (m.micro_fiat_per_token / 1e6).toFixed(2) + ' per token'))));
+    const mintsNote = () => {
+      if (!mintsBody.children.length) mintsBody.append(h('tr', { 'data-empty': '' }, h('td', { colspan: 6, class: 'muted' }, 'No credit mints among the transactions loaded below.')));
+      else mintsBody.querySelectorAll('tr[data-empty]').forEach((r) => r.remove());
+    };
     const devicesBody = h('tbody', {});
     const devicesMore = h('button', { 'data-action': 'more-devices' }, 'More devices');
     let devicesCursor = null;
@@ -598,6 +632,8 @@
       page.txs.forEach((t) => txBody.append(h('tr', { 'data-tx': t.hash }, h('td', {}, link.tx(t.hash)), h('td', {}, link.block(t.height)),
         h('td', {}, t.role), h('td', {}, t.code === 0 ? h('span', { class: 'ok' }, 'ok') : h('span', { class: 'bad' }, 'failed: ' + t.error)),
         h('td', {}, time(t.time_ms)))));
+      page.txs.forEach(addMints);
+      mintsNote();
       txBefore = page.next_before;
       txMore.disabled = !txBefore;
       if (!txBody.children.length) txBody.append(h('tr', {}, h('td', { colspan: 5, class: 'muted' }, 'No transactions.')));
@@ -612,7 +648,17 @@
         card('Staked', tok(stake.bonded), 'staked', number(stake.devices) + ' devices'),
         card('Unbonding', tok(stake.unbonding.reduce((a, u) => a + BigInt(u.amount), 0n).toString()), 'unbonding', stake.unbonding.length + ' entries')),
       h('div', { class: 'panel', 'data-section': 'credits' }, h('h2', {}, 'Service credits'),
-        credits.data ? generic(credits.data) : credits.missing ? h('p', { class: 'muted' }, credits.missing) : unavailable('Credits')),
+        credits.data ? [
+          h('div', { class: 'grid' },
+            card('Credits', number(credits.data.credits), 'credits', 'at height ' + number(credits.data.height)),
+            card('Worth', '$' + (Number(credits.data.micro_fiat_value) / 1e6).toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 6 }), 'credits-value', 'at the fixed credit price')),
+          h('p', { class: 'muted small' }, 'Credits pay for service (such as data carried by devices). They are minted by burning tokens at the oracle\'s price and cannot be transferred.'),
+          h('h3', {}, 'Recent credit mints'),
+          h('div', { class: 'scroll' }, h('table', { 'data-table': 'credit-mints' }, h('thead', {}, h('tr', {}, ['block', 'transaction', 'what', 'tokens burned', 'credits', 'price'].map((t) => h('th', {}, t)))), mintsBody)),
+          h('h3', {}, 'Spending'),
+          h('p', { class: 'muted small', 'data-field': 'credit-spends' }, 'Credits are spent when devices report data they carried for this account; the chain judges each receipt but keeps no per-account list of spends. Network-wide since genesis: ',
+            number(supply.breakdown.credits_minted), ' credits minted, ', number(supply.breakdown.credits_spent), ' spent.'),
+        ] : credits.missing ? h('p', { class: 'muted' }, credits.missing) : unavailable('Credits')),
       h('div', { class: 'cols' },
         h('div', { class: 'panel' }, h('h2', {}, 'Devices owned'),
           h('table', { 'data-table': 'devices' }, h('thead', {}, h('tr', {}, ['device', 'kind', 'status', 'stake'].map((t) => h('th', {}, t)))), devicesBody),
@@ -625,6 +671,119 @@
   }
 
   // ---------------------------------------------------------------------------------------------
+  // Rewards: why a device earned what it did
+
+  const POOLS = {
+    uptime: ['Uptime', 'being online: valid heartbeats through the epoch'],
+    coverage: ['Coverage', 'radio coverage: its beacons heard by others and the beacons it heard (HIP-15)'],
+    data_transfer: ['Data transfer', 'traffic users paid for with credits'],
+    sensor_data: ['Sensor data', 'valid sensor readings'],
+    storage: ['Storage', 'data stored and proven'],
+    compute: ['Compute', 'verified computation'],
+  };
+  const POOL_COLORS = { uptime: '#1f7a5c', coverage: '#2b6cb0', data_transfer: '#7c3aed', sensor_data: '#d97706', storage: '#0f766e', compute: '#be185d' };
+
+  /** A decimal string as a number for display (the API gives exact decimals as text). */
+  function dec(text) {
+    const v = Number(text);
+    return Number.isFinite(v) ? v : 0;
+  }
+
+  function times(text) {
+    const v = dec(text);
+    return '×' + (Math.abs(v - Math.round(v)) < 1e-9 ? String(Math.round(v)) : v.toFixed(3).replace(/0+$/, '').replace(/\.$/, ''));
+  }
+
+  function percent(part, whole) {
+    const p = dec(whole) > 0 ? (100 * dec(part)) / dec(whole) : 0;
+    return p === 0 ? '0 %' : p < 0.01 ? '< 0.01 %' : p.toFixed(p < 1 ? 2 : 1) + ' %';
+  }
+
+  /** What a pool line's work was, in words, from the epoch's counts. */
+  function workIn(pool, line, e) {
+    const c = e.counts || {};
+    switch (pool) {
+      case 'uptime': return number(c.heartbeats || 0) + ' heartbeats (' + number(e.min_heartbeats) + ' needed)';
+      case 'coverage': return number(c.beacons || 0) + ' beacons, ' + number(c.witnesses || 0) + ' witnessed → ' + dec(line.units).toFixed(3) + ' units';
+      case 'data_transfer': return number(c.data_transfers || 0) + ' receipts, ' + number(c.data_bytes || 0) + ' bytes, ' + number(c.credits_spent || 0) + ' credits';
+      case 'sensor_data': return number(c.sensor_readings || 0) + ' readings';
+      default: return dec(line.units).toFixed(3) + ' units';
+    }
+  }
+
+  function ineligibleIn(reason, e) {
+    const c = e.counts || {};
+    if (reason === 'too_few_heartbeats') return 'not eligible: ' + number(c.heartbeats || 0) + ' of ' + number(e.min_heartbeats) + ' heartbeats needed';
+    if (reason === 'no_location') return 'not eligible: no asserted location (density scaling needs one)';
+    if (reason === 'disqualified') return 'not eligible: reputation below the disqualification threshold';
+    return 'not eligible: ' + reason;
+  }
+
+  /** One epoch's breakdown laid out to answer "why did my device earn this?". */
+  function rewardBreakdown(e) {
+    const total = BigInt(e.total || '0');
+    const counts = e.counts || {};
+    const paidLines = e.lines.filter((l) => BigInt(l.amount) > 0n);
+    // Where the total came from, as one bar split by pool.
+    const bar = h('div', { class: 'share-bar', 'data-chart': 'reward-split' },
+      paidLines.map((l) => h('span', {
+        style: `width:${total > 0n ? Number((BigInt(l.amount) * 10000n) / total) / 100 : 0}%;background:${POOL_COLORS[l.pool] || '#667'}`,
+        title: (POOLS[l.pool] || [l.pool])[0] + ': ' + tokens(l.amount),
+      })));
+    const legend = h('div', { class: 'legend' }, paidLines.map((l) =>
+      h('span', {}, h('i', { style: 'background:' + (POOL_COLORS[l.pool] || '#667') }), (POOLS[l.pool] || [l.pool])[0] + ' ' + tokens(l.amount))));
+    const pools = h('table', { 'data-table': 'reward-pools' },
+      h('thead', {}, h('tr', {}, ['pool', 'work counted', 'density', 'reputation', 'weight', 'share of the pool', 'pool', 'earned'].map((t) => h('th', {}, t)))),
+      h('tbody', {}, e.lines.map((l) => {
+        const [name, what] = POOLS[l.pool] || [l.pool, ''];
+        return h('tr', { 'data-pool': l.pool, 'data-amount': l.amount, class: l.ineligible ? 'ineligible' : '' },
+          h('td', {}, h('strong', {}, name), h('div', { class: 'muted small' }, what)),
+          h('td', {}, workIn(l.pool, l, e)),
+          h('td', { title: 'HIP-17: fewer devices nearby keep more of their units' }, times(l.density_scale)),
+          h('td', {}, times(l.reputation)),
+          h('td', {}, dec(l.weight).toFixed(3)),
+          h('td', { 'data-field': 'share' }, l.ineligible ? h('span', { class: 'bad' }, ineligibleIn(l.ineligible, e)) :
+            [percent(l.weight, l.pool_total_weight), h('div', { class: 'muted small' }, dec(l.weight).toFixed(3) + ' of ' + dec(l.pool_total_weight).toFixed(3))]),
+          h('td', {}, tok(l.pool_amount)),
+          h('td', { 'data-field': 'earned' }, h('strong', {}, tok(l.amount))));
+      })));
+    const work = [
+      ['heartbeats', 'Heartbeats (online)', counts.heartbeats],
+      ['beacons', 'Beacons sent', counts.beacons],
+      ['beacon-witnesses', 'Witnesses of its beacons', counts.beacon_witnesses],
+      ['witnesses', 'Beacons it witnessed', counts.witnesses],
+      ['data-transfers', 'Data receipts', counts.data_transfers],
+      ['sensor-readings', 'Sensor readings', counts.sensor_readings],
+    ].filter(([, , n]) => n);
+    const workTable = h('table', { 'data-table': 'reward-work' },
+      h('thead', {}, h('tr', {}, h('th', {}, 'reports this epoch'), h('th', {}, 'counted'))),
+      h('tbody', {},
+        work.length ? work.map(([key, label, n]) => h('tr', { 'data-work': key }, h('td', {}, label), h('td', { class: 'ok' }, number(n) + ' valid'))) :
+          h('tr', {}, h('td', { colspan: 2, class: 'muted' }, 'No valid reports counted.')),
+        h('tr', { 'data-work': 'invalid' }, h('td', {}, 'Refused (invalid) reports'),
+          h('td', { class: counts.invalid ? 'bad' : 'muted', 'data-field': 'invalid-reports' }, number(counts.invalid || 0) + ' invalid' + (counts.invalid ? ': each lowers its reputation' : '')))));
+    const multiplier = dec(e.reputation);
+    const reputation = h('div', { class: 'callout' + (multiplier === 0 ? ' bad-callout' : ''), 'data-field': 'reputation' },
+      h('strong', {}, 'Reputation ', times(e.reputation)), ': audit score ', dec(e.reputation_score).toFixed(4),
+      multiplier === 0 ? ' — disqualified: below the threshold, so it earns nothing until valid reports raise it.' :
+        multiplier < 1 ? ' — reduced by invalid reports; valid reports raise it again.' : ' — a spotless record keeps every unit.');
+    return h('div', { 'data-epoch': e.epoch },
+      h('div', { class: 'earned-headline' },
+        h('div', {}, h('div', { class: 'label' }, 'Earned in epoch ' + number(e.epoch)),
+          h('div', { class: 'big', 'data-field': 'rewards-total' }, tok(e.total))),
+        h('div', { class: 'muted' }, 'credited to ', link.account(e.owner))),
+      total > 0n ? [bar, legend] : h('p', { class: 'muted' }, 'Nothing earned this epoch: see the reasons in the table below.'),
+      h('h3', {}, 'Where it came from'),
+      h('p', { class: 'muted small' }, 'Each pool is shared by weight: work counted × density × reputation. Its share of the pool is its weight over every device\'s weight in that pool.'),
+      pools,
+      h('div', { class: 'cols' },
+        h('div', {}, h('h3', {}, 'What counted'), workTable),
+        h('div', {}, h('h3', {}, 'Reputation'), reputation)),
+      h('details', {}, h('summary', {}, 'The same in sentences'),
+        h('ul', { 'data-list': 'explanation' }, (e.explanation || []).map((t) => h('li', {}, t)))));
+  }
+
+  // ---------------------------------------------------------------------------------------------
   // Devices
 
   async function pageDevice(m, query) {
@@ -632,7 +791,8 @@
     const id = m[1];
     const [d, network] = await Promise.all([api('/v1/devices/' + id), api('/v1/network')]);
     const current = network.epoch;
-    let epoch = query.has('epoch') ? Number(query.get('epoch')) : current;
+    // The last finished epoch by default: its verdicts are complete and its rewards are paid.
+    let epoch = query.has('epoch') ? Number(query.get('epoch')) : Math.max(0, current - 1);
     const verdictSlot = h('div', {});
     const rewardSlot = h('div', {});
     const epochLabel = h('strong', { 'data-field': 'epoch' }, String(epoch));
@@ -675,10 +835,24 @@
       if (rewards.error) rewardSlot.replaceChildren(errorBox(rewards.error));
       else if (rewards.unavailable) rewardSlot.replaceChildren(unavailable('Per-epoch rewards'));
       else if (rewards.missing) rewardSlot.replaceChildren(h('p', { class: 'muted', 'data-state': 'missing' }, rewards.missing));
-      else rewardSlot.replaceChildren(h('div', { 'data-state': 'rewards' }, generic(rewards.data)));
+      else rewardSlot.replaceChildren(h('div', { 'data-state': 'rewards' }, rewards.data.epochs.map(rewardBreakdown)));
     };
     prev.addEventListener('click', () => { epoch -= 1; load(); });
     next.addEventListener('click', () => { epoch += 1; load(); });
+    // Its earnings over the recent epochs; a bar opens that epoch.
+    const history = h('div', { 'data-section': 'reward-history', class: 'history' });
+    optional('/v1/devices/' + id + '/rewards?limit=12').then((r) => {
+      if (!r.data || !r.data.epochs.length) return;
+      const list = r.data.epochs.slice().reverse();
+      const decimals = BigInt(G.status ? G.status.token_decimals : 0);
+      const chart = barChart(list.map((x) => Number(BigInt(x.total)) / Number(10n ** decimals)),
+        { labels: list.map((x) => 'epoch ' + x.epoch), name: 'device-rewards', format: (v) => Number(v).toLocaleString('en-US', { maximumFractionDigits: 4 }) });
+      chart.querySelectorAll('rect.bar').forEach((bar, i) => {
+        bar.style.cursor = 'pointer';
+        bar.addEventListener('click', () => { epoch = list[i].epoch; load(); });
+      });
+      history.replaceChildren(h('h3', {}, 'Earned per epoch (tokens), last ' + list.length), chart);
+    }).catch(() => {});
     const mapLink = d.location ? h('a', { href: '#/map?cell=' + d.location, 'data-link': 'map' }, d.location) : '—';
     show('device',
       h('h1', {}, 'Device', h('span', { class: 'sub mono', 'data-field': 'device-id' }, d.id),
@@ -702,7 +876,7 @@
           h('p', { class: 'muted' }, 'Stake is collateral against fraud; it is slashed for provable cheating and returned, after unbonding, when the device is decommissioned.'))),
       h('div', { class: 'toolbar' }, prev, h('span', {}, 'Epoch ', epochLabel, ' of ', number(current)), next),
       h('div', { class: 'panel', id: 'verdicts', 'data-section': 'verdicts' }, h('h2', {}, 'Verdicts of its reports'), verdictSlot),
-      h('div', { class: 'panel', id: 'rewards', 'data-section': 'rewards' }, h('h2', {}, 'Rewards this epoch: why it earned what it earned'), rewardSlot));
+      h('div', { class: 'panel', id: 'rewards', 'data-section': 'rewards' }, h('h2', {}, 'Rewards: why it earned what it earned'), rewardSlot, history));
     await load();
     void status;
     return null;
@@ -711,20 +885,125 @@
   // ---------------------------------------------------------------------------------------------
   // Storage
 
+  function bytes(n) {
+    n = Number(n) || 0;
+    const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+    let i = 0;
+    while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
+    return (i === 0 ? String(n) : n.toFixed(n >= 100 ? 0 : 1)) + ' ' + units[i];
+  }
+
+  /** A bar filled to `part / whole`, with a label. */
+  function meter(part, whole, label, cls) {
+    const pct = whole > 0 ? Math.min(100, (100 * part) / whole) : 0;
+    return h('div', { class: 'meter ' + (cls || '') }, h('span', { style: 'width:' + pct.toFixed(1) + '%' }), h('em', {}, label));
+  }
+
+  function providersTable(list) {
+    return h('table', { 'data-table': 'providers' },
+      h('thead', {}, h('tr', {}, ['provider', 'status', 'capacity', 'price per GiB per period', 'reputation', 'proofs', 'slashed'].map((t) => h('th', {}, t)))),
+      h('tbody', {}, list.length === 0 ? h('tr', {}, h('td', { colspan: 7, class: 'muted' }, 'No storage providers registered yet.')) :
+        list.map((p) => h('tr', { 'data-provider': p.device, 'data-capacity': p.capacity_bytes, 'data-reserved': p.reserved_bytes,
+          'data-price': p.price_per_gib_period, 'data-reputation': p.reputation_ppm, 'data-passes': p.passes, 'data-misses': p.misses },
+        h('td', {}, link.device(p.device), h('div', { class: 'muted small mono' }, p.endpoint)),
+        h('td', {}, h('span', { class: 'pill ' + (p.status === 'active' ? 'active' : p.status === 'failed' ? 'invalid' : 'decommissioned') }, p.status)),
+        h('td', {}, meter(p.reserved_bytes, p.capacity_bytes, bytes(p.reserved_bytes) + ' of ' + bytes(p.capacity_bytes) + ' used'),
+          h('div', { class: 'muted small' }, bytes(p.free_bytes) + ' free')),
+        h('td', {}, tok(p.price_per_gib_period)),
+        h('td', {}, meter(p.reputation_ppm, 1e6, (p.reputation_ppm / 1e4).toFixed(2) + ' %', p.reputation_ppm < 900000 ? 'warn' : ''),
+          p.consecutive_failures ? h('div', { class: 'bad small' }, p.consecutive_failures + ' missed in a row') : null),
+        h('td', {}, h('span', { class: 'ok' }, number(p.passes) + ' passed'), ' · ', h('span', { class: p.misses ? 'bad' : 'muted' }, number(p.misses) + ' missed')),
+        h('td', {}, p.slashed === '0' ? h('span', { class: 'muted' }, '—') : h('span', { class: 'bad' }, tok(p.slashed)))))));
+  }
+
+  /**
+   * A deal's proof history at a glance: one row per provider, one column per proving period
+   * (the latest 24), each cell passed (✓), missed (✗) or not settled yet (·).
+   */
+  function proofGrid(deal) {
+    const proofs = deal.proofs || [];
+    const providers = [];
+    const seen = new Set();
+    const add = (p) => { if (!seen.has(p)) { seen.add(p); providers.push(p); } };
+    deal.segments.forEach((seg) => seg.pieces.forEach((piece) => add(piece.provider)));
+    proofs.forEach((p) => add(p.provider));
+    const outcome = new Map(proofs.map((p) => [p.period + '/' + p.provider, p]));
+    const lastSettled = proofs.reduce((m, p) => Math.max(m, p.period), deal.start_period - 1);
+    const last = Math.min(deal.end_period - 1, Math.max(lastSettled, deal.start_period));
+    const first = Math.max(deal.start_period, last - 23);
+    const periods = [];
+    for (let g = first; g <= last; g++) periods.push(g);
+    const passed = proofs.filter((p) => p.outcome === 'proven').length;
+    const missed = proofs.length - passed;
+    return h('div', { class: 'proofs', 'data-proofs': deal.id },
+      h('p', {}, h('span', { class: 'ok', 'data-field': 'proofs-passed' }, number(passed) + ' passed'), ' · ',
+        h('span', { class: missed ? 'bad' : 'muted', 'data-field': 'proofs-missed' }, number(missed) + ' missed'),
+        h('span', { class: 'muted' }, ' — periods ' + number(deal.start_period) + '–' + number(deal.end_period - 1) + ' of the deal' +
+          (first > deal.start_period ? ', the latest ' + periods.length + ' shown' : ''))),
+      h('table', { class: 'proof-grid', 'data-table': 'proof-grid' },
+        h('thead', {}, h('tr', {}, h('th', {}, 'provider \\ period'), periods.map((g) => h('th', {}, String(g))))),
+        h('tbody', {}, providers.map((prov) => h('tr', { 'data-provider': prov },
+          h('td', {}, link.device(prov)),
+          periods.map((g) => {
+            const p = outcome.get(g + '/' + prov);
+            const state = p ? (p.outcome === 'proven' ? 'proven' : 'missed') : 'open';
+            return h('td', { class: 'cell-' + state, 'data-period': g, 'data-outcome': state,
+              title: p ? `period ${g}: ${p.outcome} at block ${p.height}, paid ${tokens(p.paid)}` : `period ${g}: not settled` },
+            state === 'proven' ? '✓' : state === 'missed' ? '✗' : '·');
+          }))))));
+  }
+
+  /** A deal's summary card; with its proof history when the deal came with one. */
+  function dealCard(deal) {
+    const healthy = deal.segments.map((seg) => seg.pieces.filter((p) => !p.missed_last).length);
+    return h('div', { class: 'panel deal', 'data-deal': deal.id },
+      h('h2', {}, h('a', { href: '#/storage/deal/' + deal.id, 'data-link': 'deal' }, 'Deal ' + deal.id), ' ',
+        h('span', { class: 'pill ' + (deal.status === 'active' ? 'active' : 'decommissioned') }, deal.status)),
+      h('div', { class: 'grid' },
+        card('File', bytes(deal.file_size), null, h('a', { href: '#/cid/' + deal.cid, class: 'mono', 'data-link': 'cid' }, short(deal.cid, 14))),
+        card('Erasure', deal.data_pieces + ' of ' + deal.total_pieces, null, deal.segments.length + ' segment' + (deal.segments.length === 1 ? '' : 's') +
+          ', healthy pieces ' + healthy.join(', ') + ' (repair at ' + deal.repair_threshold + ')'),
+        card('Escrow left', tok(deal.escrow_left), null, 'of ' + tokens(deal.escrowed_total) + '; paid ' + tokens(deal.paid_to_providers)),
+        card('Client', h('a', { href: '#/account/' + deal.client, class: 'mono small', 'data-link': 'account', title: deal.client }, short(deal.client, 12)),
+          null, 'created at block ' + number(deal.created_height))),
+      deal.proofs ? proofGrid(deal) : null);
+  }
+
+  /** The deals of a listing, each with its proof history (one request per deal, at most 10). */
+  async function dealCards(list) {
+    const shown = list.slice(0, 10);
+    const full = await Promise.all(shown.map((d) => api('/v1/storage/deals/' + d.id).catch(() => d)));
+    return full.map(dealCard);
+  }
+
   async function pageStorage() {
     await refreshStatus();
-    const providers = await optional('/v1/storage/providers');
+    const [providers, deals] = await Promise.all([optional('/v1/storage/providers?limit=100'), optional('/v1/storage/deals?limit=10')]);
     const dealInput = h('input', { placeholder: 'deal id', 'aria-label': 'deal id' });
     const clientInput = h('input', { placeholder: 'client address gw1…', 'aria-label': 'client address', size: 46 });
+    let summary = null;
+    if (providers.data) {
+      const list = providers.data.providers;
+      const capacity = list.reduce((a, p) => a + p.capacity_bytes, 0);
+      const reserved = list.reduce((a, p) => a + p.reserved_bytes, 0);
+      summary = h('div', { class: 'grid' },
+        card('Providers', number(list.length) + (providers.data.next_cursor ? '+' : ''), 'providers-count', list.filter((p) => p.status === 'active').length + ' active'),
+        card('Capacity', bytes(capacity), 'capacity', bytes(reserved) + ' reserved by deals'),
+        card('Proofs', number(list.reduce((a, p) => a + p.passes, 0)), 'passes', number(list.reduce((a, p) => a + p.misses, 0)) + ' periods missed'));
+    }
     show('storage',
       h('h1', {}, 'Storage', h('span', { class: 'sub' }, 'providers, deals and their proofs')),
+      summary,
       h('div', { class: 'panel', 'data-section': 'providers' }, h('h2', {}, 'Providers'),
-        providers.data ? generic(providers.data) : providers.missing ? h('p', { class: 'muted' }, providers.missing) : unavailable('The storage market')),
-      h('div', { class: 'panel' }, h('h2', {}, 'Deals'),
+        providers.data ? providersTable(providers.data.providers) : providers.missing ? h('p', { class: 'muted' }, providers.missing) : unavailable('The storage market')),
+      h('div', { class: 'panel' }, h('h2', {}, 'Find deals'),
         h('form', { class: 'toolbar', onsubmit: (e) => { e.preventDefault(); if (dealInput.value.trim()) location.hash = '#/storage/deal/' + encodeURIComponent(dealInput.value.trim()); } },
           dealInput, h('button', {}, 'Open deal')),
         h('form', { class: 'toolbar', onsubmit: (e) => { e.preventDefault(); if (clientInput.value.trim()) location.hash = '#/storage/client/' + encodeURIComponent(clientInput.value.trim()); } },
-          clientInput, h('button', {}, 'Deals of client'))));
+          clientInput, h('button', {}, 'Deals of client'))),
+      h('div', { 'data-section': 'deals' }, h('h2', {}, 'Latest deals'),
+        deals.data ? (deals.data.deals.length ? await dealCards(deals.data.deals) : h('p', { class: 'muted' }, 'No deals yet.')) :
+          deals.missing ? h('p', { class: 'muted' }, deals.missing) : unavailable('Storage deals')));
     return null;
   }
 
@@ -732,9 +1011,23 @@
     await refreshStatus();
     const id = decodeURIComponent(m[1]);
     const deal = await optional('/v1/storage/deals/' + encodeURIComponent(id));
+    const d = deal.data;
     show('deal', h('h1', {}, 'Storage deal', h('span', { class: 'sub mono', 'data-field': 'deal-id' }, id)),
-      h('div', { class: 'panel', 'data-section': 'deal' },
-        deal.data ? generic(deal.data) : deal.missing ? h('p', { class: 'error' }, deal.missing) : unavailable('Storage deals')));
+      h('div', { 'data-section': 'deal' },
+        d ? [dealCard(d),
+          h('div', { class: 'panel' }, h('h2', {}, 'Pieces'),
+            d.segments.map((seg, i) => h('div', {}, h('h3', {}, 'Segment ' + i + ' · ' + bytes(seg.length)),
+              h('table', { 'data-table': 'pieces' }, h('thead', {}, h('tr', {}, ['piece', 'provider', 'size', 'rate per period', 'since period', 'last period'].map((t) => h('th', {}, t)))),
+                h('tbody', {}, seg.pieces.map((p) => h('tr', {},
+                  h('td', {}, p.index < d.data_pieces ? 'data ' + p.index : 'parity ' + p.index), h('td', {}, link.device(p.provider),
+                    p.previous_provider ? h('div', { class: 'muted small' }, 'repaired from ', link.device(p.previous_provider)) : null),
+                  h('td', {}, bytes(p.size)), h('td', {}, tok(p.rate)), h('td', {}, number(p.since_period)),
+                  h('td', {}, p.missed_last ? h('span', { class: 'bad' }, 'missed') : h('span', { class: 'ok' }, 'ok'))))))))),
+          h('div', { class: 'panel' }, h('h2', {}, 'Escrow'), kv([
+            ['escrowed', tok(d.escrowed_total)], ['left', tok(d.escrow_left)], ['kept for repairs', tok(d.repair_reserve_left)],
+            ['paid to providers', tok(d.paid_to_providers)], ['paid to repairers', tok(d.paid_to_repairers)], ['refunded', tok(d.refunded)],
+            ['ended at', d.ended_height ? link.block(d.ended_height) : '—']]))] :
+          deal.missing ? h('p', { class: 'error' }, deal.missing) : unavailable('Storage deals')));
     return null;
   }
 
@@ -743,25 +1036,23 @@
     const client = decodeURIComponent(m[1]);
     const deals = await optional('/v1/storage/deals?client=' + encodeURIComponent(client));
     show('client-deals', h('h1', {}, 'Deals of ', h('span', { class: 'sub mono' }, client)),
-      h('div', { class: 'panel', 'data-section': 'deals' },
-        deals.data ? generic(deals.data) : deals.missing ? h('p', { class: 'error' }, deals.missing) : unavailable('Storage deals')));
+      h('div', { 'data-section': 'deals' },
+        deals.data ? (deals.data.deals.length ? await dealCards(deals.data.deals) : h('p', { class: 'muted' }, 'This client has no deals.')) :
+          deals.missing ? h('p', { class: 'error' }, deals.missing) : unavailable('Storage deals')));
     return null;
   }
 
   async function pageCid(m) {
     await refreshStatus();
     const cid = decodeURIComponent(m[1]);
-    // Deals name the content they store; a node with the storage market lists them by client,
-    // so a CID is looked up among the deals the node can list.
     const deals = await optional('/v1/storage/deals?cid=' + encodeURIComponent(cid));
-    // Keep only deals that name this CID, whatever the listing's shape (a node that ignores the
-    // filter must not make other deals look like this content's).
-    const names = (v) => JSON.stringify(v).includes(cid);
-    const only = (v) => Array.isArray(v) ? v.filter(names) :
-      v && typeof v === 'object' ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, Array.isArray(x) ? x.filter(names) : x])) : v;
+    // Only deals that name this CID (a node that ignored the filter must not make other deals
+    // look like this content's).
+    const mine = deals.data ? deals.data.deals.filter((d) => d.cid === cid) : [];
     show('cid', h('h1', {}, 'Content', h('span', { class: 'sub mono', 'data-field': 'cid' }, cid)),
-      h('div', { class: 'panel', 'data-section': 'cid' },
-        deals.data ? generic(only(deals.data)) : deals.missing ? h('p', { class: 'error' }, deals.missing) : unavailable('Storage deals by content id')));
+      h('div', { 'data-section': 'cid' },
+        deals.data ? (mine.length ? await dealCards(mine) : h('p', { class: 'muted' }, 'No deal stores this content.')) :
+          deals.missing ? h('p', { class: 'error' }, deals.missing) : unavailable('Storage deals by content id')));
     return null;
   }
 

@@ -45,6 +45,20 @@
     return e;
   }
 
+  // Earnings: cells that earned nothing are grey; the others run from light to dark amber with
+  // the tokens each of their devices earned on average, up to the most in view.
+  const EARN_NONE = '#d5d9d6';
+  const EARN_LOW = '#fde7b0';
+  const EARN_HIGH = '#8a3b00';
+  const EARN_STEPS = [0.25, 0.5, 0.75, 1];
+
+  /** Base units per device of a cell, rounded down (BigInt): what earnings colour by. */
+  function perDevice(cell) {
+    let earned;
+    try { earned = BigInt(cell.earned || '0'); } catch (e) { earned = 0n; }
+    return cell.total > 0 ? earned / BigInt(cell.total) : 0n;
+  }
+
   function mix(a, b, t) {
     const pa = [1, 3, 5].map((i) => parseInt(a.slice(i, i + 2), 16));
     const pb = [1, 3, 5].map((i) => parseInt(b.slice(i, i + 2), 16));
@@ -53,8 +67,10 @@
 
   G.mapPage = async function (view, ctx) {
     const { h, api, link, number, query, setHashQuiet } = ctx;
+    const tokens = (base) => (G.tokens ? G.tokens(String(base)) : String(base));
     let lat = 20, lng = 0, z = 2;
-    const state = { mode: query.get('color') || 'kind', cells: [], selected: null, res: 0, seq: 0, abort: null };
+    const state = { mode: query.get('color') || 'kind', cells: [], selected: null, res: 0, seq: 0, abort: null,
+      earningsEpoch: null, maxPerDevice: 0n };
     if (query.has('lat') && query.has('lng') && query.has('z')) {
       lat = Number(query.get('lat')); lng = Number(query.get('lng')); z = Number(query.get('z'));
     }
@@ -121,7 +137,16 @@
       }
     }
 
+    /** The earnings colour of `perDeviceBase` base units per device, given the most in view. */
+    function earningsColor(perDeviceBase) {
+      if (perDeviceBase <= 0n || state.maxPerDevice <= 0n) return EARN_NONE;
+      // BigInt ratio in thousandths, so huge base-unit sums keep their order exactly enough.
+      const t = Number((perDeviceBase * 1000n) / state.maxPerDevice) / 1000;
+      return mix(EARN_LOW, EARN_HIGH, t);
+    }
+
     function colorOf(cell, maxTotal) {
+      if (state.mode === 'earnings') return earningsColor(perDevice(cell));
       if (state.mode === 'status') {
         const t = cell.total ? cell.decommissioned / cell.total : 0;
         return mix('#1f9d6b', '#9aa3a0', t);
@@ -141,8 +166,24 @@
       if (state.mode === 'kind') Object.entries(KIND_COLORS).forEach(([k, c]) => legend.append(h('span', {}, h('i', { style: 'background:' + c }), k)));
       if (state.mode === 'status') legend.append(h('span', {}, h('i', { style: 'background:#1f9d6b' }), 'all active'), h('span', {}, h('i', { style: 'background:#9aa3a0' }), 'all decommissioned'));
       if (state.mode === 'density') legend.append(h('span', {}, h('i', { style: 'background:#c6e6d7' }), 'few'), h('span', {}, h('i', { style: 'background:#0b5a41' }), 'many devices'));
-      if (state.mode === 'earnings') note.replaceChildren(h('span', { class: 'unavailable', 'data-state': 'unavailable' },
-        'Earnings per cell: not available on this node (it serves no per-cell rewards); cells are coloured by kind.'));
+      legend.removeAttribute('data-epoch');
+      legend.removeAttribute('data-max-per-device');
+      if (state.mode === 'earnings') {
+        if (state.earningsEpoch === null || state.earningsEpoch === undefined) {
+          legend.append(h('span', {}, h('i', { style: 'background:' + EARN_NONE }), 'earned nothing'));
+          note.textContent = 'No epoch has been paid yet: no device has earned anything.';
+          return;
+        }
+        legend.setAttribute('data-epoch', String(state.earningsEpoch));
+        legend.setAttribute('data-max-per-device', state.maxPerDevice.toString());
+        legend.append(h('span', {}, h('i', { style: 'background:' + EARN_NONE }), 'earned nothing'));
+        // Each swatch: up to this many tokens per device (a share of the most in view).
+        EARN_STEPS.forEach((t) => {
+          const bound = (state.maxPerDevice * BigInt(Math.round(t * 1000))) / 1000n;
+          legend.append(h('span', { 'data-step': String(t) }, h('i', { style: 'background:' + mix(EARN_LOW, EARN_HIGH, t) }), 'up to ' + tokens(bound)));
+        });
+        note.textContent = `per device, epoch ${number(state.earningsEpoch)} (the latest paid)`;
+      }
     }
 
     function draw() {
@@ -151,6 +192,8 @@
       hexLayer.replaceChildren();
       labelLayer.replaceChildren();
       const maxTotal = Math.max(1, ...state.cells.map((c) => c.total));
+      state.maxPerDevice = state.cells.reduce((m, c) => { const v = perDevice(c); return v > m ? v : m; }, 0n);
+      if (state.mode === 'earnings') drawLegend();
       for (const cell of state.cells) {
         // Cells crossing the antimeridian: keep every vertex on the side of the centre.
         const pts = cell.boundary.map(([pLat, pLng]) => {
@@ -163,10 +206,14 @@
           class: 'hex' + (state.selected === cell.cell ? ' selected' : ''),
           points: pts.map((p) => p[0].toFixed(1) + ',' + p[1].toFixed(1)).join(' '),
           fill: colorOf(cell, maxTotal), 'data-cell': cell.cell, 'data-total': cell.total,
+          'data-earned': cell.earned || '0', 'data-earning': cell.earning || 0,
         }, hexLayer);
         const title = el('title', {}, poly);
         title.textContent = `${cell.total} device${cell.total === 1 ? '' : 's'} · ` +
-          Object.entries(cell.kinds).map(([k, v]) => v + ' ' + k).join(', ') + ` · cell ${cell.cell}`;
+          Object.entries(cell.kinds).map(([k, v]) => v + ' ' + k).join(', ') +
+          (state.earningsEpoch !== null && state.earningsEpoch !== undefined
+            ? ` · earned ${tokens(cell.earned || '0')} in epoch ${state.earningsEpoch} (${tokens(perDevice(cell))} per device)` : '') +
+          ` · cell ${cell.cell}`;
         poly.addEventListener('click', (e) => { e.stopPropagation(); if (!moved) selectCell(cell); });
         const xs = pts.map((p) => p[0]), ys = pts.map((p) => p[1]);
         const width = Math.max(...xs) - Math.min(...xs);
@@ -201,6 +248,7 @@
         if (seq !== state.seq) return;
         state.cells = data.cells;
         state.res = res;
+        state.earningsEpoch = data.earnings_epoch === undefined ? null : data.earnings_epoch;
         info.children[1].textContent = `H3 resolution ${res} · ${number(data.cells.length)} cells` +
           (data.truncated ? ` (densest of ${number(data.cells_in_view)})` : '') + ` · height ${number(data.height)}`;
         mapBox.setAttribute('data-loaded', String(seq));
@@ -231,6 +279,10 @@
         h('p', {}, h('strong', { 'data-field': 'cell-total' }, String(cell.total)), ' devices (', number(cell.active), ' active, ',
           number(cell.decommissioned), ' decommissioned) · resolution ' + state.res),
         h('p', { class: 'muted' }, Object.entries(cell.kinds).map(([k, v]) => v + ' ' + k).join(', ')),
+        state.earningsEpoch === null || state.earningsEpoch === undefined ? h('p', { class: 'muted' }, 'No epoch paid yet.') :
+          h('p', { 'data-field': 'cell-earned', 'data-raw': cell.earned || '0' }, 'Earned ', h('strong', {}, tokens(cell.earned || '0')),
+            ' in epoch ' + number(state.earningsEpoch) + ': ', tokens(perDevice(cell)), ' per device, ',
+            number(cell.earning || 0), ' of ', number(cell.total), ' devices paid.'),
         list, more);
       try { await load(); } catch (e) { side.append(h('div', { class: 'error' }, e.message)); }
     }

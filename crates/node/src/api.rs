@@ -247,6 +247,10 @@ impl ApiError {
             error.to_string(),
         )
     }
+    /// What went wrong, in words.
+    pub(crate) fn message(&self) -> &str {
+        &self.message
+    }
     fn invalid_tx(error: &TxError) -> ApiError {
         ApiError {
             status: StatusCode::BAD_REQUEST,

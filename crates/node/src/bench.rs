@@ -106,7 +106,7 @@ fn seeded_key(i: usize) -> SigningKey {
 
 /// Runs `f` on a fresh folder under the system's temporary folder (named after `prefix`, this
 /// process and the time), removed afterwards whatever `f` returns.
-fn in_scratch_folder<T>(
+pub(crate) fn in_scratch_folder<T>(
     prefix: &str,
     f: impl FnOnce(&std::path::Path) -> anyhow::Result<T>,
 ) -> anyhow::Result<T> {
@@ -385,6 +385,8 @@ pub struct ReportBenchOptions {
     pub block_size: usize,
     /// Blocks to measure.
     pub blocks: usize,
+    /// Journal accepted reports durably in the store before answering, as a node does.
+    pub journal: bool,
 }
 
 /// What the report benchmark measured.
@@ -396,6 +398,8 @@ pub struct ReportBenchReport {
     pub block_size: usize,
     /// Blocks measured.
     pub blocks: usize,
+    /// Whether accepted reports were journaled durably, as a node does.
+    pub journal: bool,
     /// Reports per second through ingest (decode, device lookup, signature, freshness, counter)
     /// and block execution and commit, pipelined as in the node (ingest of the next batch
     /// overlaps the current block): all reports over the whole run's wall time.
@@ -416,10 +420,15 @@ impl fmt::Display for ReportBenchReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "reports: {} blocks of {} from {} sensors\n  ingested, verified and committed: {:.0}/s end to end (pipelined)\n  ingest alone {:.0}/s, block execution + commit alone {:.0}/s\n  verdicts: {} valid, {} invalid",
+            "reports: {} blocks of {} from {} sensors ({})\n  ingested, verified and committed: {:.0}/s end to end (pipelined)\n  ingest alone {:.0}/s, block execution + commit alone {:.0}/s\n  verdicts: {} valid, {} invalid",
             self.blocks,
             self.block_size,
             self.devices,
+            if self.journal {
+                "accepted reports journaled durably, as a node does"
+            } else {
+                "no journal"
+            },
             self.end_to_end_per_second,
             self.median_ingest_per_second,
             self.median_block_per_second,
@@ -584,7 +593,11 @@ fn run_reports(
 
     // The node ingests on HTTP worker threads while the producer executes the previous block, so
     // the pipeline overlaps the two: batch b+1 is ingested while block b executes and commits.
-    let mut queue = crate::ingest::ReportQueue::new(total.max(1));
+    let mut queue = if options.journal {
+        crate::ingest::ReportQueue::with_journal(total.max(1), store.clone(), &store.snapshot()?)?.0
+    } else {
+        crate::ingest::ReportQueue::new(total.max(1))
+    };
     let batches: Vec<&[Vec<u8>]> = reports.chunks(options.block_size).collect();
     let (mut ingest, mut blocks) = (Vec::new(), Vec::new());
     let (mut valid, mut invalid) = (0, 0);
@@ -611,11 +624,7 @@ fn run_reports(
     let pipeline_started = Instant::now();
     ingest.push(admit(&mut queue, 0)?);
     for b in 0..batches.len() {
-        let taken: Vec<Vec<u8>> = queue
-            .take(batches[b].len())
-            .into_iter()
-            .map(|r| r.bytes)
-            .collect();
+        let taken: Vec<Vec<u8>> = queue.candidates(batches[b].len());
         let (block, executed, next) = std::thread::scope(|scope| {
             let next = (b + 1 < batches.len()).then(|| scope.spawn(|| admit(&mut queue, b + 1)));
             let phase = Instant::now();
@@ -637,7 +646,9 @@ fn run_reports(
         if let Some(rate) = next {
             ingest.push(rate?);
         }
-        queue.after_block(&[], &store.snapshot()?);
+        // As in the node: reports leave the queue (and the journal) once a committed block
+        // includes them.
+        queue.after_block(&block.report_hashes, &store.snapshot()?);
         let ok = block
             .results
             .report_results
@@ -658,6 +669,7 @@ fn run_reports(
         devices: options.devices,
         block_size: options.block_size,
         blocks: options.blocks,
+        journal: options.journal,
         end_to_end_per_second: pipelined,
         median_ingest_per_second: median(&mut ingest),
         median_block_per_second: median(&mut blocks),

@@ -31,6 +31,9 @@ use groundwork_app::modules::devices::state::{
     DeviceKind, DeviceRecord, DeviceStatus, DevicesRead,
 };
 use groundwork_app::modules::reports::state::ReportsRead;
+use groundwork_app::modules::rewards::state::{
+    BREAKDOWN_PREFIX, DeviceRewards, RewardsRead, breakdown_key,
+};
 use groundwork_app::modules::staking::state::StakingRead;
 use groundwork_primitives::{Address, DeviceId, sha256};
 use groundwork_proto::v1;
@@ -221,15 +224,22 @@ pub const MAP_MAX_RES: u8 = 8;
 const MAP_MAX_CELLS: usize = 20_000;
 /// A catch-up longer than this many blocks rescans the devices instead.
 const RESCAN_AFTER_BLOCKS: u64 = 5_000;
+/// The block event of an epoch's payout (`groundwork_app::modules::rewards::events`): the map's
+/// earnings move to that epoch.
+const EPOCH_PAID_EVENT: &str = "rewards.epoch_paid";
 const KINDS: usize = 5;
 
-/// Where a device sits on the map and what it is: what the index keeps per device.
+/// Where a device sits on the map, what it is and what it last earned: what the index keeps
+/// per device.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Placed {
     /// Its cell at [`MAP_MAX_RES`], or `None` before it asserts a location.
     cell: Option<h3o::CellIndex>,
     kind: u8,
     active: bool,
+    /// Base units credited for it in the index's earnings epoch (saturating: a device earning
+    /// more than `u64::MAX` base units in one epoch is shown as earning that).
+    earned: u64,
 }
 
 /// Devices counted in one cell.
@@ -240,6 +250,10 @@ struct CellCounts {
     kinds: [u32; KINDS],
     active: u32,
     decommissioned: u32,
+    /// Base units its devices earned in the earnings epoch.
+    earned: u128,
+    /// Its devices that earned more than zero then.
+    earning: u32,
 }
 
 /// The aggregated devices: per device, where it is; per resolution, counts per cell.
@@ -250,6 +264,8 @@ struct MapData {
     /// All devices by kind: (active, decommissioned).
     totals: [(u64, u64); KINDS],
     located: u64,
+    /// The epoch whose rewards `earned` holds: the latest paid when the index last looked.
+    earnings_epoch: Option<u64>,
 }
 
 /// Devices per H3 cell at every resolution up to [`MAP_MAX_RES`], kept in memory and brought up
@@ -285,6 +301,47 @@ fn place(record: &DeviceRecord) -> Placed {
         cell,
         kind: kind_index(record.kind),
         active: record.status == DeviceStatus::Active,
+        earned: 0,
+    }
+}
+
+/// What each of `devices` was credited in `epoch`, from the rewards module's derived breakdown
+/// records (`w/` ‖ device ‖ epoch), read in key order in one transaction. Devices without a
+/// record (no counted reports that epoch) are left out: they earned nothing.
+fn load_earnings(
+    store: &Store,
+    epoch: u64,
+    devices: impl Iterator<Item = DeviceId>,
+) -> Result<HashMap<DeviceId, u64>, ApiError> {
+    let mut ids: Vec<DeviceId> = devices.collect();
+    ids.sort_unstable();
+    let mut earned = HashMap::new();
+    let mut corrupt = None;
+    store.records_each(
+        ids.iter().map(|id| breakdown_key(id, epoch)),
+        |key, value| {
+            let Some(id) = key
+                .get(BREAKDOWN_PREFIX.len()..BREAKDOWN_PREFIX.len() + 20)
+                .and_then(|b| <[u8; 20]>::try_from(b).ok())
+                .map(DeviceId)
+            else {
+                corrupt = Some(hex::encode(key));
+                return;
+            };
+            match DeviceRewards::decode(id, epoch, value) {
+                Some(rewards) if rewards.total.0 > 0 => {
+                    earned.insert(id, u64::try_from(rewards.total.0).unwrap_or(u64::MAX));
+                }
+                Some(_) => {}
+                None => corrupt = Some(hex::encode(key)),
+            }
+        },
+    )?;
+    match corrupt {
+        Some(key) => Err(ApiError::internal(format!(
+            "derived record {key} is not a reward breakdown"
+        ))),
+        None => Ok(earned),
     }
 }
 
@@ -296,6 +353,7 @@ impl MapData {
             levels: (0..=MAP_MAX_RES).map(|_| BTreeMap::new()).collect(),
             totals: [(0, 0); KINDS],
             located: 0,
+            earnings_epoch: None,
         }
     }
 
@@ -347,6 +405,15 @@ impl MapData {
             } else {
                 &mut entry.decommissioned
             });
+            if placed.earned > 0 {
+                step(&mut entry.earning);
+                let earned = u128::from(placed.earned);
+                entry.earned = if add {
+                    entry.earned.saturating_add(earned)
+                } else {
+                    entry.earned.saturating_sub(earned)
+                };
+            }
             if entry.active == 0 && entry.decommissioned == 0 {
                 level.remove(&u64::from(parent));
             }
@@ -377,6 +444,10 @@ impl MapData {
             } else {
                 entry.decommissioned += 1;
             }
+            if placed.earned > 0 {
+                entry.earning += 1;
+                entry.earned += u128::from(placed.earned);
+            }
         }
         let mut below: BTreeMap<u64, CellCounts> = finest.into_iter().collect();
         for res in (0..=MAP_MAX_RES).rev() {
@@ -397,6 +468,8 @@ impl MapData {
                 }
                 entry.active += counts.active;
                 entry.decommissioned += counts.decommissioned;
+                entry.earning += counts.earning;
+                entry.earned += counts.earned;
             }
             for (cell, counts) in level.iter_mut() {
                 if let Ok(index) = h3o::CellIndex::try_from(*cell) {
@@ -421,6 +494,57 @@ impl MapData {
         if let Some(new) = placed {
             self.count(new, true);
             self.devices.insert(id, new);
+        }
+    }
+
+    /// A device's record changed (moved, retired, new): its earnings stay with it.
+    fn update(&mut self, id: DeviceId, placed: Option<Placed>) {
+        let earned = self.devices.get(&id).map_or(0, |p| p.earned);
+        self.set(id, placed.map(|p| Placed { earned, ..p }));
+    }
+
+    /// Replaces every device's earnings with what it earned in `epoch` (absent: nothing) and
+    /// sums them per cell again: per finest cell first, then each coarser level from the one
+    /// below, as [`MapData::build`] does for the counts.
+    fn set_earnings(&mut self, epoch: u64, earned: &HashMap<DeviceId, u64>) {
+        self.earnings_epoch = Some(epoch);
+        let mut below: BTreeMap<u64, (u128, u32)> = BTreeMap::new();
+        {
+            let mut finest: HashMap<u64, (u128, u32)> = HashMap::new();
+            for (id, placed) in self.devices.iter_mut() {
+                placed.earned = earned.get(id).copied().unwrap_or(0);
+                if let (Some(cell), true) = (placed.cell, placed.earned > 0) {
+                    let sum = finest.entry(u64::from(cell)).or_default();
+                    sum.0 += u128::from(placed.earned);
+                    sum.1 += 1;
+                }
+            }
+            below.extend(finest);
+        }
+        for res in (0..=MAP_MAX_RES).rev() {
+            let Ok(resolution) = h3o::Resolution::try_from(res) else {
+                continue;
+            };
+            let mut sums: BTreeMap<u64, (u128, u32)> = BTreeMap::new();
+            for (cell, (amount, devices)) in &below {
+                let Some(parent) = h3o::CellIndex::try_from(*cell)
+                    .ok()
+                    .and_then(|c| c.parent(resolution))
+                else {
+                    continue;
+                };
+                let sum = sums.entry(u64::from(parent)).or_default();
+                sum.0 += amount;
+                sum.1 += devices;
+            }
+            if let Some(level) = self.levels.get_mut(usize::from(res)) {
+                for (cell, counts) in level.iter_mut() {
+                    let (amount, devices) = sums.get(cell).copied().unwrap_or_default();
+                    counts.earned = amount;
+                    counts.earning = devices;
+                }
+            }
+            below = sums;
         }
     }
 }
@@ -450,13 +574,19 @@ impl MapIndex {
                     devices.insert(record.id, place(record));
                 }
             }
-            *guard = Some(MapData::build(tip, devices));
+            let mut data = MapData::build(tip, devices);
+            if let Some(epoch) = snapshot.latest_rewarded_epoch()? {
+                let earned = load_earnings(store, epoch, data.devices.keys().copied())?;
+                data.set_earnings(epoch, &earned);
+            }
+            *guard = Some(data);
             return Ok(guard);
         }
         if let Some(data) = guard.as_mut()
             && data.height < tip
         {
             let mut touched = std::collections::BTreeSet::new();
+            let mut paid_epoch = None;
             for height in data.height + 1..=tip {
                 let Some(bytes) = store.results(height)? else {
                     continue;
@@ -476,12 +606,22 @@ impl MapIndex {
                         {
                             touched.insert(id);
                         }
+                        if event.kind == EPOCH_PAID_EVENT
+                            && attribute.key == "epoch"
+                            && let Ok(epoch) = attribute.value.parse::<u64>()
+                        {
+                            paid_epoch = Some(epoch);
+                        }
                     }
                 }
             }
             for id in touched {
                 let placed = snapshot.device(&id)?.map(|r| place(&r));
-                data.set(id, placed);
+                data.update(id, placed);
+            }
+            if let Some(epoch) = paid_epoch {
+                let earned = load_earnings(store, epoch, data.devices.keys().copied())?;
+                data.set_earnings(epoch, &earned);
             }
             data.height = tip;
         }
@@ -519,6 +659,11 @@ pub struct MapCell {
     pub decommissioned: u32,
     /// Devices by kind (kinds with none left out).
     pub kinds: BTreeMap<String, u32>,
+    /// Base units its devices were credited in `earnings_epoch` (each device counted where it is
+    /// now); "0" when no epoch is paid yet.
+    pub earned: String,
+    /// Its devices credited more than zero in `earnings_epoch`.
+    pub earning: u32,
 }
 
 /// The cells in view.
@@ -534,6 +679,8 @@ pub struct MapCellsResponse {
     pub cells_in_view: usize,
     /// Whether `limit` cut the list (ask at a finer resolution or a smaller box).
     pub truncated: bool,
+    /// The epoch whose rewards `earned` counts: the latest paid one; absent before the first.
+    pub earnings_epoch: Option<u64>,
 }
 
 fn parse_bbox(text: &str) -> Result<[f64; 4], ApiError> {
@@ -697,6 +844,8 @@ fn cells_in_view(
                     .filter(|(_, n)| **n > 0)
                     .map(|(k, n)| (kind_name(k).to_string(), *n))
                     .collect(),
+                earned: counts.earned.to_string(),
+                earning: counts.earning,
             })
         })
         .collect();
@@ -706,6 +855,7 @@ fn cells_in_view(
         cells,
         cells_in_view,
         truncated,
+        earnings_epoch: data.earnings_epoch,
     })
 }
 
@@ -957,6 +1107,49 @@ pub struct AccountTx {
     pub error: String,
     /// Block time, ms since the Unix epoch.
     pub time_ms: u64,
+    /// Service credits this transaction minted that the account paid for or received (from its
+    /// `credits_minted` events); left out when none.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub credit_mints: Vec<CreditMintView>,
+}
+
+/// Credits minted by burning tokens (a `credits_minted` event).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CreditMintView {
+    /// Who burned the tokens (gw1…).
+    pub payer: String,
+    /// Who received the credits (gw1…).
+    pub beneficiary: String,
+    /// Tokens burned, base units.
+    pub burned: String,
+    /// Credits minted.
+    pub credits: u64,
+    /// The oracle price used, micro-fiat per whole token.
+    pub micro_fiat_per_token: u64,
+}
+
+/// The credit mints among a transaction's events that involve `address`.
+fn credit_mints(events: &[v1::Event], address: &str) -> Vec<CreditMintView> {
+    events
+        .iter()
+        .filter(|e| e.kind == "credits_minted")
+        .filter_map(|e| {
+            let get = |key: &str| {
+                e.attributes
+                    .iter()
+                    .find(|a| a.key == key)
+                    .map(|a| a.value.clone())
+            };
+            let view = CreditMintView {
+                payer: get("payer")?,
+                beneficiary: get("beneficiary")?,
+                burned: get("burned")?,
+                credits: get("credits")?.parse().ok()?,
+                micro_fiat_per_token: get("micro_fiat_per_token")?.parse().ok()?,
+            };
+            (view.payer == address || view.beneficiary == address).then_some(view)
+        })
+        .collect()
 }
 
 /// An account's transactions, newest first.
@@ -1000,6 +1193,7 @@ pub(crate) async fn account_txs(
         // One more than asked, to know whether an older page exists.
         let keys = store.index_range_rev(&start, &end, limit + 1)?;
         let more = keys.len() > limit;
+        let address_text = address.to_string();
         let mut results_cache: BTreeMap<u64, (v1::Block, v1::BlockResults)> = BTreeMap::new();
         let mut txs = Vec::new();
         for key in keys.iter().take(limit) {
@@ -1035,6 +1229,9 @@ pub(crate) async fn account_txs(
                 code: result.map_or(0, |r| r.code),
                 error: result.map(|r| r.error.clone()).unwrap_or_default(),
                 time_ms: block.header.as_ref().map_or(0, |h| h.time_ms),
+                credit_mints: result
+                    .map(|r| credit_mints(&r.events, &address_text))
+                    .unwrap_or_default(),
             });
         }
         // The next page starts below the oldest height shown; a block's entries never split
@@ -1153,6 +1350,15 @@ pub struct MapBenchReport {
     pub views: Vec<(String, u8, usize, f64)>,
     /// Microseconds to move one device (the per-block update path), median over 10,000 moves.
     pub move_us: f64,
+    /// Devices with a reward breakdown record for the bench's epoch (the rest earned nothing).
+    pub earning_devices: usize,
+    /// Milliseconds to write those records into a scratch store (setup, not the index).
+    pub records_write_ms: f64,
+    /// When an epoch is paid, median of 3 (ms): reading every device's breakdown record from the
+    /// store in one transaction.
+    pub earnings_read_ms: f64,
+    /// ... then setting each device's earnings and summing them per cell at every level.
+    pub earnings_sum_ms: f64,
 }
 
 impl std::fmt::Display for MapBenchReport {
@@ -1169,14 +1375,23 @@ impl std::fmt::Display for MapBenchReport {
                 "  {name:<28} res {res}  {cells:>5} cells  {ms:>8.2} ms (median)"
             )?;
         }
-        Ok(())
+        writeln!(
+            f,
+            "an epoch paid to {} devices (records written in {:.0} ms): reading their breakdowns {:.0} ms, summing earnings per cell {:.0} ms (medians of 3)",
+            self.earning_devices,
+            self.records_write_ms,
+            self.earnings_read_ms,
+            self.earnings_sum_ms
+        )
     }
 }
 
 /// Builds the map index over `devices` synthetic devices clustered around 40 cities worldwide
 /// (a seeded generator: the same run every time) and times the map requests a person panning
-/// from the whole world down to a neighbourhood makes.
-pub fn bench_map(devices: usize) -> MapBenchReport {
+/// from the whole world down to a neighbourhood makes; then writes a reward breakdown record for
+/// nine devices in ten into a scratch store (removed afterwards) and times what the index does
+/// when an epoch is paid: read every device's record, sum the earnings per cell.
+pub fn bench_map(devices: usize) -> anyhow::Result<MapBenchReport> {
     let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
     let mut next = move || {
         seed ^= seed << 13;
@@ -1206,6 +1421,7 @@ pub fn bench_map(devices: usize) -> MapBenchReport {
                     cell,
                     kind: (next() % 2) as u8,
                     active: next() % 50 != 0,
+                    earned: 0,
                 },
             )
         })
@@ -1262,14 +1478,118 @@ pub fn bench_map(devices: usize) -> MapBenchReport {
         moves.push(t.elapsed().as_secs_f64() * 1e6);
     }
     moves.sort_by(f64::total_cmp);
-    MapBenchReport {
+    let earnings = crate::bench::in_scratch_folder("groundwork-bench-map", |dir| {
+        bench_earnings(dir, &mut data, &placed, &mut next)
+    })?;
+    Ok(MapBenchReport {
         devices,
         build_ms,
         cells_per_level,
         approx_mib,
         views,
         move_us: moves.get(moves.len() / 2).copied().unwrap_or(0.0),
+        earning_devices: earnings.0,
+        records_write_ms: earnings.1,
+        earnings_read_ms: earnings.2,
+        earnings_sum_ms: earnings.3,
+    })
+}
+
+/// Commits an otherwise empty block at `height` carrying derived `records` (benchmarks and
+/// tests: a store holding what the rewards module writes, without running the chain).
+fn commit_records(
+    store: &Store,
+    height: u64,
+    records: Vec<(Vec<u8>, Vec<u8>)>,
+) -> anyhow::Result<()> {
+    let changes: groundwork_state::ChangeSet =
+        [(b"bench".to_vec(), Some(height.to_be_bytes().to_vec()))]
+            .into_iter()
+            .collect();
+    let snapshot = store.snapshot()?;
+    let (app_hash, tree) = store.compute_root(&snapshot, &changes, height)?;
+    store.commit_block(groundwork_state::BlockCommit {
+        height,
+        block_hash: groundwork_primitives::Hash([height as u8; 32]),
+        app_hash,
+        time_ms: height,
+        block: Vec::new(),
+        results: Vec::new(),
+        tx_hashes: Vec::new(),
+        changes,
+        tree,
+        index: Vec::new(),
+        records,
+    })?;
+    Ok(())
+}
+
+/// Writes breakdown records for epoch 0 (nine devices in ten, 100,000 per block) into a store in
+/// `dir`, then times [`load_earnings`] and [`MapData::set_earnings`] three times each:
+/// (devices with a record, write ms, median read ms, median sum ms).
+fn bench_earnings(
+    dir: &std::path::Path,
+    data: &mut MapData,
+    placed: &[(DeviceId, Placed)],
+    next: &mut impl FnMut() -> u64,
+) -> anyhow::Result<(usize, f64, f64, f64)> {
+    use groundwork_app::modules::rewards::state::PoolLine;
+    use groundwork_primitives::{Address, Amount};
+    use groundwork_tokenomics::{Fixed, ProofKind};
+
+    let store = Store::open(&dir.join("state.redb"))?;
+    let commit = |height, records| commit_records(&store, height, records);
+    commit(0, Vec::new())?;
+    let started = std::time::Instant::now();
+    let mut earning = 0;
+    for (block, chunk) in placed.chunks(100_000).enumerate() {
+        let mut records = Vec::with_capacity(chunk.len());
+        for (id, _) in chunk {
+            if next().is_multiple_of(10) {
+                continue;
+            }
+            let amount = Amount(u128::from(next() % 5_000_000_000));
+            let line = PoolLine {
+                kind: ProofKind::Uptime,
+                units: Fixed::ONE,
+                density_scale: Fixed::ONE,
+                reputation: Fixed::ONE,
+                weight: Amount(Fixed::ONE.raw()),
+                amount,
+                ineligible: None,
+            };
+            let rewards = DeviceRewards {
+                device: *id,
+                epoch: 0,
+                owner: Address(id.0),
+                reputation_score: Fixed::ONE,
+                reputation: Fixed::ONE,
+                pools: vec![line],
+                total: amount,
+            };
+            records.push((breakdown_key(id, 0), rewards.encode()));
+            earning += 1;
+        }
+        commit(block as u64 + 1, records)?;
     }
+    let records_write_ms = started.elapsed().as_secs_f64() * 1e3;
+    let (mut reads, mut sums) = (Vec::new(), Vec::new());
+    for _ in 0..3 {
+        let t = std::time::Instant::now();
+        let earned = load_earnings(&store, 0, data.devices.keys().copied())
+            .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
+        reads.push(t.elapsed().as_secs_f64() * 1e3);
+        anyhow::ensure!(
+            earned.len() <= earning,
+            "read more earnings than were written"
+        );
+        let t = std::time::Instant::now();
+        data.set_earnings(0, &earned);
+        sums.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    reads.sort_by(f64::total_cmp);
+    sums.sort_by(f64::total_cmp);
+    Ok((earning, records_write_ms, reads[1], sums[1]))
 }
 
 #[cfg(test)]
@@ -1312,6 +1632,7 @@ mod tests {
             cell: Some(cell),
             kind,
             active,
+            earned: 0,
         }
     }
 
@@ -1342,7 +1663,10 @@ mod tests {
 
     #[test]
     fn building_at_once_equals_adding_one_by_one() {
-        let devices = scattered(3_000);
+        let mut devices = scattered(3_000);
+        for (i, (_, p)) in devices.iter_mut().enumerate() {
+            p.earned = if i % 4 == 0 { 0 } else { (i as u64) * 1_000 };
+        }
         let mut one_by_one = MapData::empty();
         for (id, p) in &devices {
             one_by_one.set(*id, Some(*p));
@@ -1353,14 +1677,136 @@ mod tests {
         for (a, b) in at_once.levels.iter().zip(&one_by_one.levels) {
             let a: Vec<_> = a
                 .iter()
-                .map(|(k, c)| (*k, c.kinds, c.active, c.decommissioned))
+                .map(|(k, c)| (*k, c.kinds, c.active, c.decommissioned, c.earned, c.earning))
                 .collect();
             let b: Vec<_> = b
                 .iter()
-                .map(|(k, c)| (*k, c.kinds, c.active, c.decommissioned))
+                .map(|(k, c)| (*k, c.kinds, c.active, c.decommissioned, c.earned, c.earning))
                 .collect();
             assert_eq!(a, b);
         }
+    }
+
+    /// Every cell's earnings at every level, summed device by device from scratch.
+    fn earnings_by_brute_force(data: &MapData) -> Vec<BTreeMap<u64, (u128, u32)>> {
+        (0..=MAP_MAX_RES)
+            .map(|res| {
+                let resolution = h3o::Resolution::try_from(res).unwrap();
+                let mut sums: BTreeMap<u64, (u128, u32)> = BTreeMap::new();
+                for placed in data.devices.values() {
+                    if let (Some(cell), true) = (placed.cell, placed.earned > 0) {
+                        let sum = sums
+                            .entry(u64::from(cell.parent(resolution).unwrap()))
+                            .or_default();
+                        sum.0 += u128::from(placed.earned);
+                        sum.1 += 1;
+                    }
+                }
+                sums
+            })
+            .collect()
+    }
+
+    fn earnings_held(data: &MapData) -> Vec<BTreeMap<u64, (u128, u32)>> {
+        data.levels
+            .iter()
+            .map(|level| {
+                level
+                    .iter()
+                    .filter(|(_, c)| c.earning > 0 || c.earned > 0)
+                    .map(|(k, c)| (*k, (c.earned, c.earning)))
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn earnings_are_summed_at_every_level_and_move_with_their_device() {
+        let devices = scattered(2_000);
+        let mut data = MapData::build(0, devices.iter().copied().collect());
+        let earned: HashMap<DeviceId, u64> = devices
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| i % 3 != 0)
+            .map(|(i, (id, _))| (*id, 7 + i as u64 * 13))
+            .collect();
+        data.set_earnings(4, &earned);
+        assert_eq!(data.earnings_epoch, Some(4));
+        assert_eq!(earnings_held(&data), earnings_by_brute_force(&data));
+        let all: u128 = earned
+            .iter()
+            .filter(|(id, _)| data.devices[*id].cell.is_some())
+            .map(|(_, v)| u128::from(*v))
+            .sum();
+        let world: u128 = data.levels[0].values().map(|c| c.earned).sum();
+        assert_eq!(
+            world, all,
+            "resolution 0 holds every located device's earnings"
+        );
+
+        // A device that moves keeps its earnings; one removed takes them away.
+        let (mover, _) = devices[1];
+        let before = data.devices[&mover].earned;
+        assert!(before > 0);
+        data.update(mover, Some(placed_at(41.15, -8.61, 0, true)));
+        assert_eq!(data.devices[&mover].earned, before);
+        assert_eq!(earnings_held(&data), earnings_by_brute_force(&data));
+        data.update(devices[2].0, None);
+        assert_eq!(earnings_held(&data), earnings_by_brute_force(&data));
+
+        // The next epoch replaces every device's earnings, including back to nothing.
+        data.set_earnings(5, &HashMap::new());
+        assert!(earnings_held(&data).iter().all(BTreeMap::is_empty));
+        assert!(data.devices.values().all(|p| p.earned == 0));
+    }
+
+    #[test]
+    fn earnings_are_read_from_the_breakdown_records_of_the_epoch_asked() {
+        use groundwork_primitives::{Address, Amount};
+        use groundwork_tokenomics::Fixed;
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("state.redb")).unwrap();
+        let record = |device: DeviceId, epoch: u64, total: u128| {
+            let rewards = DeviceRewards {
+                device,
+                epoch,
+                owner: Address([9; 20]),
+                reputation_score: Fixed::ONE,
+                reputation: Fixed::ONE,
+                pools: Vec::new(),
+                total: Amount(total),
+            };
+            (breakdown_key(&device, epoch), rewards.encode())
+        };
+        let (a, b, c) = (DeviceId([1; 20]), DeviceId([2; 20]), DeviceId([3; 20]));
+        commit_records(&store, 0, Vec::new()).unwrap();
+        commit_records(
+            &store,
+            1,
+            vec![
+                record(a, 6, 500),
+                record(b, 6, 0),
+                record(a, 7, 900),
+                record(c, 7, u128::MAX),
+            ],
+        )
+        .unwrap();
+        let six = load_earnings(&store, 6, [c, b, a].into_iter()).unwrap();
+        assert_eq!(
+            six,
+            HashMap::from([(a, 500)]),
+            "a zero total is not earning"
+        );
+        let seven = load_earnings(&store, 7, [a, b, c].into_iter()).unwrap();
+        assert_eq!(seven, HashMap::from([(a, 900), (c, u64::MAX)]));
+        assert!(
+            load_earnings(&store, 8, [a].into_iter())
+                .unwrap()
+                .is_empty()
+        );
+        // A record that is not a breakdown is an error, not a silent zero.
+        commit_records(&store, 2, vec![(breakdown_key(&b, 9), vec![0xff, 1, 2])]).unwrap();
+        assert!(load_earnings(&store, 9, [b].into_iter()).is_err());
     }
 
     #[test]
@@ -1407,6 +1853,7 @@ mod tests {
                 cell: None,
                 kind: 0,
                 active: true,
+                earned: 0,
             }),
         );
         assert_eq!(data.located, 2);

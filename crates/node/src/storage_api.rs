@@ -325,7 +325,8 @@ pub(crate) async fn get_deal(
     Ok(Json(deal_view(view.deal, Some(view.proofs))))
 }
 
-/// Which deals to list: exactly one of `client`, `cid`, `provider`.
+/// Which deals to list: at most one of `client`, `cid`, `provider`; none lists the latest deals,
+/// newest first.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct DealListParams {
     /// A client's deals (gw1…).
@@ -336,7 +337,7 @@ pub struct DealListParams {
     pub provider: Option<String>,
     /// Most deals to return (1 to 1000, default 100).
     pub limit: Option<usize>,
-    /// The `next_cursor` of the previous page.
+    /// The `next_cursor` of the previous page (without a filter: deals below this id).
     pub cursor: Option<String>,
 }
 
@@ -382,9 +383,10 @@ pub(crate) async fn list_deals(
             let provider = parse_device("provider", provider)?;
             query::deals_of_provider(&snapshot, &provider, cursor, limit)?
         }
+        (None, None, None) => query::latest_deals(&snapshot, cursor, limit)?,
         _ => {
             return Err(ApiError::bad_request(
-                "name exactly one of client=gw1…, cid=bafy… or provider=gwd1…",
+                "name at most one of client=gw1…, cid=bafy… or provider=gwd1…",
             ));
         }
     };
@@ -661,6 +663,14 @@ mod tests {
         assert_eq!(by_cid["deals"][0]["id"], 1);
         let (_, by_query) = get(&base, &format!("/v1/storage/deals?cid={}", file.cid));
         assert_eq!(by_query["deals"].as_array().unwrap().len(), 1);
+        // Without a filter: the latest deals, newest first; below deal 1 there are none.
+        let (status, latest) = get(&base, "/v1/storage/deals?limit=5");
+        assert_eq!(status, 200, "{latest}");
+        assert_eq!(latest["deals"][0]["id"], 1);
+        assert_eq!(latest["deals"].as_array().unwrap().len(), 1);
+        assert!(latest["next_cursor"].is_null());
+        let (_, below) = get(&base, "/v1/storage/deals?cursor=1");
+        assert_eq!(below["deals"], Value::Array(vec![]));
 
         // The window of period 1 is open for the next block (11): ten challenges per provider,
         // the same the chain will check.
@@ -686,7 +696,7 @@ mod tests {
         for (path, status) in [
             ("/v1/storage/deals/7", 404),
             ("/v1/storage/deals/x", 400),
-            ("/v1/storage/deals", 400),
+            ("/v1/storage/deals?client=x&provider=y", 400),
             ("/v1/storage/deals?client=nope", 400),
             ("/v1/storage/providers/gwd1nope", 400),
             ("/v1/storage/providers?limit=0", 400),

@@ -143,6 +143,102 @@ pub fn piece_root(piece: &[u8]) -> Hash {
     keys.root(&level[0], piece.len() as u64)
 }
 
+/// Parts at least this long have their whole chunks hashed in parallel.
+const PARALLEL_UPDATE_LEN: usize = 1 << 20;
+
+/// The commitment of a piece handed over in parts of any size, as it arrives over the network:
+/// the same root as [`piece_root`], in one pass with whatever else reads the parts (a provider
+/// hashes each part of an upload as it writes it to disk). Leaves are hashed as their chunk
+/// completes; 32 bytes per chunk are kept until [`PieceHasher::finish`] builds the tree.
+#[derive(Clone)]
+pub struct PieceHasher {
+    keys: Keys,
+    leaves: Vec<Hash>,
+    partial: Vec<u8>,
+    len: u64,
+}
+
+impl std::fmt::Debug for PieceHasher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PieceHasher")
+            .field("len", &self.len)
+            .finish()
+    }
+}
+
+impl Default for PieceHasher {
+    fn default() -> PieceHasher {
+        PieceHasher::new()
+    }
+}
+
+impl PieceHasher {
+    /// An empty piece so far.
+    pub fn new() -> PieceHasher {
+        PieceHasher {
+            keys: Keys::derive(),
+            leaves: Vec::new(),
+            partial: Vec::with_capacity(COMMITMENT_CHUNK_SIZE),
+            len: 0,
+        }
+    }
+
+    /// Bytes hashed so far.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Whether nothing was hashed yet.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The next bytes of the piece.
+    pub fn update(&mut self, mut data: &[u8]) {
+        self.len += data.len() as u64;
+        if !self.partial.is_empty() {
+            let take = (COMMITMENT_CHUNK_SIZE - self.partial.len()).min(data.len());
+            self.partial.extend_from_slice(&data[..take]);
+            data = &data[take..];
+            if self.partial.len() < COMMITMENT_CHUNK_SIZE {
+                return;
+            }
+            self.leaves.push(self.keys.leaf(&self.partial));
+            self.partial.clear();
+        }
+        let whole = data.len() / COMMITMENT_CHUNK_SIZE * COMMITMENT_CHUNK_SIZE;
+        let keys = self.keys;
+        if whole >= PARALLEL_UPDATE_LEN {
+            let mut hashed = Vec::new();
+            data[..whole]
+                .par_chunks(COMMITMENT_CHUNK_SIZE)
+                .map(|chunk| keys.leaf(chunk))
+                .collect_into_vec(&mut hashed);
+            self.leaves.extend_from_slice(&hashed);
+        } else {
+            self.leaves.extend(
+                data[..whole]
+                    .chunks(COMMITMENT_CHUNK_SIZE)
+                    .map(|chunk| keys.leaf(chunk)),
+            );
+        }
+        self.partial.extend_from_slice(&data[whole..]);
+    }
+
+    /// The piece's commitment.
+    pub fn finish(mut self) -> Hash {
+        if !self.partial.is_empty() || self.leaves.is_empty() {
+            // The last, short chunk; or the empty piece's one empty chunk.
+            self.leaves.push(self.keys.leaf(&self.partial));
+        }
+        let mut level = std::mem::take(&mut self.leaves);
+        while level.len() > 1 {
+            level = level_up(&self.keys, &level);
+        }
+        self.keys.root(&level[0], self.len)
+    }
+}
+
 /// The whole Merkle tree of a piece, kept to answer challenges (64 bytes per chunk).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PieceTree {
@@ -411,6 +507,21 @@ mod tests {
                 piece_root(&data),
                 "{length}"
             );
+        }
+    }
+
+    #[test]
+    fn a_piece_hashed_in_parts_has_the_root_of_the_whole() {
+        for length in [0, 1, 4095, 4096, 4097, 5 * 4096 + 3, (1 << 21) + 17] {
+            let data = piece(length, 3);
+            for part in [1, 1000, 4096, 70_000, 1 << 20, usize::MAX] {
+                let mut hasher = PieceHasher::new();
+                for chunk in data.chunks(part.min(data.len().max(1))) {
+                    hasher.update(chunk);
+                }
+                assert_eq!(hasher.len(), length as u64);
+                assert_eq!(hasher.finish(), piece_root(&data), "{length} in {part}");
+            }
         }
     }
 

@@ -261,10 +261,70 @@ pub fn encode_segment_into(
         piece[..end - start].copy_from_slice(&segment[start..end]);
         piece[end - start..].fill(0);
     }
+    encoded.segment_len = segment_len;
+    encoded.piece_size = piece_size;
+    let (data, parity_pieces) = encoded.pieces.split_at_mut(k);
+    encode_parity(params, data, parity_pieces)
+}
+
+/// Sizes `encoded`'s `n` piece buffers for a segment of `segment_len` bytes, so that the segment
+/// can be read straight into its data pieces (piece `i` holds bytes `i·piece_size ..` of the
+/// segment, zero-padded at the end) and then coded with [`encode_parity`]: no copy of the
+/// segment. Returns the piece size.
+pub fn prepare_pieces(
+    params: &ErasureParams,
+    segment_len: u64,
+    encoded: &mut EncodedSegment,
+) -> Result<usize, ErasureError> {
+    params.validate()?;
+    if segment_len > params.segment_size {
+        return Err(ErasureError::SegmentTooLarge {
+            length: segment_len,
+            max: params.segment_size,
+        });
+    }
+    let piece_size = params.piece_size(segment_len);
+    let n = usize::from(params.total_pieces);
+    encoded.pieces.resize_with(n, Vec::new);
+    for piece in &mut encoded.pieces {
+        piece.resize(piece_size, 0);
+    }
+    encoded.segment_len = segment_len;
+    encoded.piece_size = piece_size;
+    Ok(piece_size)
+}
+
+/// Computes the `n − k` parity pieces of a segment from its `k` data pieces (as
+/// [`prepare_pieces`] lays them out, padding zeroed), all of one piece size.
+pub fn encode_parity(
+    params: &ErasureParams,
+    data: &[Vec<u8>],
+    parity_pieces: &mut [Vec<u8>],
+) -> Result<(), ErasureError> {
+    params.validate()?;
+    let k = usize::from(params.data_pieces);
+    let parity = usize::from(params.parity_pieces());
+    if data.len() != k || parity_pieces.len() != parity {
+        return Err(ErasureError::TooFewPieces {
+            have: data.len() + parity_pieces.len(),
+            need: k + parity,
+        });
+    }
+    let piece_size = data.first().map_or(0, Vec::len);
+    if let Some((index, piece)) = data
+        .iter()
+        .chain(parity_pieces.iter())
+        .enumerate()
+        .find(|(_, piece)| piece.len() != piece_size)
+    {
+        return Err(ErasureError::WrongPieceSize {
+            index: u16::try_from(index).unwrap_or(u16::MAX),
+            expected: piece_size,
+            actual: piece.len(),
+        });
+    }
 
     let stripes = stripe_ranges(piece_size);
-    let (data, parity_pieces) = pieces.split_at_mut(k);
-    let data: &[Vec<u8>] = data;
     let outputs = stripes_of(
         parity_pieces.iter_mut().map(Vec::as_mut_slice),
         stripes.len(),
@@ -289,9 +349,6 @@ pub fn encode_segment_into(
             Ok(())
         },
     )?;
-
-    encoded.segment_len = segment_len;
-    encoded.piece_size = piece_size;
     Ok(())
 }
 

@@ -60,7 +60,7 @@ pub use cid::{Cid, CidError, Codec};
 pub use commitment::{ChunkProof, PieceTree, ProofRejection, piece_root, verify_chunk_proof};
 pub use erasure::{
     EncodedSegment, ErasureError, ErasureParams, decode_segment, decode_segment_into,
-    encode_segment, encode_segment_into,
+    encode_parity, encode_segment, encode_segment_into, prepare_pieces,
 };
 pub use reputation::{AuditReputation, ReputationParams};
 pub use unixfs::{BlockSink, ImportError, ImportedFile, compute_cid, import};

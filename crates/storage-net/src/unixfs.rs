@@ -322,6 +322,113 @@ pub fn compute_cid(reader: impl Read + Send) -> Result<Cid, ImportError> {
     Ok(import(reader, &mut DiscardBlocks)?.root)
 }
 
+/// The CID of a file handed over in order, in parts of any size, by code that reads the file for
+/// another purpose (the storage client erasure-codes each segment it reads): the same CID as
+/// [`compute_cid`] without reading the file a second time. Whole 256 KiB chunks are hashed in
+/// parallel as they arrive; only a chunk split across two parts is copied.
+pub struct CidStream {
+    tree: TreeBuilder,
+    /// The start of a chunk whose end has not arrived yet.
+    partial: Vec<u8>,
+    digests: Vec<[u8; 32]>,
+    leaf_count: u64,
+}
+
+impl std::fmt::Debug for CidStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CidStream")
+            .field("leaf_count", &self.leaf_count)
+            .field("partial", &self.partial.len())
+            .finish()
+    }
+}
+
+impl Default for CidStream {
+    fn default() -> CidStream {
+        CidStream::new()
+    }
+}
+
+impl CidStream {
+    /// An empty file so far.
+    pub fn new() -> CidStream {
+        CidStream {
+            tree: TreeBuilder::new(),
+            partial: Vec::new(),
+            digests: Vec::new(),
+            leaf_count: 0,
+        }
+    }
+
+    /// Hashes whole chunks (`chunks.len()` a multiple of [`CHUNK_SIZE`], or the file's last
+    /// chunk) and adds them as leaves.
+    fn push_chunks(&mut self, chunks: &[u8]) {
+        chunks
+            .par_chunks(CHUNK_SIZE)
+            .map(|chunk| Sha256::digest(chunk).into())
+            .collect_into_vec(&mut self.digests);
+        for (chunk, digest) in chunks.chunks(CHUNK_SIZE).zip(&self.digests) {
+            let size = chunk.len() as u64;
+            let leaf = Link {
+                cid: Cid::from_digest(Codec::Raw, *digest),
+                tree_size: size,
+                file_size: size,
+            };
+            self.leaf_count += 1;
+            // Dropping blocks cannot fail.
+            let _ = self.tree.push(0, leaf, &mut DiscardBlocks);
+        }
+    }
+
+    /// The next bytes of the file.
+    pub fn update(&mut self, mut data: &[u8]) {
+        if !self.partial.is_empty() {
+            let take = (CHUNK_SIZE - self.partial.len()).min(data.len());
+            self.partial.extend_from_slice(&data[..take]);
+            data = &data[take..];
+            if self.partial.len() < CHUNK_SIZE {
+                return;
+            }
+            let chunk = std::mem::take(&mut self.partial);
+            self.push_chunks(&chunk);
+            self.partial = chunk;
+            self.partial.clear();
+        }
+        let whole = data.len() / CHUNK_SIZE * CHUNK_SIZE;
+        if whole > 0 {
+            self.push_chunks(&data[..whole]);
+        }
+        self.partial.extend_from_slice(&data[whole..]);
+    }
+
+    /// The file's CID.
+    pub fn finish(mut self) -> Cid {
+        if !self.partial.is_empty() || self.leaf_count == 0 {
+            // The last, short chunk; or the empty file, which is one empty chunk.
+            let last = std::mem::take(&mut self.partial);
+            self.push_chunks(&last);
+            if self.leaf_count == 0 {
+                self.push_chunks_empty();
+            }
+        }
+        // Dropping blocks cannot fail, and at least one leaf was pushed.
+        match self.tree.finish(&mut DiscardBlocks) {
+            Ok(root) => root.cid,
+            Err(_) => Cid::for_block(Codec::Raw, &[]),
+        }
+    }
+
+    fn push_chunks_empty(&mut self) {
+        let leaf = Link {
+            cid: Cid::for_block(Codec::Raw, &[]),
+            tree_size: 0,
+            file_size: 0,
+        };
+        self.leaf_count = 1;
+        let _ = self.tree.push(0, leaf, &mut DiscardBlocks);
+    }
+}
+
 /// Imports bytes held in memory; returns the result and every block.
 pub fn import_bytes(data: &[u8]) -> Result<(ImportedFile, BTreeMap<Cid, Vec<u8>>), ImportError> {
     let mut blocks = BTreeMap::new();
@@ -662,6 +769,28 @@ mod tests {
             assert_eq!(ours.cid, reference.cid, "{count} leaves");
             assert_eq!(ours.tree_size, reference.tree_size, "{count} leaves");
             assert_eq!(ours.file_size, reference.file_size, "{count} leaves");
+        }
+    }
+
+    #[test]
+    fn a_cid_streamed_in_parts_of_any_size_is_the_importers() {
+        let data: Vec<u8> = (0..3 * CHUNK_SIZE as u32 + 777)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 7) as u8)
+            .collect();
+        for length in [0, 1, CHUNK_SIZE, CHUNK_SIZE + 1, data.len()] {
+            let file = &data[..length];
+            let expected = compute_cid(file).unwrap();
+            for part in [1000, CHUNK_SIZE, 2 * CHUNK_SIZE + 5, usize::MAX] {
+                let mut stream = CidStream::new();
+                for piece in file.chunks(part.min(file.len().max(1))) {
+                    stream.update(piece);
+                }
+                assert_eq!(
+                    stream.finish(),
+                    expected,
+                    "length {length}, parts of {part}"
+                );
+            }
         }
     }
 

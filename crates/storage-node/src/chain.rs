@@ -639,10 +639,19 @@ pub struct ChainDeal {
     pub segment_size: u64,
     /// Repair threshold.
     pub repair_threshold: u16,
+    /// Its first proving period.
+    #[serde(default)]
+    pub start_period: u64,
     /// active, completed or terminated.
     pub status: String,
     /// Its segments.
     pub segments: Vec<ChainSegment>,
+    /// What was refunded to the client, base units.
+    #[serde(default)]
+    pub refunded: String,
+    /// The proof history (only in a single deal's answer).
+    #[serde(default)]
+    pub proofs: Option<Vec<ChainProof>>,
 }
 
 /// A segment of a [`ChainDeal`].
@@ -668,6 +677,23 @@ pub struct ChainPiece {
     /// Its provider missed the last settled period.
     #[serde(default)]
     pub missed_last: bool,
+    /// The first period its current provider answers for.
+    #[serde(default)]
+    pub since_period: u64,
+    /// After a repair: the provider that answers for it in the periods before `since_period`.
+    #[serde(default)]
+    pub previous_provider: Option<String>,
+}
+
+/// One provider's outcome for one period of a deal (`proofs` of `GET /v1/storage/deals/{id}`).
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct ChainProof {
+    /// The period.
+    pub period: u64,
+    /// The provider (gwd1…).
+    pub provider: String,
+    /// proven or missed.
+    pub outcome: String,
 }
 
 /// What a deal's providers must prove now (`GET /v1/storage/challenges/{deal}`).
@@ -991,4 +1017,80 @@ pub fn submit_repair(
     node.send(repairer, &chain_id, vec![message])
         .with_context(|| format!("RepairDeal for piece {piece} of segment {segment}"))?;
     Ok(())
+}
+
+/// What an early termination came to.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Termination {
+    /// The deal.
+    pub deal: u64,
+    /// The terminating transaction's hash, hex.
+    pub hash: String,
+    /// Its block.
+    pub height: Option<u64>,
+    /// What went back to the client now, base units.
+    pub refunded: String,
+    /// What the providers kept of their unearned payments, base units.
+    pub penalty_to_providers: String,
+}
+
+/// Ends deal `deal` early with `TerminateDeal` signed by `client_key` (docs/storage.md,
+/// "TerminateDeal"): checks first that the deal exists, is active and is this key's, so that a
+/// mistake costs no fee, then reads the refund and the providers' penalty from the transaction's
+/// `storage_deal_ended` event.
+pub fn terminate_deal(
+    node: &NodeApi,
+    client_key: &SigningKey,
+    deal: u64,
+) -> anyhow::Result<Termination> {
+    let chain_id = node.chain_id()?;
+    let client = Address::from_public_key(&client_key.public_key());
+    let found = node
+        .deal(deal)?
+        .with_context(|| format!("no deal {deal} on chain"))?;
+    if found.status != "active" {
+        bail!(
+            "deal {deal} is already {}: only an active deal can be terminated",
+            found.status
+        );
+    }
+    if found.client != client.to_string() {
+        bail!(
+            "deal {deal} belongs to {}, not to {client}: only its client can terminate it (--key)",
+            found.client
+        );
+    }
+    let message = v1::Message {
+        kind: Some(v1::message::Kind::TerminateDeal(v1::TerminateDeal {
+            deal_id: deal,
+        })),
+    };
+    let committed = node
+        .send(client_key, &chain_id, vec![message])
+        .with_context(|| format!("terminating deal {deal}"))?;
+    let events = node.tx_events(&committed.hash)?;
+    let ended = events
+        .iter()
+        .find(|(kind, _)| kind == "storage_deal_ended")
+        .with_context(|| {
+            format!(
+                "the termination {} committed but reports no storage_deal_ended event",
+                committed.hash
+            )
+        })?;
+    let attribute = |name: &str| {
+        ended
+            .1
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.clone())
+            .unwrap_or_default()
+    };
+    Ok(Termination {
+        deal,
+        hash: committed.hash,
+        height: committed.height,
+        refunded: attribute("refunded"),
+        penalty_to_providers: attribute("penalty_to_providers"),
+    })
 }

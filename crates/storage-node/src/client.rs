@@ -2,11 +2,11 @@
 //!
 //! # Put
 //!
-//! Three things run at once: one thread computes the file's CID ([`unixfs::compute_cid`], the
-//! IPFS importer's defaults) reading the file from the start; another reads it segment by segment,
-//! erasure-codes each segment into `n` pieces and computes every piece's commitment (both on all
-//! cores); the calling thread uploads the `n` pieces of the previous segment in parallel, each to
-//! a different provider ([`crate::placement`]). A failed upload strikes its provider off and the
+//! The file is read once. An encoder thread reads it segment by segment straight into each
+//! segment's `k` data pieces, feeds them to the file's CID ([`unixfs::CidStream`], the IPFS
+//! importer's defaults), computes the `n − k` parity pieces from them and every piece's
+//! commitment (all on all cores); meanwhile the calling thread uploads the `n` pieces of the
+//! previous segment in parallel, each to a different provider ([`crate::placement`]). A failed upload strikes its provider off and the
 //! piece goes to the next best one. The result is a [`Manifest`].
 //!
 //! # Get
@@ -21,15 +21,18 @@
 
 use std::collections::BTreeSet;
 use std::fs::{self, File};
-use std::io::{self, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use groundwork_storage_net::commitment::{Hash, piece_root};
-use groundwork_storage_net::erasure::{ErasureParams, decode_segment_into, encode_segment_into};
+use groundwork_storage_net::erasure::{
+    ErasureParams, decode_segment_into, encode_parity, prepare_pieces,
+};
 use groundwork_storage_net::{EncodedSegment, unixfs};
+use rayon::prelude::*;
 
 use crate::manifest::{MANIFEST_VERSION, Manifest, PiecePlacement, SegmentPlacement};
 use crate::placement::{Candidate, Placer};
@@ -126,33 +129,50 @@ pub fn put_file(
     let mut placer = Placer::new(candidates);
     let progress = Progress::new("put", file_len, options.progress);
 
-    let cid_file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
     let mut segment_file =
         File::open(path).with_context(|| format!("opening {}", path.display()))?;
     let ranges: Vec<_> = params.segment_ranges(file_len).collect();
 
     std::thread::scope(|scope| -> anyhow::Result<PutReport> {
-        let cid_thread =
-            scope.spawn(move || unixfs::compute_cid(BufReader::with_capacity(1 << 20, cid_file)));
         let (batches, arriving) = mpsc::sync_channel::<anyhow::Result<EncodedBatch>>(1);
         let (recycle, recycled) = mpsc::channel::<EncodedSegment>();
         let encode_ranges = ranges.clone();
-        scope.spawn(move || {
-            let mut segment = Vec::new();
+        // One pass over the file: each segment is read straight into its data pieces, which
+        // feed the CID and the parity; the commitments follow while the pieces are warm.
+        let encoder = scope.spawn(move || {
+            let mut cid = unixfs::CidStream::new();
             for range in encode_ranges {
                 let len = range.end - range.start;
-                let batch = (|| {
-                    segment.resize(usize::try_from(len)?, 0);
-                    segment_file.read_exact(&mut segment)?;
+                let batch = (|| -> anyhow::Result<EncodedBatch> {
                     let mut encoded = recycled.try_recv().unwrap_or(EncodedSegment {
                         segment_len: 0,
                         piece_size: 0,
                         pieces: Vec::new(),
                     });
-                    encode_segment_into(&params, &segment, &mut encoded)?;
+                    let piece_size = prepare_pieces(&params, len, &mut encoded)?;
+                    let mut left = usize::try_from(len)?;
+                    for piece in encoded
+                        .pieces
+                        .iter_mut()
+                        .take(usize::from(params.data_pieces))
+                    {
+                        let filled = left.min(piece_size);
+                        segment_file.read_exact(&mut piece[..filled])?;
+                        piece[filled..].fill(0);
+                        left -= filled;
+                    }
+                    let mut left = usize::try_from(len)?;
+                    for piece in encoded.pieces.iter().take(usize::from(params.data_pieces)) {
+                        let filled = left.min(piece_size);
+                        cid.update(&piece[..filled]);
+                        left -= filled;
+                    }
+                    let (data, parity) =
+                        encoded.pieces.split_at_mut(usize::from(params.data_pieces));
+                    encode_parity(&params, data, parity)?;
                     let roots = encoded
                         .pieces
-                        .iter()
+                        .par_iter()
                         .map(|piece| piece_root(piece))
                         .collect();
                     Ok(EncodedBatch {
@@ -163,9 +183,10 @@ pub fn put_file(
                 })();
                 let failed = batch.is_err();
                 if batches.send(batch).is_err() || failed {
-                    return;
+                    return None;
                 }
             }
+            Some(cid.finish())
         });
 
         let mut segments = Vec::with_capacity(ranges.len());
@@ -185,10 +206,10 @@ pub fn put_file(
             progress.advance(batch.len);
             let _ = recycle.send(batch.encoded);
         }
-        let cid = cid_thread
+        let cid = encoder
             .join()
-            .map_err(|_| anyhow::anyhow!("the CID computation panicked"))?
-            .with_context(|| format!("computing the CID of {}", path.display()))?;
+            .map_err(|_| anyhow::anyhow!("the encoder panicked"))?
+            .context("the encoder stopped early")?;
         progress.finish();
         let manifest = Manifest {
             version: MANIFEST_VERSION,
@@ -399,34 +420,6 @@ pub fn fetch_segment_with(
     (Ok(good), failures)
 }
 
-/// Reads what the channel sends, as one stream (feeds the CID computation).
-struct ChannelReader {
-    receiver: mpsc::Receiver<Vec<u8>>,
-    current: Vec<u8>,
-    position: usize,
-    /// Where read buffers go back for reuse.
-    returns: mpsc::Sender<Vec<u8>>,
-}
-
-impl Read for ChannelReader {
-    fn read(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
-        while self.position == self.current.len() {
-            match self.receiver.recv() {
-                Ok(next) => {
-                    let done = std::mem::replace(&mut self.current, next);
-                    let _ = self.returns.send(done);
-                    self.position = 0;
-                }
-                Err(_) => return Ok(0),
-            }
-        }
-        let count = buffer.len().min(self.current.len() - self.position);
-        buffer[..count].copy_from_slice(&self.current[self.position..self.position + count]);
-        self.position += count;
-        Ok(count)
-    }
-}
-
 fn partial_path(output: &Path) -> PathBuf {
     let name = output
         .file_name()
@@ -476,13 +469,14 @@ fn write_verified(
     std::thread::scope(|scope| -> anyhow::Result<()> {
         let (to_cid, cid_input) = mpsc::sync_channel::<Vec<u8>>(2);
         let (returns, returned) = mpsc::channel::<Vec<u8>>();
+        // The CID is streamed from the decoded segments themselves (no copy into a reader).
         let cid_thread = scope.spawn(move || {
-            unixfs::compute_cid(ChannelReader {
-                receiver: cid_input,
-                current: Vec::new(),
-                position: 0,
-                returns,
-            })
+            let mut cid = unixfs::CidStream::new();
+            for segment in cid_input {
+                cid.update(&segment);
+                let _ = returns.send(segment);
+            }
+            cid.finish()
         });
         // Piece buffers: two segments' worth (one being fetched, one being decoded).
         let pool = BufferPool::new(2 * usize::from(manifest.total_pieces));
@@ -529,7 +523,7 @@ fn write_verified(
         drop(to_cid);
         let cid = cid_thread
             .join()
-            .map_err(|_| anyhow::anyhow!("the CID computation panicked"))??;
+            .map_err(|_| anyhow::anyhow!("the CID computation panicked"))?;
         if cid.to_string() != manifest.cid {
             bail!(
                 "the rebuilt file has CID {cid}, not {}: the placement does not describe this file",

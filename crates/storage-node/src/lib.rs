@@ -14,6 +14,7 @@
 //!   on slow or missing providers), recording placements as [`manifest`]s;
 //! - [`repair`] — audits pieces with proofs and rebuilds the lost ones elsewhere;
 //! - [`chain`] — onboarding and offers, receipts, deals, repairs and proofs on chain;
+//! - [`gc`] — a provider deletes the pieces of ended deals, as the chain says;
 //! - [`local`] — providers on loopback in one process (devnet, benchmark, tests);
 //! - [`bench`] — put and get throughput through all of the above.
 
@@ -21,6 +22,7 @@ pub mod bandwidth;
 pub mod bench;
 pub mod chain;
 pub mod client;
+pub mod gc;
 pub mod local;
 pub mod manifest;
 pub mod placement;

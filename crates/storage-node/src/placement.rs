@@ -146,6 +146,8 @@ mod tests {
                 max_piece_size: 1 << 30,
                 pieces: 0,
                 bandwidth: 0,
+                collected_pieces: 0,
+                collected_bytes: 0,
             },
             price,
             reputation_ppm: reputation,

@@ -2,9 +2,11 @@
 //!
 //! Every upload is checked before its body is read: a `Content-Length` must be given, be at most
 //! [`ProviderConfig::max_piece_size`], fit in the free capacity (space is reserved for it) and
-//! pass the bandwidth limit; at most [`ProviderConfig::max_concurrent_uploads`] bodies are held
-//! in memory at once. The bytes are then checked against the commitment in the path and written
-//! durably ([`crate::store`]) before the `201` is sent. Downloads pass the same bandwidth limit.
+//! pass the bandwidth limit; at most [`ProviderConfig::max_concurrent_uploads`] uploads run at
+//! once. The body streams to the piece's temporary file and through its commitment's hasher in
+//! one pass (a few frames queued per upload, never a piece-sized buffer); the piece is published
+//! durably ([`crate::store`]) only if it has its announced length and the commitment in the path,
+//! and only then is the `201` sent. Downloads pass the same bandwidth limit.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -31,7 +33,7 @@ use crate::wire::{
 
 /// Default largest piece: 256 MiB (a 1 GiB segment over 4 data pieces).
 pub const DEFAULT_MAX_PIECE_SIZE: u64 = 256 * 1024 * 1024;
-/// Default number of upload bodies held in memory at once.
+/// Default number of uploads received at once.
 pub const DEFAULT_MAX_CONCURRENT_UPLOADS: usize = 8;
 
 /// How to run a provider.
@@ -51,12 +53,23 @@ pub struct ProviderConfig {
     pub max_piece_size: u64,
     /// Bandwidth limit in bytes per second (0: none), shared by uploads and downloads.
     pub bandwidth: u64,
-    /// Upload bodies held in memory at once.
+    /// Uploads received at once.
     pub max_concurrent_uploads: usize,
     /// The provider's device key and chain, when it is registered on chain: it then signs
     /// receipts (`POST /v1/receipts`) and `/v1/info` names its device id.
     pub identity: Option<ProviderIdentity>,
+    /// On chain: a piece released by its deals is deleted only if it was not stored, uploaded
+    /// again or receipted within this long ([`crate::gc`]).
+    pub gc_grace: Duration,
+    /// On chain: how often the provider looks for pieces to delete.
+    pub gc_every: Duration,
 }
+
+/// Default grace period of a released piece: an hour, far more than a client takes between
+/// collecting receipts and sending its `CreateDeal`.
+pub const DEFAULT_GC_GRACE: Duration = Duration::from_secs(3600);
+/// Default time between garbage collection passes.
+pub const DEFAULT_GC_EVERY: Duration = Duration::from_secs(30);
 
 impl ProviderConfig {
     /// A config with the defaults for everything but the folder, address, capacity and price.
@@ -71,16 +84,21 @@ impl ProviderConfig {
             bandwidth: 0,
             max_concurrent_uploads: DEFAULT_MAX_CONCURRENT_UPLOADS,
             identity: None,
+            gc_grace: DEFAULT_GC_GRACE,
+            gc_every: DEFAULT_GC_EVERY,
         }
     }
 }
 
 struct Shared {
     store: PieceStore,
-    buffers: crate::pool::BufferPool,
     bucket: TokenBucket,
     uploads: Semaphore,
     config: ProviderConfig,
+    /// Pieces deleted by garbage collection since start.
+    collected_pieces: std::sync::atomic::AtomicU64,
+    /// Bytes they held.
+    collected_bytes: std::sync::atomic::AtomicU64,
 }
 
 /// A provider's prover thread: answers its challenges on chain until stopped.
@@ -127,8 +145,9 @@ impl ProviderHandle {
 
     /// Starts answering this provider's challenges on chain: every `every`, for each of its
     /// deals with an open proof window, proofs built from the stored pieces are sent in a
-    /// `SubmitStorageProof` signed by `submitter` ([`crate::chain::prove_due`]). Needs the
-    /// provider's identity.
+    /// `SubmitStorageProof` signed by `submitter` ([`crate::chain::prove_due`]). Every
+    /// [`ProviderConfig::gc_every`] the same thread deletes the pieces no deal needs any more
+    /// ([`crate::gc::collect_garbage`]). Needs the provider's identity.
     pub fn start_prover(
         &mut self,
         node: crate::chain::NodeApi,
@@ -143,7 +162,12 @@ impl ProviderHandle {
         let thread = std::thread::Builder::new()
             .name("storage-prover".into())
             .spawn(move || {
+                let mut last_collection: Option<Instant> = None;
                 while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+                    if last_collection.is_none_or(|at| at.elapsed() >= shared.config.gc_every) {
+                        last_collection = Some(Instant::now());
+                        collect_once(&node, &shared, &identity);
+                    }
                     match crate::chain::prove_due(&node, &shared.store, &identity, &submitter) {
                         Ok(pass) => {
                             for (deal, period) in &pass.proven {
@@ -188,6 +212,37 @@ impl ProviderHandle {
     }
 }
 
+/// One garbage collection pass of the prover thread, logged and counted in `/v1/info`.
+fn collect_once(node: &crate::chain::NodeApi, shared: &Shared, identity: &ProviderIdentity) {
+    use std::sync::atomic::Ordering;
+    match crate::gc::collect_garbage(
+        node,
+        &shared.store,
+        &identity.device_id(),
+        shared.config.gc_grace,
+    ) {
+        Ok(pass) => {
+            if !pass.deleted.is_empty() {
+                shared
+                    .collected_pieces
+                    .fetch_add(pass.deleted.len() as u64, Ordering::Relaxed);
+                shared
+                    .collected_bytes
+                    .fetch_add(pass.freed_bytes, Ordering::Relaxed);
+                tracing::info!(
+                    pieces = pass.deleted.len(),
+                    freed_bytes = pass.freed_bytes,
+                    free_bytes = shared.store.free(),
+                    "deleted the pieces of ended deals"
+                );
+            }
+        }
+        Err(error) => {
+            tracing::warn!(error = %format!("{error:#}"), "garbage collection pass failed")
+        }
+    }
+}
+
 /// Opens the store (cleaning and verifying it), binds, and starts serving on the current runtime.
 pub async fn start(config: ProviderConfig) -> anyhow::Result<ProviderHandle> {
     let home = config.home.clone();
@@ -199,10 +254,11 @@ pub async fn start(config: ProviderConfig) -> anyhow::Result<ProviderHandle> {
     let burst = config.bandwidth.max(config.max_piece_size);
     let shared = Arc::new(Shared {
         store,
-        buffers: crate::pool::BufferPool::new(config.max_concurrent_uploads.clamp(1, 4)),
         bucket: TokenBucket::new(config.bandwidth, burst, Instant::now()),
         uploads: Semaphore::new(config.max_concurrent_uploads.max(1)),
         config,
+        collected_pieces: 0.into(),
+        collected_bytes: 0.into(),
     });
     let router = router(shared.clone());
     let (stop, stopped) = oneshot::channel::<()>();
@@ -316,6 +372,12 @@ fn info_of(shared: &Shared) -> ProviderInfo {
         max_piece_size: shared.config.max_piece_size,
         pieces: shared.store.piece_count(),
         bandwidth: shared.bucket.rate(),
+        collected_pieces: shared
+            .collected_pieces
+            .load(std::sync::atomic::Ordering::Relaxed),
+        collected_bytes: shared
+            .collected_bytes
+            .load(std::sync::atomic::Ordering::Relaxed),
     }
 }
 
@@ -354,7 +416,7 @@ async fn put_piece(
             ),
         );
     }
-    if let Some(held) = shared.store.piece_len(&root) {
+    if let Some(held) = shared.store.hold(&root) {
         return (
             StatusCode::OK,
             axum::Json(PutReceipt {
@@ -376,39 +438,8 @@ async fn put_piece(
             Duration::from_secs(1),
         );
     };
-    let reservation = match shared.store.reserve(length) {
-        Ok(reservation) => reservation,
-        Err(error) => return store_refusal(error),
-    };
-    if let Err(wait) = shared.bucket.try_take(length, Instant::now()) {
-        shared.store.release(reservation);
-        return retry_after(
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate_limited",
-            format!(
-                "over the bandwidth limit of {} bytes/s",
-                shared.bucket.rate()
-            ),
-            wait,
-        );
-    }
-    let bytes = match read_body(body, length, shared.buffers.take()).await {
-        Ok(bytes) => bytes,
-        Err(message) => {
-            shared.store.release(reservation);
-            return refuse(StatusCode::BAD_REQUEST, "bad_request", message);
-        }
-    };
-    let task_shared = shared.clone();
-    let stored = tokio::task::spawn_blocking(move || {
-        let result = task_shared.store.put(&root, &bytes, reservation);
-        let length = bytes.len() as u64;
-        task_shared.buffers.give(bytes);
-        result.map(|()| length)
-    })
-    .await;
-    match stored {
-        Ok(Ok(length)) => (
+    match receive_piece(&shared, root, length, body).await {
+        Ok(()) => (
             StatusCode::CREATED,
             axum::Json(PutReceipt {
                 root: root_hex(&root),
@@ -417,42 +448,132 @@ async fn put_piece(
             }),
         )
             .into_response(),
-        Ok(Err(error)) => store_refusal(error),
-        Err(error) => refuse(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            format!("storing the piece failed: {error}"),
-        ),
+        Err(refusal) => refusal,
     }
 }
 
-/// Reads exactly `length` bytes of body into one buffer allocated once (no regrowing, no
-/// second copy), refusing a body longer or shorter than announced.
-async fn read_body(mut body: Body, length: u64, mut bytes: Vec<u8>) -> Result<Vec<u8>, String> {
+/// Body frames queued between the connection and the disk writer of one upload.
+const QUEUED_FRAMES: usize = 64;
+
+/// Streams an upload's body to the store: each frame is written to the piece's temporary file
+/// and hashed into its commitment by a blocking task while the next frames arrive (one pass over
+/// the bytes, no piece-sized buffer); the piece is published, durably, only if the body has its
+/// announced length and commitment. Everything is undone on any failure.
+async fn receive_piece(
+    shared: &Arc<Shared>,
+    root: Hash,
+    length: u64,
+    body: Body,
+) -> Result<(), Response> {
     use axum::body::HttpBody;
-    let capacity = usize::try_from(length).map_err(|_| "the body is too large".to_string())?;
-    bytes.clear();
-    bytes.reserve(capacity);
+
+    let reservation = shared.store.reserve(length).map_err(store_refusal)?;
+    if let Err(wait) = shared.bucket.try_take(length, Instant::now()) {
+        shared.store.release(reservation);
+        return Err(retry_after(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            format!(
+                "over the bandwidth limit of {} bytes/s",
+                shared.bucket.rate()
+            ),
+            wait,
+        ));
+    }
+    let opening = shared.clone();
+    let writer =
+        match tokio::task::spawn_blocking(move || opening.store.begin_write(&root, length)).await {
+            Ok(Ok(writer)) => writer,
+            Ok(Err(error)) => {
+                shared.store.release(reservation);
+                return Err(store_refusal(error));
+            }
+            Err(error) => {
+                shared.store.release(reservation);
+                return Err(internal(format!("storing the piece failed: {error}")));
+            }
+        };
+    let (frames, mut queued) = tokio::sync::mpsc::channel::<axum::body::Bytes>(QUEUED_FRAMES);
+    let writing = tokio::task::spawn_blocking(move || {
+        let mut writer = writer;
+        while let Some(frame) = queued.blocking_recv() {
+            if let Err(error) = writer.write(&frame) {
+                return (writer, Err(error));
+            }
+        }
+        (writer, Ok(()))
+    });
+    // Receive the body, refusing one longer or shorter than announced.
+    let mut body = body;
+    let mut received: u64 = 0;
+    let mut refusal: Option<String> = None;
     while let Some(frame) =
         std::future::poll_fn(|context| std::pin::Pin::new(&mut body).poll_frame(context)).await
     {
-        let frame = frame.map_err(|error| format!("reading the body failed: {error}"))?;
-        if let Ok(data) = frame.into_data() {
-            if bytes.len() + data.len() > capacity {
-                return Err(format!(
-                    "the body is longer than its Content-Length of {length} bytes"
-                ));
+        let frame = match frame {
+            Ok(frame) => frame,
+            Err(error) => {
+                refusal = Some(format!("reading the body failed: {error}"));
+                break;
             }
-            bytes.extend_from_slice(&data);
+        };
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        received += data.len() as u64;
+        if received > length {
+            refusal = Some(format!(
+                "the body is longer than its Content-Length of {length} bytes"
+            ));
+            break;
+        }
+        if frames.send(data).await.is_err() {
+            // The writer stopped on a disk error: its result says which.
+            break;
         }
     }
-    if bytes.len() != capacity {
-        return Err(format!(
-            "the body is {} bytes, its Content-Length said {length}",
-            bytes.len()
+    drop(frames);
+    if refusal.is_none() && received < length {
+        refusal = Some(format!(
+            "the body is {received} bytes, its Content-Length said {length}"
         ));
     }
-    Ok(bytes)
+    let (writer, written) = match writing.await {
+        Ok(outcome) => outcome,
+        Err(error) => {
+            shared.store.release(reservation);
+            return Err(internal(format!("storing the piece failed: {error}")));
+        }
+    };
+    let finishing = shared.clone();
+    // Ok(Some(reason)): the body was refused and the piece dropped.
+    let finished = tokio::task::spawn_blocking(move || -> Result<Option<String>, StoreError> {
+        match (written, refusal) {
+            (Err(error), _) => {
+                finishing.store.abort_write(writer, reservation);
+                Err(error)
+            }
+            (Ok(()), Some(message)) => {
+                finishing.store.abort_write(writer, reservation);
+                Ok(Some(message))
+            }
+            (Ok(()), None) => finishing
+                .store
+                .finish_write(writer, reservation)
+                .map(|()| None),
+        }
+    })
+    .await;
+    match finished {
+        Ok(Ok(None)) => Ok(()),
+        Ok(Ok(Some(message))) => Err(refuse(StatusCode::BAD_REQUEST, "bad_request", message)),
+        Ok(Err(error)) => Err(store_refusal(error)),
+        Err(error) => Err(internal(format!("storing the piece failed: {error}"))),
+    }
+}
+
+fn internal(message: String) -> Response {
+    refuse(StatusCode::INTERNAL_SERVER_ERROR, "internal", message)
 }
 
 /// A parsed `Range: bytes=…` header: `(start, length)` within a piece of `piece_len` bytes.
@@ -618,8 +739,9 @@ async fn receipts(
             Ok(root) => root,
             Err(bad) => return bad.into_response(),
         };
-        // A receipt says the piece is durably here: only for pieces in the store.
-        let Some(size) = shared.store.piece_len(&root) else {
+        // A receipt says the piece is durably here: only for pieces in the store. The deal it
+        // is for is not on chain yet, so garbage collection must leave the piece alone a while.
+        let Some(size) = shared.store.hold(&root) else {
             return store_refusal(StoreError::NotFound(piece.root.clone()));
         };
         let signature = identity.receipt(

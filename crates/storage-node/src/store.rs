@@ -25,7 +25,7 @@ use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use groundwork_storage_net::commitment::{Hash, piece_root};
+use groundwork_storage_net::commitment::{Hash, PieceHasher, piece_root};
 use rayon::prelude::*;
 
 /// Why the store refused or failed.
@@ -94,12 +94,60 @@ struct Usage {
     reserved: u64,
 }
 
+/// What [`PieceStore::collect`] did with a piece.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Collected {
+    /// Deleted; this many bytes are free again.
+    Deleted(u64),
+    /// Kept: stored or used within the grace period.
+    Recent,
+    /// Not stored here.
+    Absent,
+}
+
 /// A reservation of space for one upload; give it back with [`PieceStore::put`] or
 /// [`PieceStore::release`].
 #[derive(Debug)]
 #[must_use = "a reservation holds capacity until put or released"]
 pub struct Reservation {
     bytes: u64,
+}
+
+/// A piece being written: its bytes go to a temporary file and through its commitment's hasher
+/// in one pass. Finish it with [`PieceStore::finish_write`] or drop it with
+/// [`PieceStore::abort_write`] (a writer merely dropped leaves a temporary file, removed on the
+/// next open).
+#[derive(Debug)]
+pub struct PieceWriter {
+    root: Hash,
+    length: u64,
+    file: File,
+    temporary: PathBuf,
+    hasher: PieceHasher,
+}
+
+impl PieceWriter {
+    /// Appends the next bytes of the piece (refused past the announced length).
+    pub fn write(&mut self, bytes: &[u8]) -> Result<(), StoreError> {
+        if self.hasher.len() + bytes.len() as u64 > self.length {
+            return Err(StoreError::Io {
+                path: self.temporary.clone(),
+                source: io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!("more than the {} bytes announced", self.length),
+                ),
+            });
+        }
+        self.hasher.update(bytes);
+        self.file
+            .write_all(bytes)
+            .map_err(io_error(&self.temporary))
+    }
+
+    /// Bytes written so far.
+    pub fn written(&self) -> u64 {
+        self.hasher.len()
+    }
 }
 
 /// The piece store of one provider.
@@ -243,6 +291,64 @@ impl PieceStore {
         self.usage().pieces.get(root).copied()
     }
 
+    /// The length of a stored piece, which is marked as just used (its file's modification time
+    /// becomes now) so that garbage collection leaves it alone for its grace period: for a new
+    /// upload of bytes already held and for a receipt, whose deal the chain may not show yet.
+    /// Checked and marked under the store's lock, so [`PieceStore::collect`] either sees the
+    /// mark or has removed the piece before (and then the upload writes it anew).
+    pub fn hold(&self, root: &Hash) -> Option<u64> {
+        let usage = self.usage();
+        let length = usage.pieces.get(root).copied()?;
+        let path = self.dir.join(root_hex(root));
+        let marked = OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .and_then(|file| file.set_modified(std::time::SystemTime::now()));
+        if let Err(error) = marked {
+            tracing::warn!(piece = %root_hex(root), %error, "could not mark a held piece as used");
+        }
+        Some(length)
+    }
+
+    /// Deletes a stored piece that no deal needs any more, unless it was stored or marked
+    /// ([`PieceStore::hold`]) less than `grace` ago. Its capacity is free at once. The file is
+    /// unlinked under the store's lock, so no upload of the same piece can slip in between the
+    /// check and the deletion; a crash after the unlink but before [`PieceStore::sync`] may bring
+    /// the file back, and the next collection deletes it again.
+    pub fn collect(
+        &self,
+        root: &Hash,
+        grace: std::time::Duration,
+    ) -> Result<Collected, StoreError> {
+        let mut usage = self.usage();
+        let Some(length) = usage.pieces.get(root).copied() else {
+            return Ok(Collected::Absent);
+        };
+        let path = self.dir.join(root_hex(root));
+        let modified = fs::metadata(&path)
+            .and_then(|metadata| metadata.modified())
+            .map_err(io_error(&path))?;
+        let age = std::time::SystemTime::now()
+            .duration_since(modified)
+            .unwrap_or_default();
+        if age < grace {
+            return Ok(Collected::Recent);
+        }
+        match fs::remove_file(&path) {
+            Ok(()) => {}
+            Err(error) if error.kind() == io::ErrorKind::NotFound => {}
+            Err(source) => return Err(StoreError::Io { path, source }),
+        }
+        usage.pieces.remove(root);
+        usage.stored = usage.stored.saturating_sub(length);
+        Ok(Collected::Deleted(length))
+    }
+
+    /// Makes deletions durable (`fsync` of the pieces folder).
+    pub fn sync(&self) -> Result<(), StoreError> {
+        sync_dir(&self.dir)
+    }
+
     /// Reserves `bytes` of capacity for an upload.
     pub fn reserve(&self, bytes: u64) -> Result<Reservation, StoreError> {
         let mut usage = self.usage();
@@ -275,54 +381,118 @@ impl PieceStore {
         bytes: &[u8],
         reservation: Reservation,
     ) -> Result<(), StoreError> {
-        let result = self.write_verified(root, bytes);
-        let mut usage = self.usage();
-        usage.reserved = usage.reserved.saturating_sub(reservation.bytes);
-        if result.is_ok() && usage.pieces.insert(*root, bytes.len() as u64).is_none() {
-            usage.stored += bytes.len() as u64;
-        }
-        result
-    }
-
-    fn write_verified(&self, root: &Hash, bytes: &[u8]) -> Result<(), StoreError> {
-        let actual = piece_root(bytes);
-        if actual != *root {
-            return Err(StoreError::RootMismatch {
-                expected: root_hex(root),
-                actual: root_hex(&actual),
-            });
-        }
-        if self.piece_len(root).is_some() {
+        if self.hold(root).is_some() {
+            self.release(reservation);
+            let actual = piece_root(bytes);
+            if actual != *root {
+                return Err(StoreError::RootMismatch {
+                    expected: root_hex(root),
+                    actual: root_hex(&actual),
+                });
+            }
             return Ok(());
         }
+        let mut writer = match self.begin_write(root, bytes.len() as u64) {
+            Ok(writer) => writer,
+            Err(error) => {
+                self.release(reservation);
+                return Err(error);
+            }
+        };
+        if let Err(error) = writer.write(bytes) {
+            self.abort_write(writer, reservation);
+            return Err(error);
+        }
+        self.finish_write(writer, reservation)
+    }
+
+    /// Starts writing a piece of `length` bytes that must have commitment `root`: the bytes go
+    /// to a temporary file as they arrive ([`PieceWriter::write`], which hashes them in the same
+    /// pass); [`PieceStore::finish_write`] checks and publishes it, [`PieceStore::abort_write`]
+    /// drops it.
+    pub fn begin_write(&self, root: &Hash, length: u64) -> Result<PieceWriter, StoreError> {
         let name = root_hex(root);
-        let final_path = self.dir.join(&name);
         let temporary = self
             .dir
             .join(format!("{name}.tmp-{:016x}", rand::random::<u64>()));
-        let written = (|| {
-            let mut file = OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&temporary)?;
-            file.write_all(bytes)?;
-            file.sync_all()
+        let file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&temporary)
+            .map_err(io_error(&temporary))?;
+        Ok(PieceWriter {
+            root: *root,
+            length,
+            file,
+            temporary,
+            hasher: PieceHasher::new(),
+        })
+    }
+
+    /// Drops an unfinished piece: its temporary file and its reservation.
+    pub fn abort_write(&self, writer: PieceWriter, reservation: Reservation) {
+        let PieceWriter {
+            file, temporary, ..
+        } = writer;
+        drop(file);
+        let _ = fs::remove_file(&temporary);
+        self.release(reservation);
+    }
+
+    /// Publishes a written piece once its length and commitment are right: `fsync` of the
+    /// file, rename to its final name, `fsync` of the folder; returns once it survives a crash.
+    /// On any error the temporary file is removed and the reservation released.
+    pub fn finish_write(
+        &self,
+        writer: PieceWriter,
+        reservation: Reservation,
+    ) -> Result<(), StoreError> {
+        let PieceWriter {
+            root,
+            length,
+            file,
+            temporary,
+            hasher,
+        } = writer;
+        let written = hasher.len();
+        let result = (|| {
+            if written != length {
+                return Err(StoreError::Io {
+                    path: temporary.clone(),
+                    source: io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        format!("{written} bytes written, {length} announced"),
+                    ),
+                });
+            }
+            let actual = hasher.finish();
+            if actual != root {
+                return Err(StoreError::RootMismatch {
+                    expected: root_hex(&root),
+                    actual: root_hex(&actual),
+                });
+            }
+            file.sync_all().map_err(io_error(&temporary))?;
+            drop(file);
+            let final_path = self.dir.join(root_hex(&root));
+            fs::rename(&temporary, &final_path).map_err(io_error(&final_path))?;
+            sync_dir(&self.dir)
         })();
-        if let Err(source) = written {
-            let _ = fs::remove_file(&temporary);
-            return Err(StoreError::Io {
-                path: temporary,
-                source,
-            });
+        let mut usage = self.usage();
+        usage.reserved = usage.reserved.saturating_sub(reservation.bytes);
+        match result {
+            Ok(()) => {
+                if usage.pieces.insert(root, length).is_none() {
+                    usage.stored += length;
+                }
+                Ok(())
+            }
+            Err(error) => {
+                drop(usage);
+                let _ = fs::remove_file(&temporary);
+                Err(error)
+            }
         }
-        if let Err(source) = fs::rename(&temporary, &final_path) {
-            let _ = fs::remove_file(&temporary);
-            return Err(StoreError::Io {
-                path: final_path,
-                source,
-            });
-        }
-        sync_dir(&self.dir)
     }
 
     /// Reads `range` (clamped by the caller to the piece) of a stored piece.
@@ -408,6 +578,53 @@ mod tests {
         assert!(matches!(error, StoreError::RootMismatch { .. }), "{error}");
         assert_eq!(store.free(), 1000);
         assert_eq!(store.piece_count(), 0);
+    }
+
+    #[test]
+    fn a_collected_piece_frees_its_space_and_stays_gone_after_reopening() {
+        let home = tempfile::tempdir().unwrap();
+        let (store, _) = PieceStore::open(home.path(), 1 << 20).unwrap();
+        let (old, fresh) = (vec![1u8; 5_000], vec![2u8; 3_000]);
+        for piece in [&old, &fresh] {
+            let reservation = store.reserve(piece.len() as u64).unwrap();
+            store.put(&piece_root(piece), piece, reservation).unwrap();
+        }
+        let an_hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+        for piece in [&old, &fresh] {
+            OpenOptions::new()
+                .write(true)
+                .open(store.piece_path(&piece_root(piece)))
+                .unwrap()
+                .set_modified(an_hour_ago)
+                .unwrap();
+        }
+        // A new upload of bytes already held (or a receipt) marks the piece as used.
+        assert_eq!(store.hold(&piece_root(&fresh)), Some(3_000));
+        let grace = std::time::Duration::from_secs(600);
+        assert_eq!(
+            store.collect(&piece_root(&old), grace).unwrap(),
+            Collected::Deleted(5_000)
+        );
+        assert_eq!(
+            store.collect(&piece_root(&fresh), grace).unwrap(),
+            Collected::Recent
+        );
+        assert_eq!(
+            store.collect(&piece_root(&old), grace).unwrap(),
+            Collected::Absent
+        );
+        store.sync().unwrap();
+        assert_eq!(store.used(), 3_000);
+        assert_eq!(store.free(), (1 << 20) - 3_000);
+        assert!(matches!(
+            store.read(&piece_root(&old), 0, 10),
+            Err(StoreError::NotFound(_))
+        ));
+        drop(store);
+        let (store, report) = PieceStore::open(home.path(), 1 << 20).unwrap();
+        assert_eq!(report.pieces, 1);
+        assert_eq!(store.used(), 3_000);
+        assert_eq!(store.piece_len(&piece_root(&old)), None);
     }
 
     #[test]

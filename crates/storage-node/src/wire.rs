@@ -45,6 +45,12 @@ pub struct ProviderInfo {
     pub pieces: usize,
     /// Bandwidth limit in bytes per second (0: none).
     pub bandwidth: u64,
+    /// Pieces deleted since start because no deal needs them any more.
+    #[serde(default)]
+    pub collected_pieces: u64,
+    /// Bytes those pieces held (free again).
+    #[serde(default)]
+    pub collected_bytes: u64,
 }
 
 /// The answer to an upload.

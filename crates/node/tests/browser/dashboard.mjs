@@ -3,13 +3,15 @@
 // last line of standard output. The Rust test (crates/cli/tests/dashboard_browser.rs) compares
 // that with the JSON API. Screenshots go to the directory given.
 //
-// usage: node dashboard.mjs <base url> <screenshot dir> <user data dir>
+// usage: node dashboard.mjs <base url> <screenshot dir> <user data dir> [<cid>]
+// With a CID (of a deal the test created), the search box and the storage pages are checked
+// with it.
 import { chromium } from 'playwright-core';
 import path from 'node:path';
 
-const [base, shots, profile] = process.argv.slice(2);
+const [base, shots, profile, cid] = process.argv.slice(2);
 if (!base || !shots || !profile) {
-  console.error('usage: node dashboard.mjs <base url> <screenshot dir> <user data dir>');
+  console.error('usage: node dashboard.mjs <base url> <screenshot dir> <user data dir> [<cid>]');
   process.exit(2);
 }
 
@@ -22,7 +24,8 @@ const context = await chromium.launchPersistentContext(profile, {
 });
 const out = { errors: [], requests: [], not_found: [] };
 const page = context.pages()[0] || (await context.newPage());
-page.setDefaultTimeout(20000);
+// Generous: a loaded two-core machine may build, test and run chromium at once.
+page.setDefaultTimeout(60000);
 page.on('pageerror', (e) => out.errors.push('page error: ' + e.message));
 // Endpoints a node lacks answer 404 and the page says "not available": the browser logs those
 // as failed loads; they are collected in not_found (the test checks which they were).
@@ -60,6 +63,17 @@ try {
     chart_bars: await page.$$eval('svg[data-chart=reports] rect.bar', (b) => b.length),
     epoch_state: await page.locator('[data-section=epoch] [data-state]').count() ? 'unavailable' : 'shown',
   };
+  if (out.network.epoch_state === 'shown') {
+    out.network.paid_epoch = await page.evaluate(() => {
+      const root = document.querySelector('[data-section=epoch] [data-epoch]');
+      return {
+        epoch: Number(root.getAttribute('data-epoch')),
+        emission: root.querySelector('[data-field=epoch-emission] [data-raw]').getAttribute('data-raw'),
+        paid: root.querySelector('[data-field=epoch-paid] [data-raw]').getAttribute('data-raw'),
+        pools: [...root.querySelectorAll('[data-table=epoch-pools] tbody tr')].map((r) => [r.getAttribute('data-pool'), r.getAttribute('data-paid')]),
+      };
+    });
+  }
   await shot('network.png');
 
   // Map: it fits all devices, draws their cells; click the densest hexagon.
@@ -116,12 +130,57 @@ try {
   await page.mouse.move(5, 5);
   await shot('map.png');
 
+  // Colour by earnings: each hexagon's earnings, its colour and the legend, read at one instant
+  // (the map redraws as blocks come).
+  await page.selectOption('[data-control=color]', 'earnings');
+  await page.waitForSelector('[data-field=legend][data-epoch] [data-step]');
+  out.earnings = await page.evaluate(() => {
+    const legend = document.querySelector('[data-field=legend]');
+    return {
+      epoch: Number(legend.getAttribute('data-epoch')),
+      max_per_device: legend.getAttribute('data-max-per-device'),
+      steps: legend.querySelectorAll('[data-step]').length,
+      hash: location.hash,
+      cells: [...document.querySelectorAll('polygon.hex')].map((p) => ({
+        cell: p.getAttribute('data-cell'), total: Number(p.getAttribute('data-total')),
+        earned: p.getAttribute('data-earned'), earning: Number(p.getAttribute('data-earning')), fill: p.getAttribute('fill'),
+      })),
+    };
+  });
+  await page.locator(`polygon.hex[data-cell="${target}"]`).click({ force: true });
+  await page.waitForSelector('[data-section=cell] [data-field=cell-earned]');
+  out.earnings.clicked = { cell: await text('[data-section=cell] [data-field=cell]'), earned: await page.getAttribute('[data-field=cell-earned]', 'data-raw') };
+  await page.waitForSelector('[data-list=cell-devices] a[data-device-id]');
+  await page.mouse.move(5, 5);
+  await shot('map-earnings.png');
+
   // Map → device → its rewards section.
   const device = out.map.clicked.devices[0];
   await page.click(`[data-list=cell-devices] a[data-device-id="${device}"]`);
   await page.waitForSelector('main[data-page=device] [data-section=verdicts] [data-field=valid-count], main[data-page=device] [data-section=verdicts] .error');
   await page.click('a[data-link=rewards]');
   await page.waitForSelector('[data-section=rewards] [data-state]');
+  // The breakdown as laid out: the total, one row per pool, what counted, the reputation.
+  const rewardsState = await page.getAttribute('[data-section=rewards] [data-state]', 'data-state');
+  if (rewardsState === 'rewards') {
+    out.rewards = await page.evaluate(() => {
+      const root = document.querySelector('[data-section=rewards] [data-state=rewards] [data-epoch]');
+      return {
+        epoch: Number(root.getAttribute('data-epoch')),
+        total: root.querySelector('[data-field=rewards-total] [data-raw]').getAttribute('data-raw'),
+        pools: [...root.querySelectorAll('[data-table=reward-pools] tbody tr')].map((r) => ({
+          pool: r.getAttribute('data-pool'), amount: r.getAttribute('data-amount'),
+          earned: r.querySelector('[data-field=earned] [data-raw]').getAttribute('data-raw'),
+          share: r.querySelector('[data-field=share]').innerText,
+        })),
+        split_parts: root.querySelectorAll('[data-chart=reward-split] span').length,
+        work: Object.fromEntries([...root.querySelectorAll('[data-table=reward-work] tr[data-work]')].map((r) =>
+          [r.getAttribute('data-work'), Number(r.cells[1].innerText.replace(/[^\d]/g, ''))])),
+        reputation: root.querySelector('[data-field=reputation]').innerText,
+        explanation: root.querySelectorAll('[data-list=explanation] li').length,
+      };
+    });
+  }
   out.device = {
     url_hash: new URL(page.url()).hash,
     id: await text('[data-field=device-id]'),
@@ -141,6 +200,8 @@ try {
       return r.top < window.innerHeight && r.bottom > 0;
     }),
   };
+  await page.locator('#rewards').scrollIntoViewIfNeeded();
+  await shot('device-rewards.png');
   await page.evaluate(() => window.scrollTo(0, 0));
   await shot('device.png');
 
@@ -163,6 +224,12 @@ try {
     txs: await page.$$eval('[data-table=txs] tbody tr[data-tx]', (rows) => rows.map((r) => r.getAttribute('data-tx'))),
     credits_state: await page.locator('[data-section=credits] [data-state=unavailable]').count() ? 'unavailable' : 'shown',
   };
+  if (out.account.credits_state === 'shown') {
+    out.account.credits = int(await text('[data-field=credits]'));
+    out.account.credit_mints = await page.$$eval('[data-table=credit-mints] tbody tr[data-mint]', (rows) =>
+      rows.map((r) => ({ tx: r.getAttribute('data-mint'), credits: Number(r.getAttribute('data-credits')) })));
+    out.account.spends_text = await text('[data-field=credit-spends]');
+  }
   await shot('account.png');
   await page.click('[data-table=txs] tbody tr[data-tx] a[data-link=tx]');
   await page.waitForSelector('main[data-page=tx]');
@@ -207,17 +274,42 @@ try {
     height: await searchFor(String(out.block.height), 'block'),
     address: await searchFor(out.account.address, 'account'),
     tx: await searchFor(out.account.txs[0], 'tx'),
+    cid: cid ? await searchFor(cid, 'cid') : null,
+    cid_deals: cid ? await page.$$eval('[data-section=cid] [data-deal]', (ds) => ds.map((d) => Number(d.getAttribute('data-deal')))) : null,
     nonsense: await searchFor('not-a-thing', 'search'),
     nonsense_message: await text('main .error'),
   };
 
-  // Storage: providers, or a clear "not available".
+  // Storage: providers with capacity, price and reputation; the latest deals with their proof
+  // history per period and provider.
   await go('#/storage', 'storage');
   out.storage = {
     state: await page.locator('[data-section=providers] [data-state=unavailable]').count() ? 'unavailable' : 'shown',
     text: await text('[data-section=providers]'),
   };
-  await shot('storage.png');
+  if (out.storage.state === 'shown') {
+    const grid = () => page.evaluate(() => Object.fromEntries([...document.querySelectorAll('[data-proofs]')].map((d) => [d.getAttribute('data-proofs'), {
+      passed: Number(d.querySelector('[data-field=proofs-passed]').innerText.replace(/[^\d]/g, '')),
+      missed: Number(d.querySelector('[data-field=proofs-missed]').innerText.replace(/[^\d]/g, '')),
+      cells: [...d.querySelectorAll('td[data-outcome]')].map((c) => ({
+        period: Number(c.getAttribute('data-period')), provider: c.closest('tr').getAttribute('data-provider'), outcome: c.getAttribute('data-outcome') })),
+    }])));
+    out.storage.providers = await page.$$eval('[data-table=providers] tbody tr[data-provider]', (rows) => rows.map((r) => ({
+      device: r.getAttribute('data-provider'), capacity: Number(r.getAttribute('data-capacity')), reserved: Number(r.getAttribute('data-reserved')),
+      price: r.getAttribute('data-price'), reputation: Number(r.getAttribute('data-reputation')),
+      passes: Number(r.getAttribute('data-passes')), misses: Number(r.getAttribute('data-misses')) })));
+    out.storage.deals = await grid();
+    await shot('storage.png');
+    const firstDeal = await page.getAttribute('[data-section=deals] [data-deal]', 'data-deal').catch(() => null);
+    if (firstDeal) {
+      await page.click(`[data-deal="${firstDeal}"] a[data-link=deal]`);
+      await page.waitForSelector('main[data-page=deal] [data-proofs]');
+      out.deal = { id: Number(firstDeal), pieces: await page.locator('[data-table=pieces] tbody tr').count(), grid: (await grid())[firstDeal] };
+      await shot('deal.png');
+    }
+  } else {
+    await shot('storage.png');
+  }
 } catch (e) {
   out.failure = String(e && e.stack ? e.stack : e);
   try { await shot('failure.png'); } catch (err) { /* ignore */ }

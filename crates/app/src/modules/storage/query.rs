@@ -156,6 +156,28 @@ pub fn deals_of_cid(
     page_of(state, ids, limit)
 }
 
+/// Up to `limit` of the most recent deals, newest first, with ids below `before` (all when
+/// `None`): deal ids are given in order, so this reads `limit` deals and scans nothing.
+pub fn latest_deals(
+    state: &impl StorageRead,
+    before: Option<u64>,
+    limit: usize,
+) -> AppResult<DealPage> {
+    let top = before
+        .unwrap_or(state.next_deal_id()?)
+        .min(state.next_deal_id()?);
+    let mut deals = Vec::new();
+    let mut id = top;
+    while id > 1 && deals.len() < limit {
+        id -= 1;
+        if let Some(deal) = state.deal(id)? {
+            deals.push(deal);
+        }
+    }
+    let next_cursor = (id > 1).then_some(id);
+    Ok(DealPage { deals, next_cursor })
+}
+
 /// Up to `limit` deals a provider was placed in after `cursor`.
 pub fn deals_of_provider(
     state: &impl StorageRead,
