@@ -308,6 +308,10 @@ mod tests {
         let cpu = elapsed.cpu.expect("the CPU clock is readable on Linux");
         // Busy for 50 ms of wall clock: some of it on a CPU, never more than wall clock allows
         // for the one thread that worked (plus the test harness's idle threads).
-        assert!(cpu > 0.0 && cpu <= elapsed.wall * 2.0 + 0.01, "cpu {cpu}, wall {}", elapsed.wall);
+        assert!(
+            cpu > 0.0 && cpu <= elapsed.wall * 2.0 + 0.01,
+            "cpu {cpu}, wall {}",
+            elapsed.wall
+        );
     }
 }
