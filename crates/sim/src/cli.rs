@@ -45,6 +45,10 @@ pub struct RunArgs {
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
+    /// Also print how long the simulation itself took (wall and CPU seconds, outputs not
+    /// included). With the global `--output json` the timings are always in the report.
+    #[arg(long)]
+    pub timings: bool,
 }
 
 /// Schedule output format.
@@ -162,8 +166,11 @@ fn run_scenario(args: RunArgs, json_output: bool) -> Result<()> {
         }
         bar
     };
+    let run_clock = Stopwatch::start();
     let ensembles = run_variants(&variants, seed, runs, &|done| bar.inc(done))?;
+    let run_time = run_clock.stop();
     bar.finish_and_clear();
+    let write_clock = Stopwatch::start();
     let report = if sweeps.is_empty() {
         match ensembles.first() {
             Some(ensemble) => write_ensemble(&args.out, ensemble, seed)?,
@@ -172,6 +179,7 @@ fn run_scenario(args: RunArgs, json_output: bool) -> Result<()> {
     } else {
         write_sweep(&args.out, &ensembles, seed)?
     };
+    let write_time = write_clock.stop();
     let verdicts: Vec<String> = ensembles
         .iter()
         .map(|e| {
@@ -195,11 +203,115 @@ fn run_scenario(args: RunArgs, json_output: bool) -> Result<()> {
             "report": report.display().to_string(),
             "out": args.out.display().to_string(),
             "verdicts": verdicts,
+            "run_seconds": run_time.wall,
+            "run_cpu_seconds": run_time.cpu,
+            "write_seconds": write_time.wall,
         }))?;
         text.push('\n');
         text
     } else {
-        format!("{}\nreport: {}\n", verdicts.join("\n"), report.display())
+        let mut text = format!("{}\nreport: {}\n", verdicts.join("\n"), report.display());
+        if args.timings {
+            let cpu = run_time
+                .cpu
+                .map_or_else(|| "unknown".to_owned(), |cpu| format!("{cpu:.6} s"));
+            text.push_str(&format!(
+                "run: {:.6} s wall, {cpu} CPU; outputs written in {:.6} s\n",
+                run_time.wall, write_time.wall
+            ));
+        }
+        text
     };
     print_out(&text)
+}
+
+/// Wall clock and CPU time (all threads of the process) over a stretch of work.
+struct Stopwatch {
+    wall: std::time::Instant,
+    cpu: Option<f64>,
+}
+
+/// What a [`Stopwatch`] measured, in seconds.
+struct Elapsed {
+    wall: f64,
+    /// `None` where the process's CPU clock cannot be read.
+    cpu: Option<f64>,
+}
+
+impl Stopwatch {
+    fn start() -> Self {
+        Stopwatch {
+            wall: std::time::Instant::now(),
+            cpu: process_cpu_seconds(),
+        }
+    }
+
+    fn stop(self) -> Elapsed {
+        let wall = self.wall.elapsed().as_secs_f64();
+        let cpu = self
+            .cpu
+            .zip(process_cpu_seconds())
+            .map(|(before, after)| (after - before).max(0.0));
+        Elapsed { wall, cpu }
+    }
+}
+
+/// CPU seconds used so far by the threads of this process, from the scheduler's per-thread
+/// run time in `/proc/self/task/*/sched` (microsecond resolution; `/proc/self/stat` counts
+/// only 10 ms ticks). Threads that have exited are no longer counted, so a [`Stopwatch`] is
+/// exact as long as no thread ends inside it (rayon's pool lives as long as the process).
+#[cfg(target_os = "linux")]
+fn process_cpu_seconds() -> Option<f64> {
+    let mut total_ms = 0.0;
+    for task in std::fs::read_dir("/proc/self/task").ok()? {
+        let Ok(text) = std::fs::read_to_string(task.ok()?.path().join("sched")) else {
+            continue; // the thread ended meanwhile
+        };
+        let runtime = text
+            .lines()
+            .find_map(|line| line.strip_prefix("se.sum_exec_runtime"))?;
+        total_ms += runtime
+            .trim_start_matches([' ', ':'])
+            .trim()
+            .parse::<f64>()
+            .ok()?;
+    }
+    Some(total_ms / 1000.0)
+}
+
+/// CPU seconds used so far by this process (not read on this platform).
+#[cfg(not(target_os = "linux"))]
+fn process_cpu_seconds() -> Option<f64> {
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn the_stopwatch_counts_the_cpu_time_of_work_done_while_it_runs() {
+        let clock = Stopwatch::start();
+        let mut x = 1u64;
+        let mut spins = 0u64;
+        let busy = std::time::Instant::now();
+        while busy.elapsed().as_millis() < 50 {
+            for i in 0..10_000u64 {
+                x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(i);
+            }
+            spins += 1;
+        }
+        let elapsed = clock.stop();
+        std::hint::black_box((x, spins));
+        assert!(elapsed.wall >= 0.05, "wall {}", elapsed.wall);
+        let cpu = elapsed.cpu.expect("the CPU clock is readable on Linux");
+        // Busy for 50 ms of wall clock: some of it on a CPU, never more than wall clock allows
+        // for the one thread that worked (plus the test harness's idle threads).
+        assert!(
+            cpu > 0.0 && cpu <= elapsed.wall * 2.0 + 0.01,
+            "cpu {cpu}, wall {}",
+            elapsed.wall
+        );
+    }
 }
