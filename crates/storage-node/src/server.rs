@@ -315,6 +315,26 @@ fn retry_after(status: StatusCode, code: &str, message: String, wait: Duration) 
     response
 }
 
+/// Takes `length` bytes from the provider's bandwidth allowance: `None`, or the 429 that says
+/// when to come back.
+fn take_bandwidth(shared: &Shared, length: u64) -> Option<Response> {
+    shared
+        .bucket
+        .try_take(length, Instant::now())
+        .err()
+        .map(|wait| {
+            retry_after(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                format!(
+                    "over the bandwidth limit of {} bytes/s",
+                    shared.bucket.rate()
+                ),
+                wait,
+            )
+        })
+}
+
 fn store_refusal(error: StoreError) -> Response {
     match error {
         StoreError::Full { .. } => refuse(
@@ -468,17 +488,9 @@ async fn receive_piece(
     use axum::body::HttpBody;
 
     let reservation = shared.store.reserve(length).map_err(store_refusal)?;
-    if let Err(wait) = shared.bucket.try_take(length, Instant::now()) {
+    if let Some(refusal) = take_bandwidth(shared, length) {
         shared.store.release(reservation);
-        return Err(retry_after(
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate_limited",
-            format!(
-                "over the bandwidth limit of {} bytes/s",
-                shared.bucket.rate()
-            ),
-            wait,
-        ));
+        return Err(refusal);
     }
     let opening = shared.clone();
     let writer =
@@ -649,16 +661,8 @@ async fn get_piece(
         }
     };
     let (start, length) = range.unwrap_or((0, piece_len));
-    if let Err(wait) = shared.bucket.try_take(length, Instant::now()) {
-        return retry_after(
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate_limited",
-            format!(
-                "over the bandwidth limit of {} bytes/s",
-                shared.bucket.rate()
-            ),
-            wait,
-        );
+    if let Some(refusal) = take_bandwidth(&shared, length) {
+        return refusal;
     }
     let task_shared = shared.clone();
     let read =
