@@ -251,7 +251,7 @@ where
     K: Ord + Send + Sync,
 {
     let sorted = contributions
-        .windows(2)
+        .par_windows(2)
         .all(|pair| pair[0].device < pair[1].device);
     if !sorted {
         contributions.par_sort_by(|a, b| a.device.cmp(&b.device));

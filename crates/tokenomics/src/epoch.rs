@@ -207,8 +207,8 @@ where
 {
     params.validate()?;
     if let Some(index) = devices
-        .windows(2)
-        .position(|pair| pair[0].device >= pair[1].device)
+        .par_windows(2)
+        .position_first(|pair| pair[0].device >= pair[1].device)
     {
         return Err(if devices[index].device == devices[index + 1].device {
             TokenomicsError::DuplicateDevice { index: index + 1 }

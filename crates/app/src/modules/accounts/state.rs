@@ -286,6 +286,46 @@ pub trait AccountsWrite: StateWrite + AccountsRead {
         Ok(Ok(total))
     }
 
+    /// [`AccountsWrite::mint_many`] for callers that already read the accounts (in parallel, say):
+    /// `accounts[i]` must be `credits[i].0`'s account as this state holds it. The writes and the
+    /// result are the same as `mint_many`'s. The addresses must be in strictly increasing order
+    /// (so each is credited once and its pre-read account is current); otherwise, or when the
+    /// lengths differ, this falls back to `mint_many`, which reads every account itself.
+    fn mint_many_read(
+        &mut self,
+        credits: &[(Address, Amount)],
+        accounts: &[Account],
+    ) -> AppResult<Result<Amount, BalanceError>> {
+        let distinct = credits.windows(2).all(|pair| pair[0].0 < pair[1].0);
+        if !distinct || accounts.len() != credits.len() {
+            return self.mint_many(credits);
+        }
+        let mut total = Amount::ZERO;
+        for ((address, amount), account) in credits.iter().zip(accounts) {
+            let Some(balance) = account.balance.checked_add(*amount) else {
+                return Ok(Err(BalanceError::Overflow(*address)));
+            };
+            self.put_account(
+                address,
+                &Account {
+                    balance,
+                    nonce: account.nonce,
+                },
+            );
+            total = total.checked_add(*amount).ok_or(AppError::Corrupt {
+                key: "accounts/supply".into(),
+                reason: "minted amount overflow".into(),
+            })?;
+        }
+        let mut supply = self.supply()?;
+        supply.minted = supply.minted.checked_add(total).ok_or(AppError::Corrupt {
+            key: "accounts/supply".into(),
+            reason: "minted counter overflow".into(),
+        })?;
+        self.put_supply(&supply);
+        Ok(Ok(total))
+    }
+
     /// Creates `amount` new tokens in an account.
     fn mint_to(
         &mut self,
@@ -306,3 +346,73 @@ pub trait AccountsWrite: StateWrite + AccountsRead {
 }
 
 impl<S: StateWrite + ?Sized> AccountsWrite for S {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use groundwork_state::Overlay;
+    use std::collections::BTreeMap;
+
+    #[test]
+    fn minting_with_accounts_read_first_writes_what_minting_reads_itself() {
+        let base: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
+        let mut before = Overlay::new(&base);
+        before.put_account(
+            &Address([2; 20]),
+            &Account {
+                balance: Amount(40),
+                nonce: 3,
+            },
+        );
+        before.put_supply(&Supply {
+            genesis: Amount(40),
+            ..Supply::default()
+        });
+        let base: BTreeMap<Vec<u8>, Vec<u8>> = before
+            .into_changes()
+            .into_iter()
+            .filter_map(|(k, v)| Some((k, v?)))
+            .collect();
+        let credits: Vec<(Address, Amount)> = (1..=4u8)
+            .map(|i| (Address([i; 20]), Amount(u128::from(i) * 10)))
+            .collect();
+
+        let mut plain = Overlay::new(&base);
+        let minted = plain.mint_many(&credits).unwrap().unwrap();
+        let mut read_first = Overlay::new(&base);
+        let accounts: Vec<Account> = credits
+            .iter()
+            .map(|(a, _)| read_first.account(a).unwrap())
+            .collect();
+        assert_eq!(
+            read_first.mint_many_read(&credits, &accounts).unwrap(),
+            Ok(minted)
+        );
+        assert_eq!(minted, Amount(100));
+        assert_eq!(read_first.changes(), plain.changes());
+        assert_eq!(read_first.account(&Address([2; 20])).unwrap().nonce, 3);
+        assert_eq!(read_first.supply().unwrap().minted, Amount(100));
+
+        // Out of order or repeated addresses: the plain path, with the same result.
+        let repeated = vec![credits[1], credits[0], credits[1]];
+        let mut plain = Overlay::new(&base);
+        let minted = plain.mint_many(&repeated).unwrap();
+        let mut read_first = Overlay::new(&base);
+        let stale = vec![Account::default(); 3];
+        assert_eq!(
+            read_first.mint_many_read(&repeated, &stale).unwrap(),
+            minted
+        );
+        assert_eq!(read_first.changes(), plain.changes());
+
+        // An overflowing balance names the account, as minting one by one does.
+        let huge = vec![(Address([2; 20]), Amount(u128::MAX))];
+        let accounts = vec![read_first.account(&Address([2; 20])).unwrap()];
+        assert_eq!(
+            Overlay::new(&base)
+                .mint_many_read(&huge, &accounts)
+                .unwrap(),
+            Err(BalanceError::Overflow(Address([2; 20])))
+        );
+    }
+}

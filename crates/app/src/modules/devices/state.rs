@@ -349,6 +349,58 @@ pub trait DevicesRead: StateRead {
             .transpose()
     }
 
+    /// The owner and asserted cell of each of `ids` (sorted, distinct, all starting with the
+    /// byte `shard`), in the same order; `None` for an id without a record. Reads the shard's
+    /// records in key order, in pages sized to the ids still wanted, while most of what a page
+    /// brings is wanted; once a page is mostly other devices, reads the rest one by one. The
+    /// answer is the same either way (only the cost differs).
+    fn owners_and_cells_of_shard(
+        &self,
+        shard: u8,
+        ids: &[DeviceId],
+    ) -> AppResult<Vec<Option<(Address, Option<u64>)>>> {
+        const MIN_PAGE: usize = 64;
+        const MAX_PAGE: usize = 4096;
+        let prefix = [DEVICE_PREFIX, &[shard]].concat();
+        let mut out = Vec::with_capacity(ids.len());
+        let mut wanted = ids.iter().peekable();
+        let mut after: Option<Vec<u8>> = None;
+        while wanted.peek().is_some() {
+            let limit = (ids.len() - out.len())
+                .saturating_mul(2)
+                .clamp(MIN_PAGE, MAX_PAGE);
+            let page = self.scan_prefix(&prefix, after.as_deref(), limit)?;
+            let full = page.len() == limit;
+            let mut matched = 0usize;
+            for (key, value) in &page {
+                let id = &key[DEVICE_PREFIX.len()..];
+                while wanted.next_if(|w| w.as_bytes().as_slice() < id).is_some() {
+                    out.push(None);
+                }
+                if wanted.next_if(|w| w.as_bytes().as_slice() == id).is_some() {
+                    let found =
+                        DeviceRecord::owner_and_cell(value).map_err(|e| corrupt_record(key, e))?;
+                    out.push(Some(found));
+                    matched += 1;
+                }
+            }
+            if !full {
+                // The shard has no more records: the ids still wanted have none.
+                out.extend(wanted.map(|_| None));
+                break;
+            }
+            after = page.into_iter().last().map(|(key, _)| key);
+            if matched.saturating_mul(4) < limit {
+                // Sparse: the rest by point reads.
+                for id in wanted {
+                    out.push(self.device_owner_and_cell(id)?);
+                }
+                break;
+            }
+        }
+        Ok(out)
+    }
+
     /// A maker.
     fn maker(&self, id: &Address) -> AppResult<Option<Maker>> {
         let key = maker_key(id);
@@ -476,6 +528,68 @@ mod tests {
         assert_eq!(
             DeviceRecord::owner_and_cell(&bytes),
             Ok((record.owner, record.location))
+        );
+    }
+
+    #[test]
+    fn owners_and_cells_of_a_shard_match_point_reads_whether_dense_or_sparse() {
+        use std::collections::BTreeMap;
+        let base: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
+        let mut state = groundwork_state::Overlay::new(&base);
+        // Shard 7 holds 3,000 records (ids 7 ‖ i), shard 8 one; other shards are empty.
+        let id_of = |shard: u8, i: u32| {
+            let mut id = [0u8; 20];
+            id[0] = shard;
+            id[1..5].copy_from_slice(&i.to_be_bytes());
+            DeviceId(id)
+        };
+        for i in 0..3_000u32 {
+            if i % 5 == 3 {
+                continue;
+            }
+            state.put_device(&DeviceRecord {
+                id: id_of(7, i),
+                owner: Address([(i % 251) as u8; 20]),
+                location: (i % 3 != 0).then_some(0x08c1_8d4c_a2b3_4fff + u64::from(i)),
+                ..hotspot()
+            });
+        }
+        state.put_device(&DeviceRecord {
+            id: id_of(8, 0),
+            ..hotspot()
+        });
+        let cases: Vec<Vec<DeviceId>> = vec![
+            // Every id, with and without records: pages while dense.
+            (0..3_100).map(|i| id_of(7, i)).collect(),
+            // Every other id: still dense enough to page.
+            (0..3_000).step_by(2).map(|i| id_of(7, i)).collect(),
+            // A few ids far apart: point reads after the first page.
+            vec![
+                id_of(7, 2),
+                id_of(7, 1_500),
+                id_of(7, 2_998),
+                id_of(7, 5_000),
+            ],
+            // Ids past the shard's last record, and none at all.
+            vec![id_of(7, 4_000), id_of(7, 4_001)],
+            Vec::new(),
+        ];
+        for ids in cases {
+            let expected: Vec<_> = ids
+                .iter()
+                .map(|id| state.device_owner_and_cell(id).unwrap())
+                .collect();
+            assert_eq!(state.owners_and_cells_of_shard(7, &ids).unwrap(), expected);
+        }
+        assert_eq!(
+            state
+                .owners_and_cells_of_shard(8, &[id_of(8, 0), id_of(8, 1)])
+                .unwrap(),
+            vec![Some((hotspot().owner, hotspot().location)), None]
+        );
+        assert_eq!(
+            state.owners_and_cells_of_shard(9, &[id_of(9, 0)]).unwrap(),
+            vec![None]
         );
     }
 

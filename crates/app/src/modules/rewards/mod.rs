@@ -31,18 +31,17 @@ pub mod params;
 pub mod query;
 pub mod state;
 
-use std::collections::BTreeMap;
-
 use groundwork_primitives::{Address, Amount, DeviceId};
 use groundwork_proto::v1::Event;
 use groundwork_state::{StateRead, StateWrite};
 use groundwork_tokenomics::{
-    AuditOutcome, CapacityIntegral, DeviceActivity, EpochFunds, Fixed, compute_epoch_rewards,
+    AuditOutcome, CapacityIntegral, DeviceActivity, Distribution, EpochFunds, Fixed, ProofKind,
+    compute_epoch_rewards,
 };
 use rayon::prelude::*;
 
 use crate::error::{AppError, AppResult};
-use crate::modules::accounts::state::AccountsWrite;
+use crate::modules::accounts::state::{Account, AccountsRead, AccountsWrite};
 use crate::modules::devices::state::DevicesRead;
 use crate::modules::reports::state::{EpochCounts, ReportsRead};
 use params::RewardsParams;
@@ -127,9 +126,136 @@ fn on_threads<R: Send>(pool: Option<&rayon::ThreadPool>, work: impl FnOnce() -> 
     }
 }
 
+/// The owners of paid devices with what they are owed, in address order, and each one's account
+/// as `state` holds it (read in parallel; the first error in address order is returned).
+fn owners_and_accounts<S: StateRead + Sync>(
+    state: &S,
+    devices: &[Loaded],
+    scored: &[Scored],
+) -> AppResult<(Vec<(Address, Amount)>, Vec<Account>)> {
+    let mut owed: Vec<(Address, u128)> = devices
+        .par_iter()
+        .zip(scored)
+        .filter(|(_, s)| s.paid > 0)
+        .map(|(d, s)| (d.owner, s.paid))
+        .collect();
+    // Byte order of the address, compared as two integers rather than by `memcmp`.
+    let order = |address: &Address| {
+        let [
+            b0,
+            b1,
+            b2,
+            b3,
+            b4,
+            b5,
+            b6,
+            b7,
+            b8,
+            b9,
+            b10,
+            b11,
+            b12,
+            b13,
+            b14,
+            b15,
+            b16,
+            b17,
+            b18,
+            b19,
+        ] = address.0;
+        (
+            u128::from_be_bytes([
+                b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15,
+            ]),
+            u32::from_be_bytes([b16, b17, b18, b19]),
+        )
+    };
+    owed.par_sort_unstable_by_key(|(owner, _)| order(owner));
+    let mut credits: Vec<(Address, Amount)> = Vec::new();
+    for (owner, amount) in owed {
+        match credits.last_mut() {
+            Some((last, total)) if *last == owner => {
+                *total = Amount(total.0.saturating_add(amount))
+            }
+            _ => credits.push((owner, Amount(amount))),
+        }
+    }
+    let accounts: Vec<AppResult<Account>> = credits
+        .par_iter()
+        .map(|(owner, _)| state.account(owner))
+        .collect();
+    let accounts = accounts.into_iter().collect::<AppResult<Vec<Account>>>()?;
+    Ok((credits, accounts))
+}
+
+/// Devices per chunk when breakdown records are built in parallel.
+const RECORD_CHUNK: usize = 4096;
+
+/// The breakdown records of a run of devices (in id order), and each one's total paid (into
+/// `scored`). `pools` are the epoch's distributions in the parameters' order.
+fn breakdown_records(
+    epoch: u64,
+    pools: &[(ProofKind, &Distribution<DeviceId>)],
+    devices: &[Loaded],
+    scored: &mut [Scored],
+) -> Vec<(Vec<u8>, Vec<u8>)> {
+    let Some(first) = devices.first() else {
+        return Vec::new();
+    };
+    // Per pool, the first payout at or after this run's first device.
+    let mut next: Vec<usize> = pools
+        .iter()
+        .map(|(_, d)| d.payouts.partition_point(|p| p.device < first.device))
+        .collect();
+    // One breakdown reused for every device of the run (its pool lines are cleared each time).
+    let mut breakdown = DeviceRewards {
+        device: first.device,
+        epoch,
+        owner: first.owner,
+        reputation_score: Fixed::ZERO,
+        reputation: Fixed::ZERO,
+        pools: Vec::with_capacity(pools.len()),
+        total: Amount::ZERO,
+    };
+    let mut out = Vec::with_capacity(devices.len());
+    for (device, scored) in devices.iter().zip(scored) {
+        breakdown.pools.clear();
+        let mut total = 0u128;
+        for ((kind, distribution), at) in pools.iter().zip(next.iter_mut()) {
+            let payouts = &distribution.payouts;
+            while payouts.get(*at).is_some_and(|p| p.device < device.device) {
+                *at += 1;
+            }
+            let Some(payout) = payouts.get(*at).filter(|p| p.device == device.device) else {
+                continue;
+            };
+            *at += 1;
+            total = total.saturating_add(payout.amount);
+            breakdown.pools.push(PoolLine {
+                kind: *kind,
+                units: payout.units,
+                density_scale: payout.density_scale,
+                reputation: payout.reputation,
+                weight: Amount(payout.weight),
+                amount: Amount(payout.amount),
+                ineligible: payout.ineligible,
+            });
+        }
+        scored.paid = total;
+        breakdown.device = device.device;
+        breakdown.owner = device.owner;
+        breakdown.reputation_score = scored.value;
+        breakdown.reputation = scored.multiplier;
+        breakdown.total = Amount(total);
+        out.push((breakdown_key(&device.device, epoch), breakdown.encode()));
+    }
+    out
+}
+
 /// Reads the inputs of the devices whose id starts with byte `shard`: their counts, owner and
-/// cell, and stored score (merged from one ordered scan of the shard's scores rather than a
-/// lookup per device). Devices without a record are skipped.
+/// cell (from ordered scans of the shard's device records while most of them reported), and
+/// stored score (merged from one ordered scan of the shard's scores rather than a lookup per
+/// device). Devices without a record are skipped.
 fn load_shard<S: StateRead>(
     state: &S,
     epoch: u64,
@@ -140,13 +266,16 @@ fn load_shard<S: StateRead>(
         return Ok(Vec::new());
     }
     let mut scores = state.audit_scores_of_shard(shard)?.into_iter().peekable();
+    let ids: Vec<DeviceId> = counted.iter().map(|(device, _)| *device).collect();
+    let records = state.owners_and_cells_of_shard(shard, &ids)?;
+    drop(ids);
     let mut out = Vec::with_capacity(counted.len());
-    for (device, counts) in counted {
+    for ((device, counts), record) in counted.into_iter().zip(records) {
         while scores.next_if(|(id, _)| *id < device).is_some() {}
         let stored_score = scores
             .next_if(|(id, _)| *id == device)
             .map(|(_, score)| score);
-        let Some((owner, cell)) = state.device_owner_and_cell(&device)? else {
+        let Some((owner, cell)) = record else {
             continue;
         };
         out.push((
@@ -237,48 +366,22 @@ fn compute_epoch<S: StateRead + Sync>(
     timings.compute_us = phase.elapsed().as_micros() as u64;
 
     let phase = std::time::Instant::now();
-    // Each device's breakdown, from its payout in every pool (found by binary search, since
-    // pools list their participants in device order), encoded straight into its record.
+    // Each device's breakdown, from its payout in every pool, encoded straight into its record.
+    // Pools list their participants in device order, as `devices` is, so each fixed-size chunk
+    // of devices finds its start in every pool by one binary search and then walks the pools
+    // alongside its devices. Chunks are cut by position, not by thread, and come back in order.
     let pools_in_order: Vec<_> = tokenomics
         .pools
         .pools
         .iter()
         .filter_map(|spec| rewards.pools.get(&spec.kind).map(|d| (spec.kind, d)))
         .collect();
-    let records: Vec<(Vec<u8>, Vec<u8>)> = devices
-        .par_iter()
-        .zip(scored.par_iter_mut())
-        .map(|(device, scored)| {
-            let mut lines = Vec::new();
-            let mut total = 0u128;
-            for (kind, distribution) in &pools_in_order {
-                let Some(payout) = distribution.payout_for(&device.device) else {
-                    continue;
-                };
-                total = total.saturating_add(payout.amount);
-                lines.push(PoolLine {
-                    kind: *kind,
-                    units: payout.units,
-                    density_scale: payout.density_scale,
-                    reputation: payout.reputation,
-                    weight: Amount(payout.weight),
-                    amount: Amount(payout.amount),
-                    ineligible: payout.ineligible,
-                });
-            }
-            scored.paid = total;
-            let breakdown = DeviceRewards {
-                device: device.device,
-                epoch,
-                owner: device.owner,
-                reputation_score: scored.value,
-                reputation: scored.multiplier,
-                pools: lines,
-                total: Amount(total),
-            };
-            (breakdown_key(&device.device, epoch), breakdown.encode())
-        })
+    let records: Vec<Vec<(Vec<u8>, Vec<u8>)>> = devices
+        .par_chunks(RECORD_CHUNK)
+        .zip(scored.par_chunks_mut(RECORD_CHUNK))
+        .map(|(chunk, scored)| breakdown_records(epoch, &pools_in_order, chunk, scored))
         .collect();
+    let records = records.concat();
     // Building the records is the first part of the apply phase; the caller adds the rest.
     timings.apply_us = phase.elapsed().as_micros() as u64;
     Ok(EpochComputation {
@@ -350,9 +453,8 @@ where
         records,
     } = computed;
     let phase = std::time::Instant::now();
-    // Owners' totals and changed scores, in device order.
+    // Changed scores, in device order.
     let initial = tokenomics.reputation.initial();
-    let mut owners: BTreeMap<Address, u128> = BTreeMap::new();
     let mut devices_paid = 0u64;
     let mut reduced = 0u64;
     for (device, scored) in devices.iter().zip(&scored) {
@@ -361,8 +463,6 @@ where
         }
         if scored.paid > 0 {
             devices_paid += 1;
-            let owed = owners.entry(device.owner).or_default();
-            *owed = owed.saturating_add(scored.paid);
         }
         // Scores: keep only what differs from a fresh device's.
         let new_score = (scored.score != initial).then_some(scored.score);
@@ -371,19 +471,26 @@ where
         }
     }
     let device_count = devices.len() as u64;
+    // Owners' totals in address order, and their accounts as they stand, on the pool: the paid
+    // devices' (owner, amount) sorted by owner and summed per owner (integer sums, so the order
+    // within an owner does not matter), then every owner's account read in parallel from the
+    // state as it is now (minting below writes each account once, so nothing read here is stale).
+    let shared: &S = state;
+    let (credits, accounts) = on_threads(pool.as_ref(), || {
+        owners_and_accounts(shared, &devices, &scored)
+    })?;
     drop(devices);
     drop(scored);
-    let credits: Vec<(Address, Amount)> = owners
-        .iter()
-        .map(|(owner, amount)| (*owner, Amount(*amount)))
-        .collect();
     let paid = state
-        .mint_many(&credits)?
+        .mint_many_read(&credits, &accounts)?
         .map_err(|e| AppError::Corrupt {
             key: "accounts".into(),
             reason: format!("minting rewards: {e}"),
         })?
         .0;
+    let owners_paid = credits.len() as u64;
+    drop(accounts);
+    drop(credits);
     let settlement = rewards.settlement;
     mint(state, &params.treasury, Amount(settlement.to_treasury))?;
     state.put_rewards_carry(Amount(settlement.carry_over));
@@ -445,7 +552,7 @@ where
         treasury: params.treasury,
         devices: device_count,
         devices_paid,
-        owners_paid: owners.len() as u64,
+        owners_paid,
         devices_with_reduced_reputation: reduced,
     };
     state.put_epoch_summary(&summary);
@@ -497,6 +604,7 @@ mod tests {
     use groundwork_primitives::PublicKey;
     use groundwork_state::{ChangeSet, Overlay};
     use groundwork_tokenomics::AuditScore;
+    use std::collections::BTreeMap;
 
     /// A committed state with `devices` devices that reported in epoch 4: varied counts, owners
     /// shared by three devices, cells crowded into a few hexes, some stored scores, and some
@@ -582,6 +690,44 @@ mod tests {
         let mut state = Overlay::new(base);
         let (payout, _) = pay_epoch(&mut state, 4, 10, threads).unwrap();
         (payout, state.into_changes())
+    }
+
+    /// One hash over everything a payout produced: state changes, records and events, in order.
+    fn payout_digest(payout: &EpochPayout, changes: &ChangeSet) -> String {
+        let mut all = Vec::new();
+        for (key, value) in changes {
+            all.extend_from_slice(&(key.len() as u64).to_be_bytes());
+            all.extend_from_slice(key);
+            match value {
+                Some(value) => {
+                    all.push(1);
+                    all.extend_from_slice(&(value.len() as u64).to_be_bytes());
+                    all.extend_from_slice(value);
+                }
+                None => all.push(0),
+            }
+        }
+        for (key, value) in &payout.records {
+            all.extend_from_slice(&(key.len() as u64).to_be_bytes());
+            all.extend_from_slice(key);
+            all.extend_from_slice(&(value.len() as u64).to_be_bytes());
+            all.extend_from_slice(value);
+        }
+        all.extend_from_slice(format!("{:?}", payout.events).as_bytes());
+        hex::encode(groundwork_primitives::sha256(&all).0)
+    }
+
+    #[test]
+    fn an_epochs_payout_is_byte_for_byte_what_it_was_before_the_speed_work() {
+        // The digest was taken from the payout code as of commit b0a62d0, before the apply and
+        // load phases were reworked for speed (issue #4): state changes, records and events must
+        // not change with how they are computed.
+        let base = epoch_state(6_000);
+        let (payout, changes) = pay_with(&base, 2);
+        assert_eq!(
+            payout_digest(&payout, &changes),
+            "64a664aa333df589ad9e5149b28055dee2afcc377643766c93ea97ee49adb7f5"
+        );
     }
 
     #[test]
