@@ -330,6 +330,9 @@ fn decode_record(key: &[u8], bytes: &[u8]) -> AppResult<DeviceRecord> {
     DeviceRecord::decode(id, bytes).map_err(|e| corrupt_record(key, e))
 }
 
+/// A device's owner and asserted cell (an H3 index), as rewards read them.
+pub type OwnerAndCell = (Address, Option<u64>);
+
 /// Reading devices.
 pub trait DevicesRead: StateRead {
     /// A device.
@@ -358,7 +361,7 @@ pub trait DevicesRead: StateRead {
         &self,
         shard: u8,
         ids: &[DeviceId],
-    ) -> AppResult<Vec<Option<(Address, Option<u64>)>>> {
+    ) -> AppResult<Vec<Option<OwnerAndCell>>> {
         const MIN_PAGE: usize = 64;
         const MAX_PAGE: usize = 4096;
         let prefix = [DEVICE_PREFIX, &[shard]].concat();

@@ -126,13 +126,16 @@ fn on_threads<R: Send>(pool: Option<&rayon::ThreadPool>, work: impl FnOnce() -> 
     }
 }
 
+/// Owners with what they are owed, in address order, and their accounts (same order).
+type OwnersToCredit = (Vec<(Address, Amount)>, Vec<Account>);
+
 /// The owners of paid devices with what they are owed, in address order, and each one's account
 /// as `state` holds it (read in parallel; the first error in address order is returned).
 fn owners_and_accounts<S: StateRead + Sync>(
     state: &S,
     devices: &[Loaded],
     scored: &[Scored],
-) -> AppResult<(Vec<(Address, Amount)>, Vec<Account>)> {
+) -> AppResult<OwnersToCredit> {
     let mut owed: Vec<(Address, u128)> = devices
         .par_iter()
         .zip(scored)
