@@ -1530,6 +1530,89 @@ mod tests {
     }
 
     #[test]
+    fn the_block_passes_settle_bit_for_bit_like_one_operator_at_a_time() {
+        let rates = Rates {
+            step: 9,
+            step_days: 1,
+            income_per_device: &[0.3],
+            income_per_capacity: &[0.4],
+            exact: None,
+            usd_per_base_unit: 0.0,
+            fee_per_capacity: 0.0,
+            cost_factor: 1.1,
+        };
+        let pay = Pay {
+            per_device: 0.3,
+            per_capacity: 0.4,
+            cost_factor: 1.1,
+        };
+        // 1003 operators: fifteen blocks of 64 and a remainder; some earn back their hardware,
+        // some are unprofitable, some leave, in several blocks.
+        let (mut fast, mut one) = (Columns::new(1003), Columns::new(1003));
+        let (kept, tally) = settle_one_kind(fast.chunk(), &rates);
+        let mut lanes = Lanes::default();
+        let mut survivors = Vec::new();
+        for i in 0..one.id.len() {
+            pay.settle(
+                &mut lanes,
+                i,
+                one.capacity[i],
+                one.cost[i],
+                &mut one.balance[i],
+                &mut one.streak[i],
+                one.patience[i],
+            );
+            if one.streak[i] < one.patience[i] {
+                survivors.push(i);
+            }
+        }
+        assert!(tally.left > 0 && tally.left < 1003 && !tally.paybacks.is_empty());
+        assert_eq!(kept, survivors.len());
+        assert_eq!(tally.left, lanes.leaving);
+        assert_eq!(tally.profitable, lanes.profitable);
+        assert_eq!(tally.paid_back, lanes.paid_back);
+        let bits = |lanes: &[f64; LANE]| lanes.iter().sum::<f64>().to_bits();
+        assert_eq!(tally.income.to_bits(), bits(&lanes.income));
+        assert_eq!(tally.costs.to_bits(), bits(&lanes.costs));
+        assert_eq!(
+            tally.survivors[0].capacity.to_bits(),
+            bits(&lanes.kept_capacity)
+        );
+        // Every survivor's columns, moved to the front in order, bit for bit.
+        for (slot, &i) in survivors.iter().enumerate() {
+            assert_eq!(fast.id[slot], one.id[i]);
+            assert_eq!(fast.capacity[slot].to_bits(), one.capacity[i].to_bits());
+            assert_eq!(fast.cost[slot].to_bits(), one.cost[i].to_bits());
+            assert_eq!(fast.balance[slot].to_bits(), one.balance[i].to_bits());
+            assert_eq!(fast.streak[slot], one.streak[i]);
+            assert_eq!(fast.patience[slot], one.patience[i]);
+            assert_eq!(fast.joined[slot], one.joined[i]);
+        }
+    }
+
+    #[test]
+    fn compaction_keeps_survivors_in_order_with_few_or_many_leavers() {
+        for leavers in [
+            vec![],
+            vec![0],
+            vec![5, 6, 99],
+            (0..1003).step_by(3).collect(),
+        ] {
+            let mut columns = Columns::new(1003);
+            for i in 0..1003 {
+                let leaves = leavers.contains(&i);
+                columns.streak[i] = if leaves { columns.patience[i] } else { 0 };
+            }
+            let expected: Vec<u32> = (0..1003u32)
+                .filter(|i| !leavers.contains(&(*i as usize)))
+                .collect();
+            let kept = compact(&mut columns.chunk(), &leavers);
+            assert_eq!(columns.id[..kept], expected[..]);
+            assert!(columns.streak[..kept].iter().all(|s| *s == 0));
+        }
+    }
+
+    #[test]
     fn interpolation_is_flat_outside_and_linear_inside() {
         let points = [[0.0, 1.0], [10.0, 3.0], [20.0, 3.0]];
         assert_eq!(interpolate(&points, -5.0), 1.0);
