@@ -1121,7 +1121,7 @@ const LANE: usize = 8;
 struct Scratch {
     before: [f32; BLOCK],
     profit: [f32; BLOCK],
-    /// All ones where the operator's step was unprofitable, zero otherwise.
+    /// 1 where the operator's step was unprofitable, 0 otherwise.
     unprofitable: [u16; BLOCK],
 }
 
@@ -1202,18 +1202,20 @@ impl Pay {
         let (mut income, mut costs) = (lanes.income, lanes.costs);
         let kept_before = lanes.kept_capacity;
         let mut kept = kept_before;
+        for j in 0..BLOCK {
+            let earned = self.per_device + self.per_capacity * f64::from(capacity[j]);
+            let net = earned - f64::from(cost[j]) * self.cost_factor;
+            profit[j] = net as f32;
+            unprofitable[j] = u16::from(net < 0.0);
+        }
+        // The same products again (cheaper than storing them), summed lane by lane.
         for base in (0..BLOCK).step_by(LANE) {
             for k in 0..LANE {
                 let j = base + k;
                 let capacity = f64::from(capacity[j]);
-                let earned = self.per_device + self.per_capacity * capacity;
-                let spent = f64::from(cost[j]) * self.cost_factor;
-                let net = earned - spent;
-                income[k] += earned;
-                costs[k] += spent;
+                income[k] += self.per_device + self.per_capacity * capacity;
+                costs[k] += f64::from(cost[j]) * self.cost_factor;
                 kept[k] += capacity;
-                profit[j] = net as f32;
-                unprofitable[j] = if net < 0.0 { u16::MAX } else { 0 };
             }
         }
         // Balances.
@@ -1228,10 +1230,12 @@ impl Pay {
         // Unprofitable streaks and leaving.
         let (mut leaving, mut losing) = (0u16, 0u16);
         for j in 0..BLOCK {
-            let run = streak[j].saturating_add(1) & unprofitable[j];
+            // 0 or all ones: the run goes on, or starts again at 0.
+            let mask = unprofitable[j].wrapping_neg();
+            let run = streak[j].saturating_add(1) & mask;
             streak[j] = run;
             leaving += u16::from(run >= patience[j]);
-            losing += unprofitable[j] & 1;
+            losing += unprofitable[j];
         }
         if leaving > 0 {
             kept = kept_before;
@@ -1259,6 +1263,8 @@ impl Pay {
 /// Operators per block in [`settle_one_kind`]: the passes over a block have a fixed length, so
 /// the compiler turns them into vector instructions. A multiple of [`LANE`].
 const BLOCK: usize = 64;
+// A block's paybacks are found through a 64-bit mask; its money is summed lane by lane.
+const _: () = assert!(BLOCK <= 64 && BLOCK % LANE == 0);
 
 /// Above this many leavers in a chunk, [`compact`] moves survivors one by one instead of in runs.
 const FEW_LEAVERS: usize = 256;
@@ -1356,11 +1362,17 @@ fn settle_one_kind(mut c: Chunk<'_>, rates: &Rates<'_>) -> (usize, Tally) {
             );
             let before = &scratch.before;
             // Rare: most blocks have nobody earning back their hardware this step.
+            // They are found without a branch per operator, then visited bit by bit.
             if settled.crossed {
+                let mut crossed = 0u64;
                 for j in 0..BLOCK {
-                    if before[j] < 0.0 && balance[j] >= 0.0 {
-                        record_payback(joined[j]);
-                    }
+                    let crossing = before[j] < 0.0 && balance[j] >= 0.0;
+                    crossed |= u64::from(crossing) << j;
+                }
+                while crossed != 0 {
+                    let j = crossed.trailing_zeros() as usize;
+                    crossed &= crossed - 1;
+                    record_payback(joined[j]);
                 }
             }
             // Rare too: most blocks have nobody leaving.
