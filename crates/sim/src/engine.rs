@@ -1240,10 +1240,10 @@ impl Pay {
         if leaving > 0 {
             kept = kept_before;
             for base in (0..BLOCK).step_by(LANE) {
-                for k in 0..LANE {
+                for (k, sum) in kept.iter_mut().enumerate() {
                     let j = base + k;
                     let leaves = streak[j] >= patience[j];
-                    kept[k] += if leaves { 0.0 } else { f64::from(capacity[j]) };
+                    *sum += if leaves { 0.0 } else { f64::from(capacity[j]) };
                 }
             }
         }
@@ -1264,7 +1264,7 @@ impl Pay {
 /// the compiler turns them into vector instructions. A multiple of [`LANE`].
 const BLOCK: usize = 64;
 // A block's paybacks are found through a 64-bit mask; its money is summed lane by lane.
-const _: () = assert!(BLOCK <= 64 && BLOCK % LANE == 0);
+const _: () = assert!(BLOCK <= 64 && BLOCK.is_multiple_of(LANE));
 
 /// Above this many leavers in a chunk, [`compact`] moves survivors one by one instead of in runs.
 const FEW_LEAVERS: usize = 256;
@@ -1334,7 +1334,7 @@ fn settle_one_kind(mut c: Chunk<'_>, rates: &Rates<'_>) -> (usize, Tally) {
         let steps = (rates.step + 1).saturating_sub(joined) as usize;
         paybacks.push(steps * rates.step_days as usize);
     };
-    let blocks = {
+    {
         let (capacity, capacity_rest) = c.capacity.as_chunks::<BLOCK>();
         let (cost, cost_rest) = c.cost.as_chunks::<BLOCK>();
         let (balance, balance_rest) = c.balance.as_chunks_mut::<BLOCK>();
@@ -1403,8 +1403,7 @@ fn settle_one_kind(mut c: Chunk<'_>, rates: &Rates<'_>) -> (usize, Tally) {
                 leavers.push(blocks * BLOCK + j);
             }
         }
-        blocks
-    };
+    }
     let Lanes {
         income,
         costs,
