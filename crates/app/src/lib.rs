@@ -840,7 +840,9 @@ pub fn account_tx_positions(key: &[u8], value: &[u8]) -> Result<Vec<(u32, u8)>, 
     match tail.len() {
         // The earlier layout: height ‖ position ‖ role.
         13 if value.is_empty() => Ok(vec![entry(&tail[8..])]),
-        8 if !value.is_empty() && value.len() % 5 == 0 => Ok(value.chunks(5).map(entry).collect()),
+        8 if !value.is_empty() && value.len().is_multiple_of(5) => {
+            Ok(value.chunks(5).map(entry).collect())
+        }
         _ => Err(format!(
             "account index entry with a key of {} bytes and a value of {} bytes",
             key.len(),

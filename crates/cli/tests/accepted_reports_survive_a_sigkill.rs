@@ -6,8 +6,6 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
-
 use common::*;
 use groundwork_app::genesis::{GenesisAccount, GenesisMaker};
 use groundwork_app::modules::devices::msgs::{
@@ -224,19 +222,15 @@ fn reports_a_node_accepted_survive_a_sigkill_and_are_committed_after_the_restart
     // With blocks flowing again, a block commits every one of them.
     set_block_interval(dir.path(), 100);
     let node = NodeProcess::start(dir.path(), port);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let counters: Vec<Option<u64>> =
-            devices.iter().map(|d| last_counter(&node.url, d)).collect();
-        if counters.iter().all(|c| *c == Some(REPORTS_PER_DEVICE)) {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "accepted reports were not committed after the restart: last counters {counters:?}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_for(
+        "a block committing every accepted report after the restart",
+        30,
+        || {
+            devices
+                .iter()
+                .all(|d| last_counter(&node.url, d) == Some(REPORTS_PER_DEVICE))
+        },
+    );
     assert_eq!(metric(&node.url, "groundwork_reports_queued"), Some(0.0));
     node.terminate();
 }

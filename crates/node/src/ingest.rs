@@ -125,6 +125,9 @@ impl Admission {
     }
 }
 
+/// The bytes of a batch's accepted reports.
+pub type AcceptedBytes = Vec<Vec<u8>>;
+
 /// Admits a batch into a queue shared behind a lock, as the node's HTTP workers do: checks under
 /// the lock, journals durably without it (so another batch can be checked meanwhile), then
 /// queues under the lock again. Returns only once the accepted reports are durable and queued;
@@ -138,7 +141,7 @@ pub fn admit_shared(
     now_ms: u64,
     threads: usize,
     share: bool,
-) -> Result<(BatchOutcome, Option<Vec<Vec<u8>>>), AdmitError> {
+) -> Result<(BatchOutcome, Option<AcceptedBytes>), AdmitError> {
     let lock = || {
         // A poisoned lock only means another worker panicked; the queue's own state is updated
         // in steps that each leave it consistent.
