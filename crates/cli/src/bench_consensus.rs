@@ -3,7 +3,8 @@
 //!
 //! Transfers are signed up front by funded genesis accounts; each sender's transfers go to one
 //! validator (sender `s` to validator `s mod N`), so every validator receives submissions and
-//! shares them with the others. A watcher reads validator-0's blocks as they commit. Reported:
+//! shares them with the others. They go in batches (`POST /v1/txs/batch`, `--batch` transfers
+//! per request) or, with `--batch 1`, one per request (`POST /v1/txs`). A watcher reads validator-0's blocks as they commit. Reported:
 //! committed transfers per second (all transfers over the time from the first submission to the
 //! commit of the last) and, per transfer, the time from its submission to the moment the watcher
 //! saw it in a committed block (median and 99th percentile; the watcher polls every 20 ms).
@@ -43,6 +44,10 @@ pub(crate) struct BenchConsensusArgs {
     /// Threads submitting over HTTP.
     #[arg(long, default_value_t = 8)]
     pub(crate) submitters: usize,
+    /// Transfers per HTTP request, sent to `POST /v1/txs/batch`; 1 sends each to `POST /v1/txs`
+    /// on its own (the path before batches, to compare).
+    #[arg(long, default_value_t = 250, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub(crate) batch: u64,
     /// HTTP port of validator-0 (validator i uses this plus i; p2p ports are 100 above).
     #[arg(long, default_value_t = 28657)]
     pub(crate) http_port: u16,
@@ -60,6 +65,8 @@ pub(crate) struct ConsensusBenchReport {
     pub(crate) submitted: usize,
     /// Transfers seen committed.
     pub(crate) committed: usize,
+    /// Transfers per HTTP request (1: `POST /v1/txs`, more: `POST /v1/txs/batch`).
+    pub(crate) batch: usize,
     /// Accepted submissions per second (HTTP, all submitters).
     pub(crate) submitted_per_second: f64,
     /// Committed transfers per second, first submission to last commit.
@@ -87,9 +94,10 @@ impl fmt::Display for ConsensusBenchReport {
         )?;
         writeln!(
             f,
-            "  transfers     {} submitted ({:.0}/s accepted over HTTP), {} committed in {} blocks (largest {})",
+            "  transfers     {} submitted ({:.0}/s accepted over HTTP, {} per request), {} committed in {} blocks (largest {})",
             self.submitted,
             self.submitted_per_second,
+            self.batch,
             self.committed,
             self.blocks,
             self.largest_block
@@ -105,6 +113,93 @@ impl fmt::Display for ConsensusBenchReport {
             self.finality_median_ms, self.finality_p99_ms
         )?;
         write!(f, "  nullified     {} views", self.views_nullified)
+    }
+}
+
+/// Retries of a refused submission (a full mempool or a nonce gap clears as blocks commit).
+const RETRIES: usize = 600;
+
+/// Submits transfer `i` alone to `POST /v1/txs`, retrying while it is refused.
+fn submit_one(
+    client: &Client,
+    bytes: &[u8],
+    i: usize,
+    started: Instant,
+    submitted_at: &Mutex<Vec<Option<Duration>>>,
+) -> anyhow::Result<()> {
+    let mut attempts = 0;
+    loop {
+        let at = started.elapsed();
+        match client.post_bytes::<serde_json::Value>("/v1/txs", "application/x-protobuf", bytes) {
+            Ok(_) => {
+                if let Ok(mut times) = submitted_at.lock() {
+                    times[i] = Some(at);
+                }
+                return Ok(());
+            }
+            Err(error) if attempts < RETRIES => {
+                attempts += 1;
+                tracing::debug!(%error, "retrying a submission");
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            Err(error) => return Err(error),
+        }
+    }
+}
+
+/// Submits transfers `indices` together to `POST /v1/txs/batch`, resubmitting those refused.
+fn submit_batch(
+    client: &Client,
+    work: &[(usize, Vec<u8>)],
+    mut indices: Vec<usize>,
+    started: Instant,
+    submitted_at: &Mutex<Vec<Option<Duration>>>,
+) -> anyhow::Result<()> {
+    use groundwork_proto::Message as _;
+    let mut attempts = 0;
+    loop {
+        let body = groundwork_proto::v1::TxBatch {
+            txs: indices.iter().map(|&i| work[i].1.clone()).collect(),
+        }
+        .encode_to_vec();
+        let at = started.elapsed();
+        let answer: serde_json::Value =
+            client.post_bytes("/v1/txs/batch", "application/x-protobuf", &body)?;
+        let results = answer["results"]
+            .as_array()
+            .context("the batch answer has no results")?;
+        if results.len() != indices.len() {
+            bail!(
+                "{} results for a batch of {}",
+                results.len(),
+                indices.len()
+            );
+        }
+        let mut refused = Vec::new();
+        let mut reason = String::new();
+        if let Ok(mut times) = submitted_at.lock() {
+            for (&i, result) in indices.iter().zip(results) {
+                if result["status"] == "pending" {
+                    times[i] = Some(at);
+                } else {
+                    reason = result["error"]["message"].to_string();
+                    refused.push(i);
+                }
+            }
+        }
+        if refused.is_empty() {
+            return Ok(());
+        }
+        attempts += 1;
+        if attempts > RETRIES {
+            bail!(
+                "{} transfers still refused after {RETRIES} retries: {reason}",
+                refused.len()
+            );
+        }
+        tracing::debug!(refused = refused.len(), %reason, "resubmitting refused transfers");
+        indices = refused;
+        std::thread::sleep(Duration::from_millis(50));
     }
 }
 
@@ -197,15 +292,49 @@ fn run_in(
         .unwrap_or(0);
     eprintln!("{validators} validators up; submitting…");
 
+    // Requests: each a run of consecutive transfers for one validator, taken in turn by the
+    // submitters (a sender's later nonces may arrive first: the mempool holds them until the
+    // gap closes).
+    let batch = args.batch as usize;
+    let mut requests: Vec<(usize, Vec<usize>)> = Vec::new();
+    {
+        let mut per_node: Vec<Vec<usize>> = vec![Vec::new(); validators];
+        for (i, (node, _)) in work.iter().enumerate() {
+            per_node[*node].push(i);
+        }
+        let mut chunks: Vec<std::vec::IntoIter<Vec<usize>>> = per_node
+            .into_iter()
+            .map(|list| {
+                list.chunks(batch)
+                    .map(<[usize]>::to_vec)
+                    .collect::<Vec<_>>()
+                    .into_iter()
+            })
+            .collect();
+        loop {
+            let before = requests.len();
+            for (node, list) in chunks.iter_mut().enumerate() {
+                if let Some(chunk) = list.next() {
+                    requests.push((node, chunk));
+                }
+            }
+            if requests.len() == before {
+                break;
+            }
+        }
+    }
+
     let started = Instant::now();
     let submitted_at: Arc<Mutex<Vec<Option<Duration>>>> =
         Arc::new(Mutex::new(vec![None; work.len()]));
     let next = Arc::new(AtomicUsize::new(0));
     let work = Arc::new(work);
+    let requests = Arc::new(requests);
     let submitters: Vec<_> = (0..args.submitters.max(1))
         .map(|_| {
-            let (work, next, submitted_at, urls) = (
+            let (work, requests, next, submitted_at, urls) = (
                 work.clone(),
+                requests.clone(),
                 next.clone(),
                 submitted_at.clone(),
                 urls.clone(),
@@ -213,32 +342,17 @@ fn run_in(
             std::thread::spawn(move || -> anyhow::Result<()> {
                 let clients: Vec<Client> = urls.iter().map(|u| Client::new(u)).collect();
                 loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some((node, bytes)) = work.get(i) else {
+                    let r = next.fetch_add(1, Ordering::Relaxed);
+                    let Some((node, indices)) = requests.get(r) else {
                         return Ok(());
                     };
-                    let mut attempts = 0;
-                    loop {
-                        let at = started.elapsed();
-                        match clients[*node].post_bytes::<serde_json::Value>(
-                            "/v1/txs",
-                            "application/x-protobuf",
-                            bytes,
-                        ) {
-                            Ok(_) => {
-                                if let Ok(mut times) = submitted_at.lock() {
-                                    times[i] = Some(at);
-                                }
-                                break;
-                            }
-                            // A full mempool or a nonce gap clears as blocks commit.
-                            Err(error) if attempts < 600 => {
-                                attempts += 1;
-                                tracing::debug!(%error, "retrying a submission");
-                                std::thread::sleep(Duration::from_millis(50));
-                            }
-                            Err(error) => return Err(error),
+                    let client = &clients[*node];
+                    if batch == 1 {
+                        for &i in indices {
+                            submit_one(client, &work[i].1, i, started, &submitted_at)?;
                         }
+                    } else {
+                        submit_batch(client, &work, indices.clone(), started, &submitted_at)?;
                     }
                 }
             })
@@ -325,6 +439,7 @@ fn run_in(
     let span = last_commit.saturating_sub(first_submission).as_secs_f64();
     Ok(ConsensusBenchReport {
         validators,
+        batch,
         submitted: times.iter().flatten().count(),
         committed,
         submitted_per_second: work.len() as f64 / submit_elapsed.as_secs_f64().max(1e-9),
