@@ -79,6 +79,9 @@ pub(crate) struct ConsensusBenchReport {
     pub(crate) blocks: usize,
     /// The largest of them, in transfers.
     pub(crate) largest_block: usize,
+    /// Transactions waiting in each validator's mempool when the last submission was accepted
+    /// (how far sharing had spread them).
+    pub(crate) mempools_after_submission: Vec<usize>,
     /// Views nullified on validator-0 during the run.
     pub(crate) views_nullified: u64,
     /// Available cores.
@@ -111,6 +114,11 @@ impl fmt::Display for ConsensusBenchReport {
             f,
             "  finality      median {} ms, p99 {} ms (submission to commit seen on validator-0)",
             self.finality_median_ms, self.finality_p99_ms
+        )?;
+        writeln!(
+            f,
+            "  mempools      {:?} transactions waiting per validator when submission ended",
+            self.mempools_after_submission
         )?;
         write!(f, "  nullified     {} views", self.views_nullified)
     }
@@ -169,11 +177,7 @@ fn submit_batch(
             .as_array()
             .context("the batch answer has no results")?;
         if results.len() != indices.len() {
-            bail!(
-                "{} results for a batch of {}",
-                results.len(),
-                indices.len()
-            );
+            bail!("{} results for a batch of {}", results.len(), indices.len());
         }
         let mut refused = Vec::new();
         let mut reason = String::new();
@@ -330,20 +334,24 @@ fn run_in(
     let next = Arc::new(AtomicUsize::new(0));
     let work = Arc::new(work);
     let requests = Arc::new(requests);
-    let submitters: Vec<_> = (0..args.submitters.max(1))
+    let finished = Arc::new(AtomicUsize::new(0));
+    let submitter_count = args.submitters.max(1);
+    let submitters: Vec<_> = (0..submitter_count)
         .map(|_| {
-            let (work, requests, next, submitted_at, urls) = (
+            let (work, requests, next, submitted_at, urls, finished) = (
                 work.clone(),
                 requests.clone(),
                 next.clone(),
                 submitted_at.clone(),
                 urls.clone(),
+                finished.clone(),
             );
             std::thread::spawn(move || -> anyhow::Result<()> {
                 let clients: Vec<Client> = urls.iter().map(|u| Client::new(u)).collect();
                 loop {
                     let r = next.fetch_add(1, Ordering::Relaxed);
                     let Some((node, indices)) = requests.get(r) else {
+                        finished.fetch_add(1, Ordering::Relaxed);
                         return Ok(());
                     };
                     let client = &clients[*node];
@@ -367,7 +375,17 @@ fn run_in(
     let mut height = start_height;
     let mut last_commit = Duration::ZERO;
     let deadline = Instant::now() + Duration::from_secs(args.timeout_s);
+    let mut mempools_after_submission = Vec::new();
     while committed < work.len() {
+        if mempools_after_submission.is_empty()
+            && finished.load(Ordering::Relaxed) == submitter_count
+        {
+            for url in &urls {
+                let status = Client::new(url).get::<serde_json::Value>("/v1/status")?;
+                mempools_after_submission
+                    .push(status["mempool_txs"].as_u64().unwrap_or(0) as usize);
+            }
+        }
         if Instant::now() > deadline {
             bail!(
                 "only {committed} of {} transfers committed within {} s",
@@ -448,6 +466,7 @@ fn run_in(
         finality_p99_ms: percentile(99),
         blocks,
         largest_block,
+        mempools_after_submission,
         views_nullified,
         cores: std::thread::available_parallelism()
             .map(|n| n.get())

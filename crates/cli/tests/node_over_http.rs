@@ -281,7 +281,11 @@ fn a_batch_of_transactions_gets_one_verdict_per_transaction_and_bad_batches_clea
         .map(|r| r["error"]["tx_code"].as_u64().unwrap())
         .collect();
     assert_eq!(codes, [1, 4, 2], "malformed, used nonce, bad signature");
-    assert!(results[1..4].iter().all(|r| r["error"]["kind"] == "invalid_tx"));
+    assert!(
+        results[1..4]
+            .iter()
+            .all(|r| r["error"]["kind"] == "invalid_tx")
+    );
 
     // Oversized: too many transactions, or too many bytes, are refused whole with the limit.
     let many = groundwork_proto::v1::TxBatch {
@@ -313,9 +317,17 @@ fn a_batch_of_transactions_gets_one_verdict_per_transaction_and_bad_batches_clea
 
     // Malformed bodies are JSON errors, never a crash.
     for (content_type, body, expected) in [
-        ("application/x-protobuf", &b"\xff\xff\xff"[..], "not a TxBatch"),
+        (
+            "application/x-protobuf",
+            &b"\xff\xff\xff"[..],
+            "not a TxBatch",
+        ),
         ("application/json", &b"{\"txs\": 5}"[..], "expected JSON"),
-        ("application/json", &b"{\"txs\": [\"zz\"]}"[..], "transaction 0 is not hex"),
+        (
+            "application/json",
+            &b"{\"txs\": [\"zz\"]}"[..],
+            "transaction 0 is not hex",
+        ),
         ("application/json", &b"not json"[..], "expected JSON"),
     ] {
         let (code, answer) = post(&batch_url, content_type, body);

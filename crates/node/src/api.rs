@@ -20,9 +20,7 @@ use groundwork_app::{App, ChainInfo, SignedTx, TxError, tx};
 use groundwork_consensus::{EngineHandle, Gossip};
 use groundwork_primitives::{Address, Amount, Hash, SigningKey};
 use groundwork_proto::v1;
-use groundwork_proto::{
-    MAX_BLOCK_BYTES, MAX_TX_BATCH_BYTES, MAX_TXS_PER_BATCH, decode_bounded,
-};
+use groundwork_proto::{MAX_BLOCK_BYTES, MAX_TX_BATCH_BYTES, MAX_TXS_PER_BATCH, decode_bounded};
 use groundwork_state::{Store, Tip};
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
@@ -578,7 +576,10 @@ async fn submit_batch(
     let txs = decode_batch(&headers, &body)?;
     let inner = state.inner.clone();
     let outcomes = tokio::task::spawn_blocking(move || {
-        let hashes: Vec<Hash> = txs.iter().map(|t| groundwork_primitives::sha256(t)).collect();
+        let hashes: Vec<Hash> = txs
+            .iter()
+            .map(|t| groundwork_primitives::sha256(t))
+            .collect();
         admit_txs(&inner, txs, true).map(|outcomes| (hashes, outcomes))
     })
     .await
@@ -635,9 +636,8 @@ fn decode_batch(headers: &HeaderMap, body: &[u8]) -> Result<Vec<Vec<u8>>, ApiErr
             .iter()
             .enumerate()
             .map(|(i, t)| {
-                hex::decode(t.trim()).map_err(|e| {
-                    ApiError::bad_request(format!("transaction {i} is not hex: {e}"))
-                })
+                hex::decode(t.trim())
+                    .map_err(|e| ApiError::bad_request(format!("transaction {i} is not hex: {e}")))
             })
             .collect::<Result<_, _>>()?
     } else {
