@@ -16,6 +16,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::convert::Infallible;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{LazyLock, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -266,6 +267,8 @@ struct MapData {
     located: u64,
     /// The epoch whose rewards `earned` holds: the latest paid when the index last looked.
     earnings_epoch: Option<u64>,
+    /// A newer paid epoch whose earnings are still to be read (see [`MapIndex::current`]).
+    earnings_due: Option<u64>,
 }
 
 /// Devices per H3 cell at every resolution up to [`MAP_MAX_RES`], kept in memory and brought up
@@ -274,6 +277,8 @@ struct MapData {
 #[derive(Default)]
 pub struct MapIndex {
     data: Mutex<Option<MapData>>,
+    /// Set while one request reads a newly paid epoch's earnings with the lock released.
+    loading_earnings: AtomicBool,
 }
 
 fn kind_index(kind: DeviceKind) -> u8 {
@@ -354,6 +359,7 @@ impl MapData {
             totals: [(0, 0); KINDS],
             located: 0,
             earnings_epoch: None,
+            earnings_due: None,
         }
     }
 
@@ -620,10 +626,48 @@ impl MapIndex {
                 data.update(id, placed);
             }
             if let Some(epoch) = paid_epoch {
-                let earned = load_earnings(store, epoch, data.devices.keys().copied())?;
-                data.set_earnings(epoch, &earned);
+                data.earnings_due = Some(epoch);
             }
             data.height = tip;
+        }
+        self.read_due_earnings(store, guard)
+    }
+
+    /// When an epoch was paid since the index last looked, reads what every device earned in it
+    /// (a million breakdown records take seconds) with the lock released, so other requests
+    /// keep being answered from the previous epoch's earnings meanwhile; one request reads,
+    /// the others do not wait for it. The devices are those the index held when the read
+    /// began: a device added later cannot have earned in an epoch paid before it existed.
+    fn read_due_earnings<'a>(
+        &'a self,
+        store: &Store,
+        mut guard: MutexGuard<'a, Option<MapData>>,
+    ) -> Result<MutexGuard<'a, Option<MapData>>, ApiError> {
+        let Some(epoch) = guard.as_ref().and_then(|d| d.earnings_due) else {
+            return Ok(guard);
+        };
+        if self.loading_earnings.swap(true, Ordering::AcqRel) {
+            return Ok(guard);
+        }
+        let ids: Vec<DeviceId> = guard
+            .as_ref()
+            .map(|d| d.devices.keys().copied().collect())
+            .unwrap_or_default();
+        drop(guard);
+        let earned = load_earnings(store, epoch, ids.into_iter());
+        self.loading_earnings.store(false, Ordering::Release);
+        let earned = earned?;
+        let mut guard = self
+            .data
+            .lock()
+            .map_err(|_| ApiError::internal("map index lock poisoned"))?;
+        if let Some(data) = guard.as_mut()
+            && data.earnings_due == Some(epoch)
+        {
+            data.earnings_due = None;
+            if data.earnings_epoch.is_none_or(|e| e < epoch) {
+                data.set_earnings(epoch, &earned);
+            }
         }
         Ok(guard)
     }
@@ -1807,6 +1851,67 @@ mod tests {
         // A record that is not a breakdown is an error, not a silent zero.
         commit_records(&store, 2, vec![(breakdown_key(&b, 9), vec![0xff, 1, 2])]).unwrap();
         assert!(load_earnings(&store, 9, [b].into_iter()).is_err());
+    }
+
+    #[test]
+    fn a_newly_paid_epoch_is_read_by_one_request_while_others_keep_the_previous_earnings() {
+        use groundwork_primitives::{Address, Amount};
+        use groundwork_tokenomics::Fixed;
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("state.redb")).unwrap();
+        let devices = scattered(50);
+        let record = |device: DeviceId, total: u128| {
+            let rewards = DeviceRewards {
+                device,
+                epoch: 3,
+                owner: Address([9; 20]),
+                reputation_score: Fixed::ONE,
+                reputation: Fixed::ONE,
+                pools: Vec::new(),
+                total: Amount(total),
+            };
+            (breakdown_key(&device, 3), rewards.encode())
+        };
+        commit_records(&store, 0, Vec::new()).unwrap();
+        commit_records(
+            &store,
+            1,
+            devices.iter().map(|(id, _)| record(*id, 10)).collect(),
+        )
+        .unwrap();
+        let index = MapIndex::default();
+        let mut data = MapData::build(1, devices.iter().copied().collect());
+        let located = devices.iter().find(|(_, p)| p.cell.is_some()).unwrap().0;
+        data.set_earnings(2, &HashMap::from([(located, 4)]));
+        data.earnings_due = Some(3);
+        *index.data.lock().unwrap() = Some(data);
+
+        // Another request is reading: this one answers at once from epoch 2's earnings.
+        index.loading_earnings.store(true, Ordering::Release);
+        let guard = index
+            .read_due_earnings(&store, index.data.lock().unwrap())
+            .unwrap();
+        let data = guard.as_ref().unwrap();
+        assert_eq!(data.earnings_epoch, Some(2));
+        assert_eq!(data.earnings_due, Some(3), "still to be read");
+        assert_eq!(data.levels[0].values().map(|c| c.earned).sum::<u128>(), 4);
+        drop(guard);
+
+        // No one is reading: this request reads epoch 3 and every level follows.
+        index.loading_earnings.store(false, Ordering::Release);
+        let guard = index
+            .read_due_earnings(&store, index.data.lock().unwrap())
+            .unwrap();
+        let data = guard.as_ref().unwrap();
+        assert_eq!(data.earnings_epoch, Some(3));
+        assert_eq!(data.earnings_due, None);
+        let located = data.devices.values().filter(|p| p.cell.is_some()).count() as u128;
+        assert_eq!(
+            data.levels[0].values().map(|c| c.earned).sum::<u128>(),
+            10 * located
+        );
+        assert_eq!(earnings_held(data), earnings_by_brute_force(data));
+        assert!(!index.loading_earnings.load(Ordering::Acquire));
     }
 
     #[test]
