@@ -641,7 +641,7 @@ impl MapIndex {
     fn read_due_earnings<'a>(
         &'a self,
         store: &Store,
-        mut guard: MutexGuard<'a, Option<MapData>>,
+        guard: MutexGuard<'a, Option<MapData>>,
     ) -> Result<MutexGuard<'a, Option<MapData>>, ApiError> {
         let Some(epoch) = guard.as_ref().and_then(|d| d.earnings_due) else {
             return Ok(guard);
