@@ -48,6 +48,10 @@ pub(crate) struct BenchConsensusArgs {
     /// on its own (the path before batches, to compare).
     #[arg(long, default_value_t = 250, value_parser = clap::value_parser!(u64).range(1..=10_000))]
     pub(crate) batch: u64,
+    /// Offered load in transfers per second over all submitters (0: as fast as they go). Below
+    /// the network's capacity, finality measures the pipeline rather than a queue.
+    #[arg(long, default_value_t = 0)]
+    pub(crate) rate: u64,
     /// HTTP port of validator-0 (validator i uses this plus i; p2p ports are 100 above).
     #[arg(long, default_value_t = 28657)]
     pub(crate) http_port: u16,
@@ -67,6 +71,8 @@ pub(crate) struct ConsensusBenchReport {
     pub(crate) committed: usize,
     /// Transfers per HTTP request (1: `POST /v1/txs`, more: `POST /v1/txs/batch`).
     pub(crate) batch: usize,
+    /// Offered load, transfers per second (0: as fast as the submitters go).
+    pub(crate) offered_per_second: u64,
     /// Accepted submissions per second (HTTP, all submitters).
     pub(crate) submitted_per_second: f64,
     /// Committed transfers per second, first submission to last commit.
@@ -97,10 +103,15 @@ impl fmt::Display for ConsensusBenchReport {
         )?;
         writeln!(
             f,
-            "  transfers     {} submitted ({:.0}/s accepted over HTTP, {} per request), {} committed in {} blocks (largest {})",
+            "  transfers     {} submitted ({:.0}/s accepted over HTTP, {} per request, offered {}), {} committed in {} blocks (largest {})",
             self.submitted,
             self.submitted_per_second,
             self.batch,
+            if self.offered_per_second == 0 {
+                "as fast as possible".to_string()
+            } else {
+                format!("{}/s", self.offered_per_second)
+            },
             self.committed,
             self.blocks,
             self.largest_block
@@ -335,6 +346,7 @@ fn run_in(
     let work = Arc::new(work);
     let requests = Arc::new(requests);
     let finished = Arc::new(AtomicUsize::new(0));
+    let rate = args.rate;
     let submitter_count = args.submitters.max(1);
     let submitters: Vec<_> = (0..submitter_count)
         .map(|_| {
@@ -354,6 +366,13 @@ fn run_in(
                         finished.fetch_add(1, Ordering::Relaxed);
                         return Ok(());
                     };
+                    if rate > 0 {
+                        // Request r starts once the transfers before it are due.
+                        let due = Duration::from_secs_f64((r * batch) as f64 / rate as f64);
+                        if let Some(wait) = due.checked_sub(started.elapsed()) {
+                            std::thread::sleep(wait);
+                        }
+                    }
                     let client = &clients[*node];
                     if batch == 1 {
                         for &i in indices {
@@ -458,6 +477,7 @@ fn run_in(
     Ok(ConsensusBenchReport {
         validators,
         batch,
+        offered_per_second: args.rate,
         submitted: times.iter().flatten().count(),
         committed,
         submitted_per_second: work.len() as f64 / submit_elapsed.as_secs_f64().max(1e-9),
