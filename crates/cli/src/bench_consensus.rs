@@ -302,10 +302,23 @@ fn run_in(
     let running = Validators::start(dir, validators, "warn")?;
     let urls = running.urls.clone();
     let watcher = Client::new(&urls[0]);
-    let start_height = watcher.get::<serde_json::Value>("/v1/status")?["height"]
-        .as_u64()
-        .unwrap_or(0);
-    eprintln!("{validators} validators up; submitting…");
+    // Warm up: the first views can time out while the validators connect to each other; start
+    // submitting once the chain commits blocks steadily (three past the first one seen).
+    let height_now = || -> anyhow::Result<u64> {
+        Ok(watcher.get::<serde_json::Value>("/v1/status")?["height"]
+            .as_u64()
+            .unwrap_or(0))
+    };
+    let warm_deadline = Instant::now() + Duration::from_secs(60);
+    let first_seen = height_now()?;
+    while height_now()? < first_seen + 3 {
+        if Instant::now() > warm_deadline {
+            bail!("the validators committed no blocks within 60 s of starting");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let start_height = height_now()?;
+    eprintln!("{validators} validators up and committing; submitting…");
 
     // Requests: each a run of consecutive transfers for one validator, taken in turn by the
     // submitters (a sender's later nonces may arrive first: the mempool holds them until the
