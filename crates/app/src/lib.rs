@@ -439,11 +439,11 @@ impl App {
 
         let mut tx_results = Vec::with_capacity(decoded.len());
         let mut tx_hashes = Vec::with_capacity(decoded.len());
-        let mut account_index = Vec::new();
+        let mut account_refs = Vec::new();
         for (bytes, outcome) in input.txs.iter().zip(decoded) {
             let (hash, result) = match outcome {
                 Ok(tx) => {
-                    account_index.extend(account_tx_keys(&tx, input.height, tx_hashes.len()));
+                    account_tx_refs(&tx, tx_hashes.len(), &mut account_refs);
                     (
                         tx.hash,
                         deliver_tx(&mut state, &chain, &input, min_fee, tx)?,
@@ -480,7 +480,7 @@ impl App {
         timings.state_root_us = phase.elapsed().as_micros() as u64;
         // One lookup entry per device per block: a device's verdicts are found by height, then
         // read from that block's results.
-        let mut index: Vec<Vec<u8>> = reports
+        let index: Vec<Vec<u8>> = reports
             .results
             .iter()
             .filter(|r| r.device.len() == 20)
@@ -488,7 +488,6 @@ impl App {
             .collect::<std::collections::BTreeSet<_>>()
             .into_iter()
             .collect();
-        index.extend(account_index);
         let results = v1::BlockResults {
             tx_results,
             block_events,
@@ -525,6 +524,7 @@ impl App {
             changes,
             tree,
             index,
+            index_values: account_tx_index(account_refs, input.height),
             records: payout.records,
         };
         let finalized = FinalizedBlock {
@@ -830,51 +830,84 @@ pub fn report_index_key(device: &[u8], height: u64) -> Vec<u8> {
     [b"r/".as_slice(), device, &height.to_be_bytes()].concat()
 }
 
-/// The lookup-index key saying a transaction involves an account: `a/` ‖ address (20) ‖ height
-/// (u64 BE) ‖ position in the block (u32 BE) ‖ role (0 sender, 1 recipient). Queries scan an
-/// address's range backwards for its recent transactions and read each one's hash from its block
-/// (the hash is left out of the key: half the key size halves the cost of writing the index).
-pub fn account_tx_index_key(address: &Address, height: u64, position: u32, role: u8) -> Vec<u8> {
-    [
-        b"a/".as_slice(),
-        address.as_bytes(),
-        &height.to_be_bytes(),
-        &position.to_be_bytes(),
-        &[role],
-    ]
-    .concat()
+/// The lookup-index key listing an account's transactions in one block: `a/` ‖ address (20) ‖
+/// height (u64 BE). Its value names them: (position in the block (u32 BE) ‖ role (0 sender,
+/// 1 recipient)) for each, in position order ([`account_tx_positions`]). Queries scan an
+/// address's range backwards for its recent blocks and read each transaction's hash from its
+/// block. One entry per account per block, not per transaction: a busy block writes half as
+/// many entries.
+pub fn account_tx_index_key(address: &Address, height: u64) -> Vec<u8> {
+    [b"a/".as_slice(), address.as_bytes(), &height.to_be_bytes()].concat()
 }
 
-/// The account index entries of one transaction: its sender, and whoever its messages pay or
-/// hand something to.
-fn account_tx_keys(tx: &SignedTx, height: u64, position: usize) -> Vec<Vec<u8>> {
+/// The transactions an account index entry names: (position in the block, role), in position
+/// order. Also reads keys of the earlier layout (one entry per transaction: the position and
+/// role at the end of the key, an empty value), so stores written before keep their answers.
+pub fn account_tx_positions(key: &[u8], value: &[u8]) -> Result<Vec<(u32, u8)>, String> {
+    let tail = key
+        .get(2 + 20..)
+        .ok_or_else(|| format!("account index key of {} bytes", key.len()))?;
+    let entry = |bytes: &[u8]| -> (u32, u8) {
+        let mut position = [0u8; 4];
+        position.copy_from_slice(&bytes[..4]);
+        (u32::from_be_bytes(position), bytes[4])
+    };
+    match tail.len() {
+        // The earlier layout: height ‖ position ‖ role.
+        13 if value.is_empty() => Ok(vec![entry(&tail[8..])]),
+        8 if !value.is_empty() && value.len().is_multiple_of(5) => {
+            Ok(value.chunks(5).map(entry).collect())
+        }
+        _ => Err(format!(
+            "account index entry with a key of {} bytes and a value of {} bytes",
+            key.len(),
+            value.len()
+        )),
+    }
+}
+
+/// Notes who one transaction involves: its sender, and whoever its messages pay or hand
+/// something to (address, position in the block, role).
+fn account_tx_refs(tx: &SignedTx, position: usize, refs: &mut Vec<(Address, u32, u8)>) {
     let position = u32::try_from(position).unwrap_or(u32::MAX);
-    let mut recipients = std::collections::BTreeSet::new();
+    let first = refs.len();
+    refs.push((tx.sender, position, 0));
     for message in &tx.messages {
-        match message {
-            tx::Msg::Transfer(t) => {
-                recipients.insert(t.to);
-            }
-            tx::Msg::TransferDevice(m) => {
-                recipients.insert(m.new_owner);
-            }
+        let to = match message {
+            tx::Msg::Transfer(t) => t.to,
+            tx::Msg::TransferDevice(m) => m.new_owner,
             // Credits bought for another account show in its transactions too.
-            tx::Msg::MintCredits(m) => {
-                if let Some(beneficiary) = m.beneficiary {
-                    recipients.insert(beneficiary);
-                }
-            }
-            _ => {}
+            tx::Msg::MintCredits(m) => match m.beneficiary {
+                Some(beneficiary) => beneficiary,
+                None => continue,
+            },
+            _ => continue,
+        };
+        if refs[first..].iter().all(|(a, _, _)| *a != to) {
+            refs.push((to, position, 1));
         }
     }
-    recipients.remove(&tx.sender);
-    std::iter::once(account_tx_index_key(&tx.sender, height, position, 0))
-        .chain(
-            recipients
-                .iter()
-                .map(|to| account_tx_index_key(to, height, position, 1)),
-        )
-        .collect()
+}
+
+/// The block's account index entries ([`account_tx_index_key`]), in key order.
+fn account_tx_index(mut refs: Vec<(Address, u32, u8)>, height: u64) -> Vec<(Vec<u8>, Vec<u8>)> {
+    refs.sort_unstable();
+    let mut entries: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+    let mut last: Option<Address> = None;
+    for (address, position, role) in refs {
+        if last != Some(address) {
+            entries.push((
+                account_tx_index_key(&address, height),
+                Vec::with_capacity(5),
+            ));
+            last = Some(address);
+        }
+        if let Some((_, value)) = entries.last_mut() {
+            value.extend_from_slice(&position.to_be_bytes());
+            value.push(role);
+        }
+    }
+    entries
 }
 
 fn block_input(block: &v1::Block) -> Result<BlockInput, String> {

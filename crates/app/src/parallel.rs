@@ -2,7 +2,7 @@
 
 use groundwork_primitives::ed25519::signature_digest;
 use groundwork_primitives::{
-    ED25519_BATCH, PreparedKey, PublicKey, Signature, batch_verify_ed25519, batch_verify_prepared,
+    ED25519_BATCH, PreparedKey, PublicKey, Signature, batch_verify_prepared,
 };
 
 /// Maps `f` over `items` on up to `threads` threads, keeping the order.
@@ -58,7 +58,14 @@ pub fn verify_signatures(items: &[SignatureItem], threads: usize) -> Vec<bool> {
             .filter_map(|(_, item)| item.as_ref())
             .map(|(k, m, s)| (*k, m.as_slice(), *s))
             .collect();
-        let mut verdicts = batch_verify_ed25519(&present).into_iter();
+        // Accounts sign again and again: their keys are decompressed once and kept.
+        let keys: Vec<PreparedKey> = present.iter().map(|(k, _, _)| KEYS.get(k)).collect();
+        let prepared: Vec<(&PreparedKey, &[u8], Signature)> = keys
+            .iter()
+            .zip(&present)
+            .map(|(k, (_, m, s))| (k, *m, *s))
+            .collect();
+        let mut verdicts = batch_verify_prepared(&prepared).into_iter();
         batch
             .iter()
             .map(|(_, item)| item.is_some() && verdicts.next().unwrap_or(false))
@@ -234,6 +241,76 @@ impl VerifiedSignatures {
 
 static VERIFIED: std::sync::LazyLock<VerifiedSignatures> =
     std::sync::LazyLock::new(VerifiedSignatures::new);
+
+/// The process's decompressed ed25519 keys of recent signers, so a key that signs again (an
+/// account's next transaction) is not decompressed again. Sound for the same reason as the memo:
+/// decompression is a pure function of the key's bytes, so a remembered result is the one any
+/// validator computes. Bounded like the memo: per shard, two generations of
+/// [`PreparedKeys::GENERATION`] keys, the older dropped when the newer fills (about 30 MB at
+/// most).
+pub struct PreparedKeys {
+    shards: Vec<std::sync::Mutex<KeyGenerations>>,
+}
+
+#[derive(Default)]
+struct KeyGenerations {
+    current: std::collections::HashMap<[u8; 32], PreparedKey, KeyHasher>,
+    previous: std::collections::HashMap<[u8; 32], PreparedKey, KeyHasher>,
+}
+
+/// Compressed keys are the encoding of a curve point: their first eight bytes are spread well
+/// enough to serve as the table's hash (a crafted collision only slows its own lookups).
+#[derive(Default, Clone, Copy)]
+struct KeyHasher;
+
+impl std::hash::BuildHasher for KeyHasher {
+    type Hasher = DigestHash;
+    fn build_hasher(&self) -> DigestHash {
+        DigestHash(0)
+    }
+}
+
+impl PreparedKeys {
+    /// Keys per shard and generation.
+    pub const GENERATION: usize = 4_096;
+    const SHARDS: usize = 16;
+
+    fn new() -> PreparedKeys {
+        PreparedKeys {
+            shards: (0..Self::SHARDS).map(|_| Default::default()).collect(),
+        }
+    }
+
+    /// `key` decompressed: from the table, or decompressed now and remembered. Keys other than
+    /// ed25519 are decompressed every time.
+    fn get(&self, key: &PublicKey) -> PreparedKey {
+        let PublicKey::Ed25519(bytes) = key else {
+            return PreparedKey::new(key);
+        };
+        let shard = &self.shards[usize::from(bytes[31] & 0x7f) % Self::SHARDS];
+        {
+            // A poisoned shard only means another thread panicked mid-insert; the maps stay valid.
+            let tables = shard.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(found) = tables
+                .current
+                .get(bytes)
+                .or_else(|| tables.previous.get(bytes))
+            {
+                return found.clone();
+            }
+        }
+        let prepared = PreparedKey::new(key);
+        let mut tables = shard.lock().unwrap_or_else(|e| e.into_inner());
+        if tables.current.len() >= Self::GENERATION {
+            let full = std::mem::take(&mut tables.current);
+            tables.previous = full;
+        }
+        tables.current.insert(*bytes, prepared.clone());
+        prepared
+    }
+}
+
+static KEYS: std::sync::LazyLock<PreparedKeys> = std::sync::LazyLock::new(PreparedKeys::new);
 
 /// Decompresses each distinct key once, on all threads.
 pub fn prepare_keys<K: Ord + Copy + Send + Sync>(

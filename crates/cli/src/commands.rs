@@ -1095,12 +1095,14 @@ fn bench(what: BenchCommand, output: Output) -> anyhow::Result<ExitCode> {
             block_size,
             blocks,
             no_journal,
+            request_size,
         } => {
             let options = groundwork_node::bench::ReportBenchOptions {
                 devices,
                 block_size,
                 blocks,
                 journal: !no_journal,
+                request_size,
             };
             let report = groundwork_node::bench::reports(&options)?;
             print_report(output, &report)?;

@@ -509,6 +509,10 @@ pub(crate) enum BenchCommand {
         /// Leave out the durable journal of accepted reports that a node keeps (to see its cost).
         #[arg(long)]
         no_journal: bool,
+        /// Reports per ingest request (a block's worth arrives as requests of this many, two in
+        /// flight, as HTTP workers take them; at most the node's limit of 10,000).
+        #[arg(long, default_value_t = 10_000)]
+        request_size: usize,
     },
     /// Committed transfers per second and submission-to-finality latency on a local network of
     /// validator processes (Simplex over loopback).

@@ -11,7 +11,7 @@ mod common;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -23,15 +23,8 @@ const PROVIDERS: u64 = 6;
 
 /// A `groundwork devnet` process, killed when dropped.
 struct Devnet {
-    child: Child,
+    _process: Reaped,
     url: String,
-}
-
-impl Drop for Devnet {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 fn start_devnet(home: &Path) -> Devnet {
@@ -82,7 +75,7 @@ fn start_devnet(home: &Path) -> Devnet {
     };
     assert_eq!(url, format!("http://127.0.0.1:{port}/"));
     Devnet {
-        child,
+        _process: Reaped(child),
         url: url.trim_end_matches('/').to_string(),
     }
 }
@@ -106,25 +99,10 @@ fn require_browser() {
     );
 }
 
-/// Polls `check` every 250 ms until it gives a value; fails saying what did not happen.
-fn wait_for<T>(what: &str, seconds: u64, mut check: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(seconds);
-    loop {
-        if let Some(value) = check() {
-            return value;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "timed out after {seconds} s waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(250));
-    }
-}
-
 /// Waits until every simulated device is onboarded with a location and has had reports judged,
 /// and every storage provider is registered (providers have no location).
 fn wait_for_fleet(url: &str) {
-    wait_for("the fleet and the storage providers", 240, || {
+    wait_until("the fleet and the storage providers", 240, || {
         let network = get(&format!("{url}/v1/network"));
         let providers = try_get(&format!("{url}/v1/storage/providers"))
             .ok()
@@ -200,7 +178,7 @@ fn make_a_deal(url: &str, home: &Path, scratch: &Path) -> (u64, String) {
     let put: Value = serde_json::from_str(&put).unwrap();
     let id = put["deal"].as_u64().expect("put created a deal");
     let cid = put["cid"].as_str().unwrap().to_string();
-    wait_for("the deal's first settled proving period", 240, || {
+    wait_until("the deal's first settled proving period", 240, || {
         let deal = get(&format!("{url}/v1/storage/deals/{id}"));
         (!deal["proofs"].as_array()?.is_empty()).then_some(())
     });
@@ -232,7 +210,7 @@ fn the_dashboard_shows_what_the_api_says_in_a_real_browser() {
     mint_credits_for_owners(&url, &home);
     let (deal_id, cid) = make_a_deal(&url, &home, dir.path());
     // The map colours by the latest paid epoch's earnings: wait for the first.
-    wait_for("the first paid epoch", 240, || {
+    wait_until("the first paid epoch", 240, || {
         let (status, _) = try_get(&format!("{url}/v1/epochs/latest")).ok()?;
         (status == 200).then_some(())
     });

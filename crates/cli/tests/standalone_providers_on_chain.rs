@@ -7,36 +7,18 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Child, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Stdio;
+use std::time::Duration;
 
-use common::{free_port, get, groundwork, run, run_ok, try_get};
+use common::{Reaped, free_port, get, groundwork, run, run_ok, try_get, wait_for};
 use serde_json::Value;
-
-/// A child process killed when dropped.
-struct Process(Child);
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn wait_for(what: &str, seconds: u64, mut check: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(seconds);
-    while !check() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
 
 fn log_file(path: &Path) -> std::fs::File {
     std::fs::File::create(path).unwrap()
 }
 
 /// A devnet without providers of its own: the node, its faucet and its maker key.
-fn start_node(home: &Path, port: u16) -> Process {
+fn start_node(home: &Path, port: u16) -> Reaped {
     let child = groundwork()
         .args([
             "devnet",
@@ -56,7 +38,7 @@ fn start_node(home: &Path, port: u16) -> Process {
         .stderr(log_file(&home.with_extension("log")))
         .spawn()
         .unwrap();
-    let process = Process(child);
+    let process = Reaped(child);
     let url = format!("http://127.0.0.1:{port}");
     wait_for("the node to answer", 60, || {
         matches!(try_get(&format!("{url}/v1/status")), Ok((200, _)))
@@ -65,7 +47,7 @@ fn start_node(home: &Path, port: u16) -> Process {
 }
 
 /// `groundwork provider storage --node URL --faucet --maker maker`, its keys from the node's home.
-fn start_provider(home: &Path, port: u16, node: &str, keys_home: &Path) -> Process {
+fn start_provider(home: &Path, port: u16, node: &str, keys_home: &Path) -> Reaped {
     std::fs::create_dir_all(home).unwrap();
     let child = groundwork()
         .args([
@@ -94,7 +76,7 @@ fn start_provider(home: &Path, port: u16, node: &str, keys_home: &Path) -> Proce
         .stderr(log_file(&home.join("provider.log")))
         .spawn()
         .unwrap();
-    Process(child)
+    Reaped(child)
 }
 
 fn info(url: &str) -> Value {
@@ -120,7 +102,7 @@ fn a_file_on_standalone_providers_comes_back_and_its_pieces_are_deleted_once_the
         .map(|index| dir.path().join(format!("provider-{index}")))
         .collect();
     let ports: Vec<u16> = (0..6).map(|_| free_port()).collect();
-    let _providers: Vec<Process> = provider_homes
+    let _providers: Vec<Reaped> = provider_homes
         .iter()
         .zip(&ports)
         .map(|(provider_home, port)| start_provider(provider_home, *port, &node, &home))

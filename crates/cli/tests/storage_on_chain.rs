@@ -6,30 +6,14 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Child, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Stdio;
 
-use common::{free_port, get, groundwork, run_ok};
+use common::{Reaped, free_port, get, groundwork, run_ok, wait_for};
 use serde_json::Value;
 
 struct Devnet {
-    child: Child,
+    _process: Reaped,
     url: String,
-}
-
-impl Drop for Devnet {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn wait_for(what: &str, seconds: u64, mut check: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(seconds);
-    while !check() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
 }
 
 fn deal(url: &str, id: u64) -> Value {
@@ -74,7 +58,10 @@ fn start_devnet(home: &Path) -> Devnet {
         .spawn()
         .unwrap();
     let url = format!("http://127.0.0.1:{port}");
-    let devnet = Devnet { child, url };
+    let devnet = Devnet {
+        _process: Reaped(child),
+        url,
+    };
     wait_for("8 providers registered on chain", 120, || {
         common::try_get(&format!("{}/v1/storage/providers", devnet.url))
             .ok()

@@ -387,6 +387,9 @@ pub struct ReportBenchOptions {
     pub blocks: usize,
     /// Journal accepted reports durably in the store before answering, as a node does.
     pub journal: bool,
+    /// Reports per ingest request: a block's worth arrives as requests of this many (each
+    /// holding whole devices' readings), two in flight, as the node's HTTP workers take them.
+    pub request_size: usize,
 }
 
 /// What the report benchmark measured.
@@ -400,6 +403,8 @@ pub struct ReportBenchReport {
     pub blocks: usize,
     /// Whether accepted reports were journaled durably, as a node does.
     pub journal: bool,
+    /// Reports per ingest request.
+    pub request_size: usize,
     /// Reports per second through ingest (decode, device lookup, signature, freshness, counter)
     /// and block execution and commit, pipelined as in the node (ingest of the next batch
     /// overlaps the current block): all reports over the whole run's wall time.
@@ -420,7 +425,7 @@ impl fmt::Display for ReportBenchReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "reports: {} blocks of {} from {} sensors ({})\n  ingested, verified and committed: {:.0}/s end to end (pipelined)\n  ingest alone {:.0}/s, block execution + commit alone {:.0}/s\n  verdicts: {} valid, {} invalid",
+            "reports: {} blocks of {} from {} sensors ({}, requests of {})\n  ingested, verified and committed: {:.0}/s end to end (pipelined)\n  ingest alone {:.0}/s, block execution + commit alone {:.0}/s\n  verdicts: {} valid, {} invalid",
             self.blocks,
             self.block_size,
             self.devices,
@@ -429,6 +434,7 @@ impl fmt::Display for ReportBenchReport {
             } else {
                 "no journal"
             },
+            self.request_size,
             self.end_to_end_per_second,
             self.median_ingest_per_second,
             self.median_block_per_second,
@@ -446,8 +452,16 @@ impl fmt::Display for ReportBenchReport {
 /// ingest queue and the app's block path on a store in a temporary folder.
 pub fn reports(options: &ReportBenchOptions) -> anyhow::Result<ReportBenchReport> {
     anyhow::ensure!(
-        options.devices >= 1 && options.block_size >= 1 && options.blocks >= 1,
-        "need devices, reports and blocks"
+        options.devices >= 1
+            && options.block_size >= 1
+            && options.blocks >= 1
+            && options.request_size >= 1,
+        "need devices, reports, blocks and requests of at least one report"
+    );
+    anyhow::ensure!(
+        options.request_size <= groundwork_proto::MAX_REPORTS_PER_BATCH,
+        "a request holds at most {} reports",
+        groundwork_proto::MAX_REPORTS_PER_BATCH
     );
     in_scratch_folder("groundwork-bench-reports", |dir| run_reports(options, dir))
 }
@@ -593,40 +607,83 @@ fn run_reports(
 
     // The node ingests on HTTP worker threads while the producer executes the previous block, so
     // the pipeline overlaps the two: batch b+1 is ingested while block b executes and commits.
-    let mut queue = if options.journal {
+    let queue = std::sync::Mutex::new(if options.journal {
         crate::ingest::ReportQueue::with_journal(total.max(1), store.clone(), &store.snapshot()?)?.0
     } else {
         crate::ingest::ReportQueue::new(total.max(1))
-    };
+    });
     let batches: Vec<&[Vec<u8>]> = reports.chunks(options.block_size).collect();
     let (mut ingest, mut blocks) = (Vec::new(), Vec::new());
     let (mut valid, mut invalid) = (0, 0);
     let mut first_invalid = None;
-    let admit = |queue: &mut crate::ingest::ReportQueue, b: usize| -> anyhow::Result<f64> {
+    // A block's worth arrives as requests, each holding whole devices' readings (a gateway
+    // forwards its devices'; a device's readings come in counter order), taken by two workers
+    // as the node's HTTP workers take them: while one request's journal entries are flushed,
+    // the next is checked.
+    let requests_of = |b: usize| -> Vec<Vec<Vec<u8>>> {
+        let batch = batches[b];
+        let count = batch.len().div_ceil(options.request_size);
+        let mut requests: Vec<Vec<Vec<u8>>> = vec![Vec::new(); count];
+        for (i, report) in batch.iter().enumerate() {
+            let device = (b * options.block_size + i) % device_keys.len();
+            requests[device % count].push(report.clone());
+        }
+        requests
+    };
+    let admit = |requests: Vec<Vec<Vec<u8>>>, b: usize| -> anyhow::Result<f64> {
         let started = Instant::now();
         let snapshot = store.snapshot()?;
-        let outcome = queue
-            .admit(
-                &snapshot,
-                &chain,
-                batches[b].to_vec(),
-                block_times[b],
-                threads,
-            )
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
-        anyhow::ensure!(
-            outcome.rejected.is_empty(),
-            "ingest refused {:?}",
-            outcome.rejected.first()
-        );
-        Ok(batches[b].len() as f64 / started.elapsed().as_secs_f64())
+        let count: usize = requests.iter().map(Vec::len).sum();
+        let requests = std::sync::Mutex::new(requests.into_iter());
+        let worker = || -> anyhow::Result<()> {
+            loop {
+                let request = requests
+                    .lock()
+                    .map_err(|_| anyhow::anyhow!("request list lock poisoned"))?
+                    .next();
+                let Some(request) = request else {
+                    return Ok(());
+                };
+                let (outcome, _) = crate::ingest::admit_shared(
+                    &queue,
+                    &snapshot,
+                    &chain,
+                    request,
+                    block_times[b],
+                    threads,
+                    false,
+                )
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+                anyhow::ensure!(
+                    outcome.rejected.is_empty(),
+                    "ingest refused {:?}",
+                    outcome.rejected.first()
+                );
+            }
+        };
+        std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..2).map(|_| scope.spawn(worker)).collect();
+            workers.into_iter().try_for_each(|w| {
+                w.join()
+                    .unwrap_or_else(|_| Err(anyhow::anyhow!("ingest worker panicked")))
+            })
+        })?;
+        Ok(count as f64 / started.elapsed().as_secs_f64())
     };
+    // Requests are built before the clock starts (the node receives them already split).
+    let mut requests: Vec<Option<Vec<Vec<Vec<u8>>>>> =
+        (0..batches.len()).map(|b| Some(requests_of(b))).collect();
+    let mut take_requests = |b: usize| requests[b].take().unwrap_or_default();
     let pipeline_started = Instant::now();
-    ingest.push(admit(&mut queue, 0)?);
+    ingest.push(admit(take_requests(0), 0)?);
     for b in 0..batches.len() {
-        let taken: Vec<Vec<u8>> = queue.candidates(batches[b].len());
+        let taken: Vec<Vec<u8>> = queue
+            .lock()
+            .map_err(|_| anyhow::anyhow!("report queue lock poisoned"))?
+            .candidates(batches[b].len());
+        let next_requests = (b + 1 < batches.len()).then(|| take_requests(b + 1));
         let (block, executed, next) = std::thread::scope(|scope| {
-            let next = (b + 1 < batches.len()).then(|| scope.spawn(|| admit(&mut queue, b + 1)));
+            let next = next_requests.map(|r| scope.spawn(|| admit(r, b + 1)));
             let phase = Instant::now();
             let block = app.produce_block_with_reports(
                 block_times[b],
@@ -648,7 +705,10 @@ fn run_reports(
         }
         // As in the node: reports leave the queue (and the journal) once a committed block
         // includes them.
-        queue.after_block(&block.report_hashes, &store.snapshot()?);
+        queue
+            .lock()
+            .map_err(|_| anyhow::anyhow!("report queue lock poisoned"))?
+            .after_block(&block.report_hashes, &store.snapshot()?);
         let ok = block
             .results
             .report_results
@@ -670,6 +730,7 @@ fn run_reports(
         block_size: options.block_size,
         blocks: options.blocks,
         journal: options.journal,
+        request_size: options.request_size,
         end_to_end_per_second: pipelined,
         median_ingest_per_second: median(&mut ingest),
         median_block_per_second: median(&mut blocks),

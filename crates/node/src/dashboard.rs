@@ -1234,20 +1234,35 @@ pub(crate) async fn account_txs(
             Some(before) => [prefix.as_slice(), &before.to_be_bytes()].concat(),
             None => [prefix.as_slice(), &[0xff; 9]].concat(),
         };
-        // One more than asked, to know whether an older page exists.
-        let keys = store.index_range_rev(&start, &end, limit + 1)?;
-        let more = keys.len() > limit;
+        // One entry per block (older stores: per transaction) names the account's transactions
+        // in that block; read until one more than asked, to know whether an older page exists.
+        let entries = store.index_entries_rev(&start, &end, limit + 1)?;
+        let mut found: Vec<(u64, u32, u8)> = Vec::new();
+        for (key, value) in &entries {
+            let height = key
+                .get(prefix.len()..prefix.len() + 8)
+                .and_then(|b| <[u8; 8]>::try_from(b).ok())
+                .map(u64::from_be_bytes)
+                .ok_or_else(|| ApiError::internal("malformed account index key"))?;
+            let positions =
+                groundwork_app::account_tx_positions(key, value).map_err(ApiError::internal)?;
+            // Newest first: the block's later transactions first.
+            found.extend(
+                positions
+                    .into_iter()
+                    .rev()
+                    .map(|(i, role)| (height, i, role)),
+            );
+            if found.len() > limit {
+                break;
+            }
+        }
+        let more = found.len() > limit;
         let address_text = address.to_string();
         let mut results_cache: BTreeMap<u64, (v1::Block, v1::BlockResults)> = BTreeMap::new();
         let mut txs = Vec::new();
-        for key in keys.iter().take(limit) {
-            let tail = key
-                .get(prefix.len()..)
-                .filter(|t| t.len() == 8 + 4 + 1)
-                .ok_or_else(|| ApiError::internal("malformed account index key"))?;
-            let height = u64::from_be_bytes(tail[..8].try_into().map_err(ApiError::internal)?);
-            let index = u32::from_be_bytes(tail[8..12].try_into().map_err(ApiError::internal)?);
-            let role = if tail[12] == 0 { "sender" } else { "recipient" };
+        for &(height, index, role) in found.iter().take(limit) {
+            let role = if role == 0 { "sender" } else { "recipient" };
             if let std::collections::btree_map::Entry::Vacant(slot) = results_cache.entry(height) {
                 let results = match store.results(height)? {
                     Some(bytes) => decode_bounded("block results", &bytes, MAX_BLOCK_BYTES)
@@ -1563,6 +1578,7 @@ fn commit_records(
         changes,
         tree,
         index: Vec::new(),
+        index_values: Vec::new(),
         records,
     })?;
     Ok(())

@@ -449,13 +449,20 @@ pub(crate) fn admit_reports(
     let threads = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1);
-    let mut queue = inner
-        .reports
-        .lock()
-        .map_err(|_| ApiError::internal("report queue lock poisoned"))?;
     let count = reports.len();
-    match queue.admit(&snapshot, &inner.chain, reports, crate::now_ms(), threads) {
-        Ok(outcome) => {
+    // Checked under the queue's lock, journaled without it (another worker's batch is checked
+    // meanwhile), queued under it again: the answer comes only once the reports are durable.
+    let admitted = crate::ingest::admit_shared(
+        &inner.reports,
+        &snapshot,
+        &inner.chain,
+        reports,
+        crate::now_ms(),
+        threads,
+        share,
+    );
+    match admitted {
+        Ok((outcome, accepted)) => {
             inner
                 .metrics
                 .reports_accepted
@@ -464,9 +471,9 @@ pub(crate) fn admit_reports(
                 .metrics
                 .reports_refused
                 .inc_by(outcome.rejected.len() as u64);
-            inner.metrics.reports_queued.set(queue.len() as i64);
-            let accepted = (share && outcome.accepted > 0).then(|| queue.newest(outcome.accepted));
-            drop(queue);
+            if let Ok(queue) = inner.reports.lock() {
+                inner.metrics.reports_queued.set(queue.len() as i64);
+            }
             if let (Some(engine), Some(reports)) = (inner.engine.get(), accepted) {
                 engine.share(Gossip {
                     txs: Vec::new(),

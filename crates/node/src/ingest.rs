@@ -13,14 +13,17 @@
 //! Accepted reports are journaled durably in the node's store (`ingest_queue`, outside the state
 //! root) before the batch is answered, and forgotten once a committed block includes them or
 //! the chain has superseded them, so a crash or restart loses no report the node accepted: on
-//! start the queue is refilled from the journal ([`ReportQueue::with_journal`]).
+//! start the queue is refilled from the journal ([`ReportQueue::with_journal`]). The node's
+//! workers check a batch under the queue's lock, journal it without the lock, and queue it under
+//! the lock again ([`admit_shared`]): one batch's `fsync` runs while the next batch is checked,
+//! and batches still join the queue in the order they were checked.
 //!
 //! Proposals take reports from the queue without removing them ([`ReportQueue::candidates`]): a
 //! proposal may never be finalized. A report leaves the queue only when a committed block
 //! includes it, or when the chain has seen a higher counter of its device, so it could only be
 //! a replay ([`ReportQueue::after_block`]).
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
 use groundwork_app::ChainInfo;
 use groundwork_app::modules::devices::state::{DeviceRecord, DeviceStatus, DevicesRead};
@@ -61,6 +64,107 @@ pub struct ReportQueue {
     next_seq: u64,
     /// Decompressed device keys of devices seen lately.
     keys: KeyCache,
+    /// Batches that passed their checks and are being journaled (or are journaled and wait for
+    /// an older batch), by first sequence number: they hold room in the queue and their
+    /// counters, and join the queue in sequence order once durable.
+    in_flight: BTreeMap<u64, InFlight>,
+    /// Reports of the batches in flight.
+    reserved: usize,
+    /// Blocks seen by [`ReportQueue::after_block`] so far.
+    blocks_seen: u64,
+}
+
+/// A batch between its checks and the queue.
+#[derive(Debug)]
+struct InFlight {
+    /// The highest counter per device in the batch.
+    counters: HashMap<DeviceId, u64>,
+    /// Its reports, once their journal entries are durable.
+    durable: Option<Vec<QueuedReport>>,
+    /// Blocks seen when it was checked.
+    blocks_seen: u64,
+}
+
+/// A batch that passed its checks: it holds its sequence numbers, its room in the queue and its
+/// devices' counters, and joins the queue through [`ReportQueue::enqueue`] once its journal
+/// entries are durable ([`Admission::save`]), or gives them back through
+/// [`ReportQueue::abandon`]. Answering the client only after `enqueue` is what makes an
+/// accepted report survive a crash; journaling outside the queue's lock lets the next batch be
+/// checked while this one's `fsync` runs.
+#[derive(Debug)]
+#[must_use = "an admission holds room in the queue until it is enqueued or abandoned"]
+pub struct Admission {
+    batch: Vec<QueuedReport>,
+    outcome: BatchOutcome,
+}
+
+impl Admission {
+    /// What the client will be told once the batch is queued.
+    pub fn outcome(&self) -> &BatchOutcome {
+        &self.outcome
+    }
+
+    /// The accepted reports' bytes (to share them with other validators).
+    pub fn accepted_bytes(&self) -> Vec<Vec<u8>> {
+        self.batch.iter().map(|r| r.bytes.clone()).collect()
+    }
+
+    /// Writes the accepted reports to `journal` durably (one `fsync`), without the queue's lock.
+    pub fn save(&self, journal: &Store) -> Result<(), AdmitError> {
+        if self.batch.is_empty() {
+            return Ok(());
+        }
+        let entries: Vec<(u64, u64, &[u8])> = self
+            .batch
+            .iter()
+            .map(|r| (r.seq, r.received_at_ms, r.bytes.as_slice()))
+            .collect();
+        journal
+            .ingest_save(&entries)
+            .map_err(|error| AdmitError::Journal(error.to_string()))
+    }
+}
+
+/// The bytes of a batch's accepted reports.
+pub type AcceptedBytes = Vec<Vec<u8>>;
+
+/// Admits a batch into a queue shared behind a lock, as the node's HTTP workers do: checks under
+/// the lock, journals durably without it (so another batch can be checked meanwhile), then
+/// queues under the lock again. Returns only once the accepted reports are durable and queued;
+/// on a journal failure nothing of the batch was accepted. With `share`, also returns the
+/// accepted reports' bytes.
+pub fn admit_shared(
+    queue: &std::sync::Mutex<ReportQueue>,
+    snapshot: &Snapshot,
+    chain: &ChainInfo,
+    reports: Vec<Vec<u8>>,
+    now_ms: u64,
+    threads: usize,
+    share: bool,
+) -> Result<(BatchOutcome, Option<AcceptedBytes>), AdmitError> {
+    let lock = || {
+        // A poisoned lock only means another worker panicked; the queue's own state is updated
+        // in steps that each leave it consistent.
+        queue.lock().unwrap_or_else(|e| e.into_inner())
+    };
+    let (admission, journal) = {
+        let mut queue = lock();
+        let admission = queue.check(snapshot, chain, reports, now_ms, threads)?;
+        (admission, queue.journal.clone())
+    };
+    let shared = (share && !admission.batch.is_empty()).then(|| admission.accepted_bytes());
+    let saved = match &journal {
+        Some(journal) => admission.save(journal),
+        None => Ok(()),
+    };
+    let mut queue = lock();
+    match saved {
+        Ok(()) => Ok((queue.enqueue(admission), shared)),
+        Err(error) => {
+            queue.abandon(admission);
+            Err(error)
+        }
+    }
 }
 
 /// Decompressed keys of recently seen devices, bounded: two generations of at most
@@ -141,6 +245,9 @@ impl ReportQueue {
             journal: None,
             next_seq: 1,
             keys: KeyCache::default(),
+            in_flight: BTreeMap::new(),
+            reserved: 0,
+            blocks_seen: 0,
         }
     }
 
@@ -199,7 +306,10 @@ impl ReportQueue {
         self.queue.is_empty()
     }
 
-    /// Authenticates a batch against `snapshot` and queues what passes, all or nothing.
+    /// Authenticates a batch against `snapshot` and queues what passes, all or nothing: checks,
+    /// journals durably, then queues ([`ReportQueue::check`], [`Admission::save`],
+    /// [`ReportQueue::enqueue`]) while holding `self` throughout. A queue shared by several
+    /// workers uses [`admit_shared`], which journals without the lock.
     pub fn admit(
         &mut self,
         snapshot: &Snapshot,
@@ -208,6 +318,32 @@ impl ReportQueue {
         now_ms: u64,
         threads: usize,
     ) -> Result<BatchOutcome, AdmitError> {
+        let admission = self.check(snapshot, chain, reports, now_ms, threads)?;
+        let saved = match &self.journal {
+            Some(journal) => admission.save(journal),
+            None => Ok(()),
+        };
+        match saved {
+            Ok(()) => Ok(self.enqueue(admission)),
+            Err(error) => {
+                self.abandon(admission);
+                Err(error)
+            }
+        }
+    }
+
+    /// Authenticates a batch against `snapshot`, all or nothing: what passes holds its room in
+    /// the queue, its sequence numbers and its devices' counters (a later batch is checked
+    /// against them), but is not queued until [`ReportQueue::enqueue`]. Refuses the whole batch
+    /// with [`AdmitError::Full`] when the queue, with the batches in flight, cannot hold it.
+    pub fn check(
+        &mut self,
+        snapshot: &Snapshot,
+        chain: &ChainInfo,
+        reports: Vec<Vec<u8>>,
+        now_ms: u64,
+        threads: usize,
+    ) -> Result<Admission, AdmitError> {
         let params = snapshot.reports_params().unwrap_or_default();
         let decoded: Vec<Result<DecodedReport, String>> =
             parallel::par_map(&reports, threads, |bytes| {
@@ -357,36 +493,142 @@ impl ReportQueue {
                 seq: 0,
             });
         }
-        if self.queue.len() + batch.len() > self.capacity {
+        if self.queue.len() + self.reserved + batch.len() > self.capacity {
             return Err(QueueFull {
-                queued: self.queue.len(),
+                queued: self.queue.len() + self.reserved,
                 capacity: self.capacity,
                 wanted: batch.len(),
             }
             .into());
         }
+        let first_seq = self.next_seq;
         for report in &mut batch {
             report.seq = self.next_seq;
             self.next_seq += 1;
         }
-        if let Some(journal) = &self.journal {
-            let entries: Vec<(u64, u64, &[u8])> = batch
+        let accepted = batch.len();
+        for (device, counter) in &batch_counters {
+            let entry = self.queued_counters.entry(*device).or_insert(*counter);
+            *entry = (*entry).max(*counter);
+        }
+        if accepted > 0 {
+            self.reserved += accepted;
+            self.in_flight.insert(
+                first_seq,
+                InFlight {
+                    counters: batch_counters,
+                    durable: None,
+                    blocks_seen: self.blocks_seen,
+                },
+            );
+        }
+        rejected.sort_by_key(|r| r.index);
+        Ok(Admission {
+            batch,
+            outcome: BatchOutcome { accepted, rejected },
+        })
+    }
+
+    /// Queues a checked batch whose journal entries are durable (or that needs no journal) and
+    /// returns what to tell the client. Batches join the queue in the order they were checked:
+    /// one whose journaling finished first waits for the older ones (it is durable already, so
+    /// nothing is lost meanwhile).
+    pub fn enqueue(&mut self, admission: Admission) -> BatchOutcome {
+        let Admission { batch, outcome } = admission;
+        let Some(first) = batch.first().map(|r| r.seq) else {
+            return outcome;
+        };
+        match self.in_flight.get_mut(&first) {
+            Some(flight) => flight.durable = Some(batch),
+            // Not checked by this queue (it never is in the node): queued as it is.
+            None => self.queue.extend(batch),
+        }
+        self.drain_in_order();
+        outcome
+    }
+
+    /// Gives back what a checked batch held (its journal write failed): its room in the queue,
+    /// and the counters it raised, so its reports can be sent again.
+    pub fn abandon(&mut self, admission: Admission) {
+        let Some(first) = admission.batch.first().map(|r| r.seq) else {
+            return;
+        };
+        let Some(flight) = self.in_flight.remove(&first) else {
+            return;
+        };
+        self.reserved -= admission.batch.len();
+        for device in flight.counters.keys() {
+            let highest = self
+                .queue
                 .iter()
-                .map(|r| (r.seq, r.received_at_ms, r.bytes.as_slice()))
-                .collect();
-            if let Err(error) = journal.ingest_save(&entries) {
-                self.next_seq -= batch.len() as u64;
-                return Err(AdmitError::Journal(error.to_string()));
+                .filter(|r| r.device == *device)
+                .map(|r| r.counter)
+                .chain(
+                    self.in_flight
+                        .values()
+                        .filter_map(|f| f.counters.get(device).copied()),
+                )
+                .max();
+            match highest {
+                Some(counter) => {
+                    self.queued_counters.insert(*device, counter);
+                }
+                None => {
+                    self.queued_counters.remove(device);
+                }
             }
         }
-        let accepted = batch.len();
-        for (device, counter) in batch_counters {
-            let entry = self.queued_counters.entry(device).or_insert(counter);
-            *entry = (*entry).max(counter);
+        // Its sequence numbers are simply never used.
+        self.drain_in_order();
+    }
+
+    /// Moves durable batches at the front of the batches in flight into the queue (after an
+    /// abandoned batch no longer holds them back).
+    fn drain_in_order(&mut self) {
+        while let Some(entry) = self.in_flight.first_entry() {
+            if entry.get().durable.is_none() {
+                break;
+            }
+            let flight = entry.remove();
+            let mut reports = flight.durable.unwrap_or_default();
+            self.reserved -= reports.len();
+            if flight.blocks_seen != self.blocks_seen {
+                reports = self.drop_superseded(reports);
+            }
+            self.queue.extend(reports);
         }
-        self.queue.extend(batch);
-        rejected.sort_by_key(|r| r.index);
-        Ok(BatchOutcome { accepted, rejected })
+    }
+
+    /// A batch checked before a block committed may hold reports that block included (shared
+    /// by another validator meanwhile): those are dropped, and forgotten in the journal.
+    fn drop_superseded(&self, reports: Vec<QueuedReport>) -> Vec<QueuedReport> {
+        let Some(snapshot) = self.journal.as_ref().and_then(|j| j.snapshot().ok()) else {
+            return reports;
+        };
+        let mut committed: HashMap<DeviceId, Option<u64>> = HashMap::new();
+        let mut gone = Vec::new();
+        let kept = reports
+            .into_iter()
+            .filter(|r| {
+                let last = *committed.entry(r.device).or_insert_with(|| {
+                    snapshot
+                        .activity(&r.device)
+                        .ok()
+                        .and_then(|a| a.last_counter)
+                });
+                let keep = last.is_none_or(|c| r.counter > c);
+                if !keep {
+                    gone.push(r.seq);
+                }
+                keep
+            })
+            .collect();
+        if let Some(journal) = &self.journal
+            && let Err(error) = journal.ingest_forget(&gone)
+        {
+            tracing::warn!(%error, "could not forget superseded reports in the ingest journal");
+        }
+        kept
     }
 
     /// Takes up to `max` reports out of the queue, oldest first (for a driver that commits
@@ -405,20 +647,11 @@ impl ReportQueue {
             .collect()
     }
 
-    /// The bytes of the `n` reports queued last (a batch just admitted, to share it).
-    pub fn newest(&self, n: usize) -> Vec<Vec<u8>> {
-        let skip = self.queue.len().saturating_sub(n);
-        self.queue
-            .iter()
-            .skip(skip)
-            .map(|r| r.bytes.clone())
-            .collect()
-    }
-
     /// After a block commits: drops the reports it included (by hash) and those the chain has
     /// made stale (a counter at or below the device's committed one), and forgets queued
     /// counters the chain now knows.
     pub fn after_block(&mut self, included: &[Hash], snapshot: &Snapshot) {
+        self.blocks_seen += 1;
         let mut included: HashSet<Hash> = included.iter().copied().collect();
         let mut touched: HashSet<DeviceId> = HashSet::new();
         let mut gone: Vec<u64> = Vec::new();

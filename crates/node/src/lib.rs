@@ -160,6 +160,7 @@ impl Node {
                 "reports accepted before the restart are queued again"
             );
         }
+        metrics.reports_queued.set(restored as i64);
         let reports = Arc::new(Mutex::new(queue));
         let (tips_tx, tips_rx) = watch::channel(tip);
 

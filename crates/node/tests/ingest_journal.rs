@@ -123,3 +123,173 @@ fn a_journaled_report_the_chain_has_superseded_is_forgotten_on_restart() {
     assert_eq!((restored, queue.len()), (0, 0));
     assert!(store.ingest_load().unwrap().is_empty());
 }
+
+#[test]
+fn batches_checked_one_after_the_other_join_the_queue_in_that_order_whichever_is_durable_first() {
+    let mut node = TestNode::start(
+        GenesisBuilder::new()
+            .accounts(2, groundwork_primitives::Amount(1_000_000_000_000_000))
+            .maker(10)
+            .build(),
+    )
+    .unwrap();
+    let mut sensor = TestDevice::ed25519(9, DeviceKind::Sensor);
+    node.onboard_device(0, &sensor, 0).unwrap();
+    let chain = node.app().chain_info().unwrap().clone();
+    let store = node.store().clone();
+    let reading = |milli| sensor_reading(&[(MeasurementKind::TemperatureC, milli)]);
+    let older = vec![node.report(&mut sensor, reading(20_000)).unwrap()];
+    let newer = vec![node.report(&mut sensor, reading(20_100)).unwrap()];
+    let now = node.next_block_time().unwrap();
+    let (mut queue, _) =
+        ReportQueue::with_journal(1, store.clone(), &store.snapshot().unwrap()).unwrap();
+
+    let first = queue
+        .check(&store.snapshot().unwrap(), &chain, older.clone(), now, 1)
+        .unwrap();
+    // The first batch holds the only place in the queue and its counter while it is journaled.
+    let full = queue.check(&store.snapshot().unwrap(), &chain, newer.clone(), now, 1);
+    assert!(
+        matches!(full, Err(groundwork_node::ingest::AdmitError::Full(_))),
+        "{full:?}"
+    );
+    let (mut queue, _) = {
+        drop(first);
+        ReportQueue::with_journal(2, store.clone(), &store.snapshot().unwrap()).unwrap()
+    };
+    let first = queue
+        .check(&store.snapshot().unwrap(), &chain, older.clone(), now, 1)
+        .unwrap();
+    let replay = queue
+        .check(&store.snapshot().unwrap(), &chain, older.clone(), now, 1)
+        .unwrap();
+    assert_eq!(replay.outcome().accepted, 0, "a counter held in flight");
+    assert!(replay.outcome().rejected[0].reason.contains("replay"));
+    assert_eq!(queue.enqueue(replay).accepted, 0);
+    let second = queue
+        .check(&store.snapshot().unwrap(), &chain, newer.clone(), now, 1)
+        .unwrap();
+    second.save(&store).unwrap();
+    assert_eq!(queue.enqueue(second).accepted, 1);
+    // Durable, answered, but behind the older batch still being journaled.
+    assert!(queue.is_empty());
+    first.save(&store).unwrap();
+    assert_eq!(queue.enqueue(first).accepted, 1);
+    assert_eq!(queue.candidates(10), [older, newer].concat());
+}
+
+#[test]
+fn a_batch_whose_journal_write_failed_gives_back_its_place_and_its_counters() {
+    let mut node = TestNode::start(
+        GenesisBuilder::new()
+            .accounts(2, groundwork_primitives::Amount(1_000_000_000_000_000))
+            .maker(10)
+            .build(),
+    )
+    .unwrap();
+    let mut sensor = TestDevice::ed25519(10, DeviceKind::Sensor);
+    node.onboard_device(0, &sensor, 0).unwrap();
+    let chain = node.app().chain_info().unwrap().clone();
+    let store = node.store().clone();
+    let reading = |milli| sensor_reading(&[(MeasurementKind::TemperatureC, milli)]);
+    let batch = vec![
+        node.report(&mut sensor, reading(20_000)).unwrap(),
+        node.report(&mut sensor, reading(20_100)).unwrap(),
+    ];
+    let now = node.next_block_time().unwrap();
+    let (mut queue, _) =
+        ReportQueue::with_journal(2, store.clone(), &store.snapshot().unwrap()).unwrap();
+    let failed = queue
+        .check(&store.snapshot().unwrap(), &chain, batch.clone(), now, 1)
+        .unwrap();
+    assert_eq!(failed.outcome().accepted, 2);
+    queue.abandon(failed);
+    assert!(queue.is_empty());
+    // Sent again, the same reports are neither replays nor over capacity.
+    let outcome = queue
+        .admit(&store.snapshot().unwrap(), &chain, batch.clone(), now, 1)
+        .unwrap();
+    assert_eq!((outcome.accepted, outcome.rejected.len()), (2, 0));
+    assert_eq!(queue.candidates(10), batch);
+    assert_eq!(store.ingest_load().unwrap().len(), 2);
+}
+
+#[test]
+fn reports_admitted_by_concurrent_workers_are_answered_only_once_journaled_and_survive_a_crash() {
+    let mut node = TestNode::start(
+        GenesisBuilder::new()
+            .accounts(2, groundwork_primitives::Amount(1_000_000_000_000_000))
+            .maker(20)
+            .build(),
+    )
+    .unwrap();
+    let mut sensors: Vec<TestDevice> = (0..8)
+        .map(|i| TestDevice::ed25519(20 + i, DeviceKind::Sensor))
+        .collect();
+    for sensor in &sensors {
+        let joined = node.onboard_device(0, sensor, 0).unwrap();
+        assert_eq!((joined.code, joined.error.as_str()), (0, ""));
+    }
+    let chain = node.app().chain_info().unwrap().clone();
+    let store = node.store().clone();
+    let now = node.next_block_time().unwrap();
+    // One request per device, five readings each.
+    let requests: Vec<Vec<Vec<u8>>> = sensors
+        .iter_mut()
+        .map(|sensor| {
+            (0..5)
+                .map(|i| {
+                    node.report(
+                        sensor,
+                        sensor_reading(&[(MeasurementKind::TemperatureC, 20_000 + i)]),
+                    )
+                    .unwrap()
+                })
+                .collect()
+        })
+        .collect();
+    let (queue, _) =
+        ReportQueue::with_journal(1_000, store.clone(), &store.snapshot().unwrap()).unwrap();
+    let queue = std::sync::Mutex::new(queue);
+    let answered = std::sync::atomic::AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        for request in &requests {
+            let (queue, store, chain, answered) = (&queue, &store, &chain, &answered);
+            scope.spawn(move || {
+                let (outcome, shared) = groundwork_node::ingest::admit_shared(
+                    queue,
+                    &store.snapshot().unwrap(),
+                    chain,
+                    request.clone(),
+                    now,
+                    2,
+                    true,
+                )
+                .unwrap();
+                assert_eq!((outcome.accepted, outcome.rejected.len()), (5, 0));
+                assert_eq!(shared.as_deref(), Some(request.as_slice()));
+                // Answered: every accepted report is in the journal already.
+                let journaled: Vec<Vec<u8>> = store
+                    .ingest_load()
+                    .unwrap()
+                    .into_iter()
+                    .map(|(_, _, bytes)| bytes)
+                    .collect();
+                assert!(request.iter().all(|r| journaled.contains(r)));
+                answered.fetch_add(outcome.accepted, std::sync::atomic::Ordering::Relaxed);
+            });
+        }
+    });
+    assert_eq!(answered.into_inner(), 40);
+    assert_eq!(queue.lock().unwrap().len(), 40);
+    // "Crash": the queue is dropped with nothing flushed; every report comes back.
+    drop(queue);
+    let (queue, restored) =
+        ReportQueue::with_journal(1_000, store.clone(), &store.snapshot().unwrap()).unwrap();
+    assert_eq!(restored, 40);
+    let mut back = queue.candidates(100);
+    let mut sent: Vec<Vec<u8>> = requests.concat();
+    back.sort();
+    sent.sort();
+    assert_eq!(back, sent);
+}

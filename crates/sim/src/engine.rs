@@ -300,11 +300,11 @@ impl<'a> Simulation<'a> {
     }
 
     fn add_operators(&mut self, kind_index: usize, count: u64, step: u32) {
-        let Some(kind) = self.scenario.device_kinds.get(kind_index) else {
+        let scenario = self.scenario;
+        let Some(kind) = scenario.device_kinds.get(kind_index) else {
             return;
         };
-        let kind = kind.clone();
-        let operators = &self.scenario.operators;
+        let operators = &scenario.operators;
         let step_days = f64::from(self.scenario.step_days);
         let (patience_days, patience_spread) = (operators.patience_days, operators.patience_spread);
         for _ in 0..count {
@@ -1120,11 +1120,27 @@ const LANE: usize = 8;
 /// Per-block working columns of [`Pay::settle_block`], overwritten by every block.
 struct Scratch {
     before: [f32; BLOCK],
-    earned: [f64; BLOCK],
-    spent: [f64; BLOCK],
-    kept: [f64; BLOCK],
     profit: [f32; BLOCK],
+    /// 1 where the operator's step was unprofitable, 0 otherwise.
     unprofitable: [u16; BLOCK],
+}
+
+impl Scratch {
+    fn new() -> Scratch {
+        Scratch {
+            before: [0.0; BLOCK],
+            profit: [0.0; BLOCK],
+            unprofitable: [0; BLOCK],
+        }
+    }
+}
+
+/// What settling one block found.
+struct BlockSettled {
+    /// Somebody earned back their hardware in this step.
+    crossed: bool,
+    /// Operators who ran out of patience.
+    leaving: u32,
 }
 
 impl Pay {
@@ -1160,9 +1176,11 @@ impl Pay {
     }
 
     /// Pay a whole block, the same rules as [`Pay::settle`] operator by operator, written as
-    /// simple passes over the block that the compiler turns into vector instructions. Leaves
-    /// the balances before the step in `scratch.before`; returns whether anybody earned back
-    /// their hardware.
+    /// three passes over the block, one per element width (money in `f64`, balances in `f32`,
+    /// streaks in `u16`), each simple enough for the compiler to turn into vector
+    /// instructions. Every sum takes the same additions in the same order as [`Pay::settle`]
+    /// would, so the results are identical to the last bit. Leaves the balances before the step
+    /// in `scratch.before`.
     #[allow(clippy::too_many_arguments)]
     fn settle_block(
         &self,
@@ -1173,22 +1191,34 @@ impl Pay {
         streak: &mut [u16; BLOCK],
         patience: &[u16; BLOCK],
         scratch: &mut Scratch,
-    ) -> bool {
+    ) -> BlockSettled {
         let Scratch {
             before,
-            earned,
-            spent,
-            kept,
             profit,
             unprofitable,
         } = scratch;
+        // Money, lane by lane. The capacity sum counts everyone; in the rare block where
+        // somebody leaves it is taken again below without them.
+        let (mut income, mut costs) = (lanes.income, lanes.costs);
+        let kept_before = lanes.kept_capacity;
+        let mut kept = kept_before;
         for j in 0..BLOCK {
-            earned[j] = self.per_device + self.per_capacity * f64::from(capacity[j]);
-            spent[j] = f64::from(cost[j]) * self.cost_factor;
-            let net = earned[j] - spent[j];
+            let earned = self.per_device + self.per_capacity * f64::from(capacity[j]);
+            let net = earned - f64::from(cost[j]) * self.cost_factor;
             profit[j] = net as f32;
             unprofitable[j] = u16::from(net < 0.0);
         }
+        // The same products again (cheaper than storing them), summed lane by lane.
+        for base in (0..BLOCK).step_by(LANE) {
+            for k in 0..LANE {
+                let j = base + k;
+                let capacity = f64::from(capacity[j]);
+                income[k] += self.per_device + self.per_capacity * capacity;
+                costs[k] += f64::from(cost[j]) * self.cost_factor;
+                kept[k] += capacity;
+            }
+        }
+        // Balances.
         let (mut crossed, mut paid_back) = (0u8, 0u32);
         for j in 0..BLOCK {
             before[j] = balance[j];
@@ -1197,105 +1227,181 @@ impl Pay {
             crossed |= u8::from(before[j] < 0.0) & u8::from(after >= 0.0);
             paid_back += u32::from(after >= 0.0);
         }
-        let (mut leaving, mut profitable) = (0u32, 0u32);
+        // Unprofitable streaks and leaving.
+        let (mut leaving, mut losing) = (0u16, 0u16);
         for j in 0..BLOCK {
-            let run = streak[j].saturating_add(1) * unprofitable[j];
+            // 0 or all ones: the run goes on, or starts again at 0.
+            let mask = unprofitable[j].wrapping_neg();
+            let run = streak[j].saturating_add(1) & mask;
             streak[j] = run;
-            let leaves = run >= patience[j];
-            leaving += u32::from(leaves);
-            profitable += u32::from(1 - unprofitable[j]);
-            kept[j] = if leaves { 0.0 } else { f64::from(capacity[j]) };
+            leaving += u16::from(run >= patience[j]);
+            losing += unprofitable[j];
         }
-        for base in (0..BLOCK).step_by(LANE) {
-            for k in 0..LANE {
-                lanes.income[k] += earned[base + k];
-                lanes.costs[k] += spent[base + k];
-                lanes.kept_capacity[k] += kept[base + k];
+        if leaving > 0 {
+            kept = kept_before;
+            for base in (0..BLOCK).step_by(LANE) {
+                for (k, sum) in kept.iter_mut().enumerate() {
+                    let j = base + k;
+                    let leaves = streak[j] >= patience[j];
+                    *sum += if leaves { 0.0 } else { f64::from(capacity[j]) };
+                }
             }
         }
+        lanes.income = income;
+        lanes.costs = costs;
+        lanes.kept_capacity = kept;
         lanes.paid_back += u64::from(paid_back);
         lanes.leaving += u64::from(leaving);
-        lanes.profitable += u64::from(profitable);
-        crossed != 0
+        lanes.profitable += (BLOCK - usize::from(losing)) as u64;
+        BlockSettled {
+            crossed: crossed != 0,
+            leaving: u32::from(leaving),
+        }
     }
 }
 
 /// Operators per block in [`settle_one_kind`]: the passes over a block have a fixed length, so
 /// the compiler turns them into vector instructions. A multiple of [`LANE`].
 const BLOCK: usize = 64;
+// A block's paybacks are found through a 64-bit mask; its money is summed lane by lane.
+const _: () = assert!(BLOCK <= 64 && BLOCK.is_multiple_of(LANE));
+
+/// Above this many leavers in a chunk, [`compact`] moves survivors one by one instead of in runs.
+const FEW_LEAVERS: usize = 256;
+
+/// Move the operators who stay to the front of the chunk, in order; `leavers` are the indices
+/// (ascending) of those who go. Returns how many stay.
+fn compact(c: &mut Chunk<'_>, leavers: &[usize]) -> usize {
+    let len = c.id.len();
+    let Some(&first) = leavers.first() else {
+        return len;
+    };
+    let mut keep = first;
+    if leavers.len() > FEW_LEAVERS {
+        for i in first..len {
+            if c.streak[i] >= c.patience[i] {
+                continue;
+            }
+            c.id[keep] = c.id[i];
+            c.kind[keep] = c.kind[i];
+            c.capacity[keep] = c.capacity[i];
+            c.cost[keep] = c.cost[i];
+            c.patience[keep] = c.patience[i];
+            c.streak[keep] = c.streak[i];
+            c.balance[keep] = c.balance[i];
+            c.joined[keep] = c.joined[i];
+            keep += 1;
+        }
+        return keep;
+    }
+    // Each run of survivors between two leavers moves down in one copy per column.
+    for (index, &leaver) in leavers.iter().enumerate() {
+        let end = leavers.get(index + 1).copied().unwrap_or(len);
+        let run = leaver + 1..end;
+        let count = run.len();
+        if count > 0 {
+            c.id.copy_within(run.clone(), keep);
+            c.kind.copy_within(run.clone(), keep);
+            c.capacity.copy_within(run.clone(), keep);
+            c.cost.copy_within(run.clone(), keep);
+            c.patience.copy_within(run.clone(), keep);
+            c.streak.copy_within(run.clone(), keep);
+            c.balance.copy_within(run.clone(), keep);
+            c.joined.copy_within(run, keep);
+        }
+        keep += count;
+    }
+    keep
+}
 
 /// The common case (one kind of device, cohort rewards), written so the loop over the
 /// operators has no branches and vectorises: a first pass pays everyone and counts, in lanes;
 /// operators who earned back their hardware this step are picked out only in blocks that have
-/// some, and the chunk is compacted only when somebody left. Same rules as
-/// [`settle_chunk_with`]; partial sums are taken per lane and added in lane order, so the
-/// result depends only on the operators.
-fn settle_one_kind(c: Chunk<'_>, rates: &Rates<'_>) -> (usize, Tally) {
+/// some, leavers only in blocks that have some, and the chunk is compacted only from the first
+/// leaver on, a run of survivors at a time. Same rules as [`settle_chunk_with`]; partial sums
+/// are taken per lane and added in lane order, so the result depends only on the operators.
+fn settle_one_kind(mut c: Chunk<'_>, rates: &Rates<'_>) -> (usize, Tally) {
     let pay = Pay {
         per_device: rates.income_per_device.first().copied().unwrap_or(0.0),
         per_capacity: rates.income_per_capacity.first().copied().unwrap_or(0.0),
         cost_factor: rates.cost_factor,
     };
     let mut lanes = Lanes::default();
-    let mut scratch = Scratch {
-        before: [0.0; BLOCK],
-        earned: [0.0; BLOCK],
-        spent: [0.0; BLOCK],
-        kept: [0.0; BLOCK],
-        profit: [0.0; BLOCK],
-        unprofitable: [0; BLOCK],
-    };
+    let mut scratch = Scratch::new();
     let mut paybacks = Vec::new();
+    let mut leavers = Vec::new();
     let mut record_payback = |joined: u32| {
         let steps = (rates.step + 1).saturating_sub(joined) as usize;
         paybacks.push(steps * rates.step_days as usize);
     };
-    let (capacity, capacity_rest) = c.capacity.as_chunks::<BLOCK>();
-    let (cost, cost_rest) = c.cost.as_chunks::<BLOCK>();
-    let (balance, balance_rest) = c.balance.as_chunks_mut::<BLOCK>();
-    let (streak, streak_rest) = c.streak.as_chunks_mut::<BLOCK>();
-    let (patience, patience_rest) = c.patience.as_chunks::<BLOCK>();
-    let (joined, joined_rest) = c.joined.as_chunks::<BLOCK>();
-    for (((((capacity, cost), balance), streak), patience), joined) in capacity
-        .iter()
-        .zip(cost)
-        .zip(balance.iter_mut())
-        .zip(streak.iter_mut())
-        .zip(patience)
-        .zip(joined)
     {
-        let crossed = pay.settle_block(
-            &mut lanes,
-            capacity,
-            cost,
-            balance,
-            streak,
-            patience,
-            &mut scratch,
-        );
-        let before = &scratch.before;
-        // Rare: most blocks have nobody earning back their hardware this step.
-        if crossed {
-            for j in 0..BLOCK {
-                if before[j] < 0.0 && balance[j] >= 0.0 {
+        let (capacity, capacity_rest) = c.capacity.as_chunks::<BLOCK>();
+        let (cost, cost_rest) = c.cost.as_chunks::<BLOCK>();
+        let (balance, balance_rest) = c.balance.as_chunks_mut::<BLOCK>();
+        let (streak, streak_rest) = c.streak.as_chunks_mut::<BLOCK>();
+        let (patience, patience_rest) = c.patience.as_chunks::<BLOCK>();
+        let (joined, joined_rest) = c.joined.as_chunks::<BLOCK>();
+        let blocks = capacity.len();
+        for (index, (((((capacity, cost), balance), streak), patience), joined)) in capacity
+            .iter()
+            .zip(cost)
+            .zip(balance.iter_mut())
+            .zip(streak.iter_mut())
+            .zip(patience)
+            .zip(joined)
+            .enumerate()
+        {
+            let settled = pay.settle_block(
+                &mut lanes,
+                capacity,
+                cost,
+                balance,
+                streak,
+                patience,
+                &mut scratch,
+            );
+            let before = &scratch.before;
+            // Rare: most blocks have nobody earning back their hardware this step.
+            // They are found without a branch per operator, then visited bit by bit.
+            if settled.crossed {
+                let mut crossed = 0u64;
+                for j in 0..BLOCK {
+                    let crossing = before[j] < 0.0 && balance[j] >= 0.0;
+                    crossed |= u64::from(crossing) << j;
+                }
+                while crossed != 0 {
+                    let j = crossed.trailing_zeros() as usize;
+                    crossed &= crossed - 1;
                     record_payback(joined[j]);
                 }
             }
+            // Rare too: most blocks have nobody leaving.
+            if settled.leaving > 0 {
+                let offset = index * BLOCK;
+                leavers.extend(
+                    (0..BLOCK)
+                        .filter(|&j| streak[j] >= patience[j])
+                        .map(|j| offset + j),
+                );
+            }
         }
-    }
-    for j in 0..capacity_rest.len() {
-        let before = balance_rest[j];
-        pay.settle(
-            &mut lanes,
-            j,
-            capacity_rest[j],
-            cost_rest[j],
-            &mut balance_rest[j],
-            &mut streak_rest[j],
-            patience_rest[j],
-        );
-        if before < 0.0 && balance_rest[j] >= 0.0 {
-            record_payback(joined_rest[j]);
+        for j in 0..capacity_rest.len() {
+            let before = balance_rest[j];
+            pay.settle(
+                &mut lanes,
+                j,
+                capacity_rest[j],
+                cost_rest[j],
+                &mut balance_rest[j],
+                &mut streak_rest[j],
+                patience_rest[j],
+            );
+            if before < 0.0 && balance_rest[j] >= 0.0 {
+                record_payback(joined_rest[j]);
+            }
+            if streak_rest[j] >= patience_rest[j] {
+                leavers.push(blocks * BLOCK + j);
+            }
         }
     }
     let Lanes {
@@ -1307,27 +1413,7 @@ fn settle_one_kind(c: Chunk<'_>, rates: &Rates<'_>) -> (usize, Tally) {
         leaving,
     } = lanes;
     let left = leaving;
-    let len = c.id.len();
-    let mut keep = len;
-    if left > 0 {
-        keep = 0;
-        for i in 0..len {
-            if c.streak[i] >= c.patience[i] {
-                continue;
-            }
-            if keep != i {
-                c.id[keep] = c.id[i];
-                c.kind[keep] = c.kind[i];
-                c.capacity[keep] = c.capacity[i];
-                c.cost[keep] = c.cost[i];
-                c.patience[keep] = c.patience[i];
-                c.streak[keep] = c.streak[i];
-                c.balance[keep] = c.balance[i];
-                c.joined[keep] = c.joined[i];
-            }
-            keep += 1;
-        }
-    }
+    let keep = compact(&mut c, &leavers);
     let income: f64 = income.iter().sum();
     let tally = Tally {
         income,
@@ -1452,6 +1538,89 @@ mod tests {
         assert_eq!(fast.id[..kept], general.id[..kept]);
         assert_eq!(fast.balance[..kept], general.balance[..kept]);
         assert_eq!(fast.streak[..kept], general.streak[..kept]);
+    }
+
+    #[test]
+    fn the_block_passes_settle_bit_for_bit_like_one_operator_at_a_time() {
+        let rates = Rates {
+            step: 9,
+            step_days: 1,
+            income_per_device: &[0.3],
+            income_per_capacity: &[0.4],
+            exact: None,
+            usd_per_base_unit: 0.0,
+            fee_per_capacity: 0.0,
+            cost_factor: 1.1,
+        };
+        let pay = Pay {
+            per_device: 0.3,
+            per_capacity: 0.4,
+            cost_factor: 1.1,
+        };
+        // 1003 operators: fifteen blocks of 64 and a remainder; some earn back their hardware,
+        // some are unprofitable, some leave, in several blocks.
+        let (mut fast, mut one) = (Columns::new(1003), Columns::new(1003));
+        let (kept, tally) = settle_one_kind(fast.chunk(), &rates);
+        let mut lanes = Lanes::default();
+        let mut survivors = Vec::new();
+        for i in 0..one.id.len() {
+            pay.settle(
+                &mut lanes,
+                i,
+                one.capacity[i],
+                one.cost[i],
+                &mut one.balance[i],
+                &mut one.streak[i],
+                one.patience[i],
+            );
+            if one.streak[i] < one.patience[i] {
+                survivors.push(i);
+            }
+        }
+        assert!(tally.left > 0 && tally.left < 1003 && !tally.paybacks.is_empty());
+        assert_eq!(kept, survivors.len());
+        assert_eq!(tally.left, lanes.leaving);
+        assert_eq!(tally.profitable, lanes.profitable);
+        assert_eq!(tally.paid_back, lanes.paid_back);
+        let bits = |lanes: &[f64; LANE]| lanes.iter().sum::<f64>().to_bits();
+        assert_eq!(tally.income.to_bits(), bits(&lanes.income));
+        assert_eq!(tally.costs.to_bits(), bits(&lanes.costs));
+        assert_eq!(
+            tally.survivors[0].capacity.to_bits(),
+            bits(&lanes.kept_capacity)
+        );
+        // Every survivor's columns, moved to the front in order, bit for bit.
+        for (slot, &i) in survivors.iter().enumerate() {
+            assert_eq!(fast.id[slot], one.id[i]);
+            assert_eq!(fast.capacity[slot].to_bits(), one.capacity[i].to_bits());
+            assert_eq!(fast.cost[slot].to_bits(), one.cost[i].to_bits());
+            assert_eq!(fast.balance[slot].to_bits(), one.balance[i].to_bits());
+            assert_eq!(fast.streak[slot], one.streak[i]);
+            assert_eq!(fast.patience[slot], one.patience[i]);
+            assert_eq!(fast.joined[slot], one.joined[i]);
+        }
+    }
+
+    #[test]
+    fn compaction_keeps_survivors_in_order_with_few_or_many_leavers() {
+        for leavers in [
+            vec![],
+            vec![0],
+            vec![5, 6, 99],
+            (0..1003).step_by(3).collect(),
+        ] {
+            let mut columns = Columns::new(1003);
+            for i in 0..1003 {
+                let leaves = leavers.contains(&i);
+                columns.streak[i] = if leaves { columns.patience[i] } else { 0 };
+            }
+            let expected: Vec<u32> = (0..1003u32)
+                .filter(|i| !leavers.contains(&(*i as usize)))
+                .collect();
+            let kept = compact(&mut columns.chunk(), &leavers);
+            assert_eq!(columns.id[..kept], expected[..]);
+            assert!(columns.streak[..kept].iter().all(|s| *s == 0));
+        }
     }
 
     #[test]

@@ -214,15 +214,18 @@ pub fn run_variants(
     let jobs: Vec<(usize, u64)> = (0..variants.len())
         .flat_map(|variant| (0..runs).map(move |i| (variant, seed.wrapping_add(u64::from(i)))))
         .collect();
-    let results: Vec<Result<Run>> = jobs
-        .par_iter()
-        .map(|(variant, seed)| {
-            let scenario = &variants[*variant].1;
-            let outcome = run_with_progress(scenario, *seed, progress)?;
-            let summary = summarise(&outcome);
-            Ok(Run { outcome, summary })
-        })
-        .collect();
+    let job = |(variant, seed): &(usize, u64)| {
+        let scenario = &variants[*variant].1;
+        let outcome = run_with_progress(scenario, *seed, progress)?;
+        let summary = summarise(&outcome);
+        Ok(Run { outcome, summary })
+    };
+    // One job runs on the calling thread: no thread pool to start and nobody to hand it to.
+    let results: Vec<Result<Run>> = if jobs.len() > 1 {
+        jobs.par_iter().map(job).collect()
+    } else {
+        jobs.iter().map(job).collect()
+    };
     let mut ensembles: Vec<Ensemble> = variants
         .iter()
         .map(|(label, scenario)| Ensemble {

@@ -107,6 +107,9 @@ pub struct BlockCommit {
     /// Entries for the non-authenticated lookup index (e.g. device ‖ height ‖ report index),
     /// written in the same transaction. Derived data: never part of the state root.
     pub index: Vec<Vec<u8>>,
+    /// Lookup-index entries that carry a value (e.g. an account's transactions in the block),
+    /// written with [`BlockCommit::index`] into the same table.
+    pub index_values: Vec<(Vec<u8>, Vec<u8>)>,
     /// Derived records with values (e.g. per-device reward breakdowns), written in the same
     /// transaction: recomputable from the blocks, never part of the state root.
     pub records: Vec<(Vec<u8>, Vec<u8>)>,
@@ -197,6 +200,7 @@ impl Store {
         // Index keys are spread over their tables (addresses, devices, hashes); inserting them
         // in key order walks each B-tree once from left to right instead of jumping about.
         commit.index.sort_unstable();
+        commit.index_values.sort_unstable();
         let mut tx_locations: Vec<(&[u8], [u8; 12])> = commit
             .tx_hashes
             .iter()
@@ -265,8 +269,23 @@ impl Store {
                 txn.open_table(BLOCK_HASHES)?
                     .insert(commit.block_hash.0.as_slice(), commit.height)?;
                 let mut lookup = txn.open_table(INDEX)?;
-                for key in &commit.index {
-                    lookup.insert(key.as_slice(), [].as_slice())?;
+                // Both in key order, merged, so the table is walked once.
+                let mut keys = commit.index.iter().peekable();
+                let mut valued = commit.index_values.iter().peekable();
+                loop {
+                    let key_first = match (keys.peek(), valued.peek()) {
+                        (None, None) => break,
+                        (Some(_), None) => true,
+                        (None, Some(_)) => false,
+                        (Some(key), Some((other, _))) => *key <= other,
+                    };
+                    if key_first {
+                        if let Some(key) = keys.next() {
+                            lookup.insert(key.as_slice(), [].as_slice())?;
+                        }
+                    } else if let Some((key, value)) = valued.next() {
+                        lookup.insert(key.as_slice(), value.as_slice())?;
+                    }
                 }
                 let mut records = txn.open_table(RECORDS)?;
                 for (key, value) in &commit.records {
@@ -374,11 +393,17 @@ impl Store {
     }
 
     /// Removes journaled reports (included in a committed block, or superseded).
+    ///
+    /// Not flushed to disk on its own (the next durable commit, a block's or a journal write's,
+    /// carries it): a removal a crash undoes only brings back entries that the chain has
+    /// superseded, which [`Store::ingest_load`]'s caller recognises and forgets again. This keeps
+    /// a second `fsync` per block off the block path.
     pub fn ingest_forget(&self, seqs: &[u64]) -> StateResult<()> {
         if seqs.is_empty() {
             return Ok(());
         }
-        let txn = self.db.begin_write()?;
+        let mut txn = self.db.begin_write()?;
+        txn.set_durability(Durability::None)?;
         {
             let mut table = txn.open_table(INGEST)?;
             for seq in seqs {
@@ -425,6 +450,26 @@ impl Store {
                 break;
             }
             out.push(entry?.0.value().to_vec());
+        }
+        Ok(out)
+    }
+
+    /// Up to `limit` lookup-index entries (key, value) in `[start, end)`, newest (largest) first.
+    pub fn index_entries_rev(
+        &self,
+        start: &[u8],
+        end: &[u8],
+        limit: usize,
+    ) -> StateResult<Vec<(Vec<u8>, Vec<u8>)>> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(INDEX)?;
+        let mut out = Vec::new();
+        for entry in table.range(start..end)?.rev() {
+            if out.len() >= limit {
+                break;
+            }
+            let (key, value) = entry?;
+            out.push((key.value().to_vec(), value.value().to_vec()));
         }
         Ok(out)
     }
@@ -622,6 +667,7 @@ mod tests {
                 changes,
                 tree,
                 index,
+                index_values: vec![(format!("b/{height}").into_bytes(), vec![height as u8; 3])],
                 records: vec![(format!("rec/{height}").into_bytes(), vec![height as u8])],
             })
             .unwrap();
@@ -674,6 +720,23 @@ mod tests {
         assert_eq!(backwards, vec![b"a/x/3".to_vec(), b"a/x/2".to_vec()]);
         let before_three = store.index_range_rev(b"a/x/", b"a/x/3", 10).unwrap();
         assert_eq!(before_three, vec![b"a/x/2".to_vec(), b"a/x/1".to_vec()]);
+        // Entries with values share the table (genesis writes none): keys alone read an empty
+        // value.
+        let valued = store.index_entries_rev(b"a/x/", b"b/~", 10).unwrap();
+        assert_eq!(
+            valued,
+            vec![
+                (b"b/3".to_vec(), vec![3; 3]),
+                (b"b/2".to_vec(), vec![2; 3]),
+                (b"b/1".to_vec(), vec![1; 3]),
+                (b"a/y/3".to_vec(), Vec::new()),
+                (b"a/y/2".to_vec(), Vec::new()),
+                (b"a/y/1".to_vec(), Vec::new()),
+                (b"a/x/3".to_vec(), Vec::new()),
+                (b"a/x/2".to_vec(), Vec::new()),
+                (b"a/x/1".to_vec(), Vec::new()),
+            ]
+        );
     }
 
     #[test]
