@@ -275,6 +275,21 @@ impl App {
         Ok(check_against_state(chain, &snapshot, tx))
     }
 
+    /// [`App::check_tx`] for many transactions at once, one verdict per transaction in order:
+    /// the signatures are checked in batches spread over the app's threads (and remembered, so
+    /// the block that carries them does not check them again), and every transaction is checked
+    /// against one snapshot of the committed state. The verdicts are those `check_tx` would give
+    /// against that snapshot.
+    pub fn check_txs(&self, txs: &[Vec<u8>]) -> AppResult<Vec<Result<CheckedTx, TxError>>> {
+        let chain = self.chain()?;
+        let decoded = decode_and_verify(txs, self.threads);
+        let snapshot = self.store.snapshot()?;
+        Ok(decoded
+            .into_iter()
+            .map(|tx| tx.and_then(|tx| check_against_state(chain, &snapshot, tx)))
+            .collect())
+    }
+
     /// Chooses a block's transactions from mempool candidates (in the mempool's order): keeps
     /// those that decode, name this chain, offer at least the minimum fee, continue their sender's
     /// nonce sequence from the committed state, and that their sender can still pay for after

@@ -3,7 +3,8 @@
 //!
 //! Transfers are signed up front by funded genesis accounts; each sender's transfers go to one
 //! validator (sender `s` to validator `s mod N`), so every validator receives submissions and
-//! shares them with the others. A watcher reads validator-0's blocks as they commit. Reported:
+//! shares them with the others. They go in batches (`POST /v1/txs/batch`, `--batch` transfers
+//! per request) or, with `--batch 1`, one per request (`POST /v1/txs`). A watcher reads validator-0's blocks as they commit. Reported:
 //! committed transfers per second (all transfers over the time from the first submission to the
 //! commit of the last) and, per transfer, the time from its submission to the moment the watcher
 //! saw it in a committed block (median and 99th percentile; the watcher polls every 20 ms).
@@ -43,6 +44,14 @@ pub(crate) struct BenchConsensusArgs {
     /// Threads submitting over HTTP.
     #[arg(long, default_value_t = 8)]
     pub(crate) submitters: usize,
+    /// Transfers per HTTP request, sent to `POST /v1/txs/batch`; 1 sends each to `POST /v1/txs`
+    /// on its own (the path before batches, to compare).
+    #[arg(long, default_value_t = 250, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub(crate) batch: u64,
+    /// Offered load in transfers per second over all submitters (0: as fast as they go). Below
+    /// the network's capacity, finality measures the pipeline rather than a queue.
+    #[arg(long, default_value_t = 0)]
+    pub(crate) rate: u64,
     /// HTTP port of validator-0 (validator i uses this plus i; p2p ports are 100 above).
     #[arg(long, default_value_t = 28657)]
     pub(crate) http_port: u16,
@@ -60,6 +69,10 @@ pub(crate) struct ConsensusBenchReport {
     pub(crate) submitted: usize,
     /// Transfers seen committed.
     pub(crate) committed: usize,
+    /// Transfers per HTTP request (1: `POST /v1/txs`, more: `POST /v1/txs/batch`).
+    pub(crate) batch: usize,
+    /// Offered load, transfers per second (0: as fast as the submitters go).
+    pub(crate) offered_per_second: u64,
     /// Accepted submissions per second (HTTP, all submitters).
     pub(crate) submitted_per_second: f64,
     /// Committed transfers per second, first submission to last commit.
@@ -72,6 +85,9 @@ pub(crate) struct ConsensusBenchReport {
     pub(crate) blocks: usize,
     /// The largest of them, in transfers.
     pub(crate) largest_block: usize,
+    /// Transactions waiting in each validator's mempool when the last submission was accepted
+    /// (how far sharing had spread them).
+    pub(crate) mempools_after_submission: Vec<usize>,
     /// Views nullified on validator-0 during the run.
     pub(crate) views_nullified: u64,
     /// Available cores.
@@ -87,9 +103,15 @@ impl fmt::Display for ConsensusBenchReport {
         )?;
         writeln!(
             f,
-            "  transfers     {} submitted ({:.0}/s accepted over HTTP), {} committed in {} blocks (largest {})",
+            "  transfers     {} submitted ({:.0}/s accepted over HTTP, {} per request, offered {}), {} committed in {} blocks (largest {})",
             self.submitted,
             self.submitted_per_second,
+            self.batch,
+            if self.offered_per_second == 0 {
+                "as fast as possible".to_string()
+            } else {
+                format!("{}/s", self.offered_per_second)
+            },
             self.committed,
             self.blocks,
             self.largest_block
@@ -104,7 +126,95 @@ impl fmt::Display for ConsensusBenchReport {
             "  finality      median {} ms, p99 {} ms (submission to commit seen on validator-0)",
             self.finality_median_ms, self.finality_p99_ms
         )?;
+        writeln!(
+            f,
+            "  mempools      {:?} transactions waiting per validator when submission ended",
+            self.mempools_after_submission
+        )?;
         write!(f, "  nullified     {} views", self.views_nullified)
+    }
+}
+
+/// Retries of a refused submission (a full mempool or a nonce gap clears as blocks commit).
+const RETRIES: usize = 600;
+
+/// Submits transfer `i` alone to `POST /v1/txs`, retrying while it is refused.
+fn submit_one(
+    client: &Client,
+    bytes: &[u8],
+    i: usize,
+    started: Instant,
+    submitted_at: &Mutex<Vec<Option<Duration>>>,
+) -> anyhow::Result<()> {
+    let mut attempts = 0;
+    loop {
+        let at = started.elapsed();
+        match client.post_bytes::<serde_json::Value>("/v1/txs", "application/x-protobuf", bytes) {
+            Ok(_) => {
+                if let Ok(mut times) = submitted_at.lock() {
+                    times[i] = Some(at);
+                }
+                return Ok(());
+            }
+            Err(error) if attempts < RETRIES => {
+                attempts += 1;
+                tracing::debug!(%error, "retrying a submission");
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            Err(error) => return Err(error),
+        }
+    }
+}
+
+/// Submits transfers `indices` together to `POST /v1/txs/batch`, resubmitting those refused.
+fn submit_batch(
+    client: &Client,
+    work: &[(usize, Vec<u8>)],
+    mut indices: Vec<usize>,
+    started: Instant,
+    submitted_at: &Mutex<Vec<Option<Duration>>>,
+) -> anyhow::Result<()> {
+    use groundwork_proto::Message as _;
+    let mut attempts = 0;
+    loop {
+        let body = groundwork_proto::v1::TxBatch {
+            txs: indices.iter().map(|&i| work[i].1.clone()).collect(),
+        }
+        .encode_to_vec();
+        let at = started.elapsed();
+        let answer: serde_json::Value =
+            client.post_bytes("/v1/txs/batch", "application/x-protobuf", &body)?;
+        let results = answer["results"]
+            .as_array()
+            .context("the batch answer has no results")?;
+        if results.len() != indices.len() {
+            bail!("{} results for a batch of {}", results.len(), indices.len());
+        }
+        let mut refused = Vec::new();
+        let mut reason = String::new();
+        if let Ok(mut times) = submitted_at.lock() {
+            for (&i, result) in indices.iter().zip(results) {
+                if result["status"] == "pending" {
+                    times[i] = Some(at);
+                } else {
+                    reason = result["error"]["message"].to_string();
+                    refused.push(i);
+                }
+            }
+        }
+        if refused.is_empty() {
+            return Ok(());
+        }
+        attempts += 1;
+        if attempts > RETRIES {
+            bail!(
+                "{} transfers still refused after {RETRIES} retries: {reason}",
+                refused.len()
+            );
+        }
+        tracing::debug!(refused = refused.len(), %reason, "resubmitting refused transfers");
+        indices = refused;
+        std::thread::sleep(Duration::from_millis(50));
     }
 }
 
@@ -192,53 +302,97 @@ fn run_in(
     let running = Validators::start(dir, validators, "warn")?;
     let urls = running.urls.clone();
     let watcher = Client::new(&urls[0]);
-    let start_height = watcher.get::<serde_json::Value>("/v1/status")?["height"]
-        .as_u64()
-        .unwrap_or(0);
-    eprintln!("{validators} validators up; submitting…");
+    // Warm up: the first views can time out while the validators connect to each other; start
+    // submitting once the chain commits blocks steadily (three past the first one seen).
+    let height_now = || -> anyhow::Result<u64> {
+        Ok(watcher.get::<serde_json::Value>("/v1/status")?["height"]
+            .as_u64()
+            .unwrap_or(0))
+    };
+    let warm_deadline = Instant::now() + Duration::from_secs(60);
+    let first_seen = height_now()?;
+    while height_now()? < first_seen + 3 {
+        if Instant::now() > warm_deadline {
+            bail!("the validators committed no blocks within 60 s of starting");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let start_height = height_now()?;
+    eprintln!("{validators} validators up and committing; submitting…");
+
+    // Requests: each a run of consecutive transfers for one validator, taken in turn by the
+    // submitters (a sender's later nonces may arrive first: the mempool holds them until the
+    // gap closes).
+    let batch = args.batch as usize;
+    let mut requests: Vec<(usize, Vec<usize>)> = Vec::new();
+    {
+        let mut per_node: Vec<Vec<usize>> = vec![Vec::new(); validators];
+        for (i, (node, _)) in work.iter().enumerate() {
+            per_node[*node].push(i);
+        }
+        let mut chunks: Vec<std::vec::IntoIter<Vec<usize>>> = per_node
+            .into_iter()
+            .map(|list| {
+                list.chunks(batch)
+                    .map(<[usize]>::to_vec)
+                    .collect::<Vec<_>>()
+                    .into_iter()
+            })
+            .collect();
+        loop {
+            let before = requests.len();
+            for (node, list) in chunks.iter_mut().enumerate() {
+                if let Some(chunk) = list.next() {
+                    requests.push((node, chunk));
+                }
+            }
+            if requests.len() == before {
+                break;
+            }
+        }
+    }
 
     let started = Instant::now();
     let submitted_at: Arc<Mutex<Vec<Option<Duration>>>> =
         Arc::new(Mutex::new(vec![None; work.len()]));
     let next = Arc::new(AtomicUsize::new(0));
     let work = Arc::new(work);
-    let submitters: Vec<_> = (0..args.submitters.max(1))
+    let requests = Arc::new(requests);
+    let finished = Arc::new(AtomicUsize::new(0));
+    let rate = args.rate;
+    let submitter_count = args.submitters.max(1);
+    let submitters: Vec<_> = (0..submitter_count)
         .map(|_| {
-            let (work, next, submitted_at, urls) = (
+            let (work, requests, next, submitted_at, urls, finished) = (
                 work.clone(),
+                requests.clone(),
                 next.clone(),
                 submitted_at.clone(),
                 urls.clone(),
+                finished.clone(),
             );
             std::thread::spawn(move || -> anyhow::Result<()> {
                 let clients: Vec<Client> = urls.iter().map(|u| Client::new(u)).collect();
                 loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some((node, bytes)) = work.get(i) else {
+                    let r = next.fetch_add(1, Ordering::Relaxed);
+                    let Some((node, indices)) = requests.get(r) else {
+                        finished.fetch_add(1, Ordering::Relaxed);
                         return Ok(());
                     };
-                    let mut attempts = 0;
-                    loop {
-                        let at = started.elapsed();
-                        match clients[*node].post_bytes::<serde_json::Value>(
-                            "/v1/txs",
-                            "application/x-protobuf",
-                            bytes,
-                        ) {
-                            Ok(_) => {
-                                if let Ok(mut times) = submitted_at.lock() {
-                                    times[i] = Some(at);
-                                }
-                                break;
-                            }
-                            // A full mempool or a nonce gap clears as blocks commit.
-                            Err(error) if attempts < 600 => {
-                                attempts += 1;
-                                tracing::debug!(%error, "retrying a submission");
-                                std::thread::sleep(Duration::from_millis(50));
-                            }
-                            Err(error) => return Err(error),
+                    if rate > 0 {
+                        // Request r starts once the transfers before it are due.
+                        let due = Duration::from_secs_f64((r * batch) as f64 / rate as f64);
+                        if let Some(wait) = due.checked_sub(started.elapsed()) {
+                            std::thread::sleep(wait);
                         }
+                    }
+                    let client = &clients[*node];
+                    if batch == 1 {
+                        for &i in indices {
+                            submit_one(client, &work[i].1, i, started, &submitted_at)?;
+                        }
+                    } else {
+                        submit_batch(client, &work, indices.clone(), started, &submitted_at)?;
                     }
                 }
             })
@@ -253,7 +407,17 @@ fn run_in(
     let mut height = start_height;
     let mut last_commit = Duration::ZERO;
     let deadline = Instant::now() + Duration::from_secs(args.timeout_s);
+    let mut mempools_after_submission = Vec::new();
     while committed < work.len() {
+        if mempools_after_submission.is_empty()
+            && finished.load(Ordering::Relaxed) == submitter_count
+        {
+            for url in &urls {
+                let status = Client::new(url).get::<serde_json::Value>("/v1/status")?;
+                mempools_after_submission
+                    .push(status["mempool_txs"].as_u64().unwrap_or(0) as usize);
+            }
+        }
         if Instant::now() > deadline {
             bail!(
                 "only {committed} of {} transfers committed within {} s",
@@ -325,6 +489,8 @@ fn run_in(
     let span = last_commit.saturating_sub(first_submission).as_secs_f64();
     Ok(ConsensusBenchReport {
         validators,
+        batch,
+        offered_per_second: args.rate,
         submitted: times.iter().flatten().count(),
         committed,
         submitted_per_second: work.len() as f64 / submit_elapsed.as_secs_f64().max(1e-9),
@@ -333,6 +499,7 @@ fn run_in(
         finality_p99_ms: percentile(99),
         blocks,
         largest_block,
+        mempools_after_submission,
         views_nullified,
         cores: std::thread::available_parallelism()
             .map(|n| n.get())

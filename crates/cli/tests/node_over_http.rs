@@ -209,3 +209,140 @@ fn a_full_mempool_answers_503_instead_of_hanging() {
     assert_eq!(codes, vec![200, 200, 503]);
     node.kill();
 }
+
+#[test]
+fn a_batch_of_transactions_gets_one_verdict_per_transaction_and_bad_batches_clear_errors() {
+    use groundwork_proto::Message as _;
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    init_home(dir.path(), port, 100);
+    let node = NodeProcess::start(dir.path(), port);
+    let batch_url = format!("{}/v1/txs/batch", node.url);
+    let key = operator(dir.path());
+    let to = Address([9; 20]);
+    let transfer = |nonce: u64| {
+        tx::build_signed_tx(
+            &key,
+            "itest",
+            nonce,
+            Amount(1000),
+            vec![tx::transfer_message(&to, Amount(3))],
+            "",
+        )
+    };
+
+    // Valid: five transfers in one protobuf batch, all admitted, then committed.
+    let valid: Vec<Vec<u8>> = (0..5).map(transfer).collect();
+    let body = groundwork_proto::v1::TxBatch { txs: valid.clone() }.encode_to_vec();
+    let (code, answer) = post(&batch_url, "application/x-protobuf", &body);
+    assert_eq!(code, 200, "{answer}");
+    assert_eq!(answer["accepted"], 5, "{answer}");
+    assert_eq!(answer["rejected"], 0, "{answer}");
+    for (tx, result) in valid.iter().zip(answer["results"].as_array().unwrap()) {
+        assert_eq!(result["status"], "pending", "{result}");
+        assert_eq!(result["hash"], groundwork_primitives::sha256(tx).to_hex());
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while get(&format!("{}/v1/accounts/{to}", node.url))["balance"] != "15" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the batch was not committed"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+
+    // Mixed, as JSON: each refusal says why, in the batch's order, and the valid ones pass.
+    let mut bad_signature = transfer(6);
+    let last = bad_signature.len() - 1;
+    bad_signature[last] ^= 1;
+    let mixed = [
+        transfer(5),
+        b"\xff\xff".to_vec(),
+        valid[0].clone(),
+        bad_signature,
+        transfer(6),
+    ];
+    let json = serde_json::json!({"txs": mixed.iter().map(hex::encode).collect::<Vec<_>>()});
+    let (code, answer) = post(&batch_url, "application/json", json.to_string().as_bytes());
+    assert_eq!(code, 200, "{answer}");
+    assert_eq!(answer["accepted"], 2, "{answer}");
+    assert_eq!(answer["rejected"], 3, "{answer}");
+    let results = answer["results"].as_array().unwrap();
+    let statuses: Vec<&str> = results
+        .iter()
+        .map(|r| r["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        statuses,
+        ["pending", "rejected", "rejected", "rejected", "pending"]
+    );
+    let codes: Vec<u64> = results[1..4]
+        .iter()
+        .map(|r| r["error"]["tx_code"].as_u64().unwrap())
+        .collect();
+    assert_eq!(codes, [1, 4, 2], "malformed, used nonce, bad signature");
+    assert!(
+        results[1..4]
+            .iter()
+            .all(|r| r["error"]["kind"] == "invalid_tx")
+    );
+
+    // Oversized: too many transactions, or too many bytes, are refused whole with the limit.
+    let many = groundwork_proto::v1::TxBatch {
+        txs: vec![Vec::new(); 10_001],
+    }
+    .encode_to_vec();
+    let (code, answer) = post(&batch_url, "application/x-protobuf", &many);
+    assert_eq!(code, 400, "{answer}");
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("at most 10000 transactions"),
+        "{answer}"
+    );
+    let heavy = groundwork_proto::v1::TxBatch {
+        txs: vec![vec![0u8; 64 * 1024]; 129],
+    }
+    .encode_to_vec();
+    let (code, answer) = post(&batch_url, "application/x-protobuf", &heavy);
+    assert_eq!(code, 400, "{answer}");
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("bytes of envelopes"),
+        "{answer}"
+    );
+
+    // Malformed bodies are JSON errors, never a crash.
+    for (content_type, body, expected) in [
+        (
+            "application/x-protobuf",
+            &b"\xff\xff\xff"[..],
+            "not a TxBatch",
+        ),
+        ("application/json", &b"{\"txs\": 5}"[..], "expected JSON"),
+        (
+            "application/json",
+            &b"{\"txs\": [\"zz\"]}"[..],
+            "transaction 0 is not hex",
+        ),
+        ("application/json", &b"not json"[..], "expected JSON"),
+    ] {
+        let (code, answer) = post(&batch_url, content_type, body);
+        assert_eq!(code, 400, "{answer}");
+        assert_eq!(answer["error"]["kind"], "bad_request", "{answer}");
+        assert!(
+            answer["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains(expected),
+            "{expected}: {answer}"
+        );
+    }
+    // The node is still serving, and the API document names the endpoint.
+    let openapi = get(&format!("{}/v1/openapi.json", node.url));
+    assert!(openapi["paths"]["/v1/txs/batch"]["post"].is_object());
+    node.terminate();
+}

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use axum::body::Bytes;
-use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::rejection::{BytesRejection, JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -20,7 +20,7 @@ use groundwork_app::{App, ChainInfo, SignedTx, TxError, tx};
 use groundwork_consensus::{EngineHandle, Gossip};
 use groundwork_primitives::{Address, Amount, Hash, SigningKey};
 use groundwork_proto::v1;
-use groundwork_proto::{MAX_BLOCK_BYTES, decode_bounded};
+use groundwork_proto::{MAX_BLOCK_BYTES, MAX_TX_BATCH_BYTES, MAX_TXS_PER_BATCH, decode_bounded};
 use groundwork_state::{Store, Tip};
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
@@ -29,6 +29,9 @@ use utoipa::{OpenApi, ToSchema};
 use crate::ingest::ReportQueue;
 use crate::mempool::{Inserted, Mempool, MempoolError};
 use crate::metrics::Metrics;
+
+/// The largest body `POST /v1/txs/batch` reads: room for a full batch written as JSON hex.
+const BATCH_BODY_LIMIT: usize = 2 * MAX_TX_BATCH_BYTES + 1024 * 1024;
 
 /// How long `?wait=true` waits for a commit by default.
 const DEFAULT_WAIT_MS: u64 = 30_000;
@@ -108,6 +111,10 @@ pub fn router(state: ApiState) -> Router {
     Router::new()
         .route("/v1/status", get(status))
         .route("/v1/txs", post(submit_tx))
+        .route(
+            "/v1/txs/batch",
+            post(submit_batch).layer(axum::extract::DefaultBodyLimit::max(BATCH_BODY_LIMIT)),
+        )
         .route("/v1/txs/{hash}", get(get_tx))
         .route("/v1/blocks/latest", get(latest_block))
         .route("/v1/blocks/{height}", get(block_by_height))
@@ -155,6 +162,7 @@ pub fn router(state: ApiState) -> Router {
     paths(
         status,
         submit_tx,
+        submit_batch,
         get_tx,
         latest_block,
         block_by_height,
@@ -502,6 +510,159 @@ async fn submit_tx(
     }))
 }
 
+/// Transactions submitted together as JSON.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubmitBatchJson {
+    /// Encoded `TxEnvelope`s, hex, in the order they should be admitted.
+    pub txs: Vec<String>,
+}
+
+/// What happened to each transaction of a batch.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct SubmitBatchResponse {
+    /// Transactions now waiting in the mempool (or committed already).
+    pub accepted: usize,
+    /// Transactions refused.
+    pub rejected: usize,
+    /// One result per transaction, in the batch's order.
+    pub results: Vec<BatchTxResult>,
+}
+
+/// One transaction's fate in a batch.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct BatchTxResult {
+    /// SHA-256 of the submitted bytes, hex (the transaction hash when they decode).
+    pub hash: String,
+    /// `pending` (in the mempool or committed already) or `rejected`.
+    pub status: String,
+    /// Why it was refused, exactly as `POST /v1/txs` would say (`invalid_tx` with its
+    /// `tx_code`, `nonce_gap`, `nonce_taken`, `mempool_full`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<ErrorDetail>,
+}
+
+#[utoipa::path(
+    post,
+    path = "/v1/txs/batch",
+    request_body(description = "A TxBatch (Content-Type: application/x-protobuf) or JSON {\"txs\": [hex, …]}: at most 10000 transactions and 8 MiB of envelopes", content = SubmitBatchJson),
+    responses(
+        (status = 200, description = "Each transaction admitted or refused, in order (a nonce may follow one earlier in the batch); signatures are checked together", body = SubmitBatchResponse),
+        (status = 400, description = "Not a batch, or more than 10000 transactions or 8 MiB of envelopes", body = ErrorBody),
+        (status = 413, description = "The body is larger than any batch can be", body = ErrorBody),
+    )
+)]
+async fn submit_batch(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<SubmitBatchResponse> {
+    let body = body.map_err(|rejection| {
+        let status = rejection.status();
+        let kind = if status == StatusCode::PAYLOAD_TOO_LARGE {
+            "too_large"
+        } else {
+            "bad_request"
+        };
+        ApiError::new(
+            status,
+            kind,
+            format!(
+                "cannot read the batch ({}): a batch holds at most {MAX_TXS_PER_BATCH} transactions and {MAX_TX_BATCH_BYTES} bytes of envelopes",
+                rejection.body_text()
+            ),
+        )
+    })?;
+    let txs = decode_batch(&headers, &body)?;
+    let inner = state.inner.clone();
+    let outcomes = tokio::task::spawn_blocking(move || {
+        let hashes: Vec<Hash> = txs
+            .iter()
+            .map(|t| groundwork_primitives::sha256(t))
+            .collect();
+        admit_txs(&inner, txs, true).map(|outcomes| (hashes, outcomes))
+    })
+    .await
+    .map_err(ApiError::internal)?;
+    let (hashes, outcomes) = outcomes?;
+    let mut response = SubmitBatchResponse {
+        accepted: 0,
+        rejected: 0,
+        results: Vec::with_capacity(outcomes.len()),
+    };
+    for (hash, outcome) in hashes.into_iter().zip(outcomes) {
+        let result = match outcome {
+            Ok(_) => {
+                response.accepted += 1;
+                BatchTxResult {
+                    hash: hash.to_hex(),
+                    status: "pending".into(),
+                    error: None,
+                }
+            }
+            Err(error) => {
+                response.rejected += 1;
+                BatchTxResult {
+                    hash: hash.to_hex(),
+                    status: "rejected".into(),
+                    error: Some(ErrorDetail {
+                        kind: error.kind.into(),
+                        message: error.message,
+                        tx_code: error.tx_code,
+                    }),
+                }
+            }
+        };
+        response.results.push(result);
+    }
+    Ok(Json(response))
+}
+
+/// The envelopes of a batch body (protobuf `TxBatch` or JSON), within the batch limits.
+fn decode_batch(headers: &HeaderMap, body: &[u8]) -> Result<Vec<Vec<u8>>, ApiError> {
+    let is_json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    let txs: Vec<Vec<u8>> = if is_json {
+        let batch: SubmitBatchJson = serde_json::from_slice(body).map_err(|e| {
+            ApiError::bad_request(format!("expected JSON {{\"txs\": [\"<hex>\", …]}}: {e}"))
+        })?;
+        if batch.txs.len() > MAX_TXS_PER_BATCH {
+            return Err(too_many(batch.txs.len()));
+        }
+        batch
+            .txs
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                hex::decode(t.trim())
+                    .map_err(|e| ApiError::bad_request(format!("transaction {i} is not hex: {e}")))
+            })
+            .collect::<Result<_, _>>()?
+    } else {
+        let batch: v1::TxBatch = decode_bounded("transaction batch", body, BATCH_BODY_LIMIT)
+            .map_err(|e| ApiError::bad_request(format!("not a TxBatch: {e}")))?;
+        batch.txs
+    };
+    if txs.len() > MAX_TXS_PER_BATCH {
+        return Err(too_many(txs.len()));
+    }
+    let bytes: usize = txs.iter().map(Vec::len).sum();
+    if bytes > MAX_TX_BATCH_BYTES {
+        return Err(ApiError::bad_request(format!(
+            "a batch holds at most {MAX_TX_BATCH_BYTES} bytes of envelopes, this one {bytes}: split it"
+        )));
+    }
+    Ok(txs)
+}
+
+fn too_many(count: usize) -> ApiError {
+    ApiError::bad_request(format!(
+        "a batch holds at most {MAX_TXS_PER_BATCH} transactions, this one {count}: split it"
+    ))
+}
+
 /// check_tx, then the mempool.
 async fn admit(state: &ApiState, bytes: Vec<u8>) -> Result<Hash, ApiError> {
     let inner = state.inner.clone();
@@ -530,20 +691,33 @@ pub(crate) fn admit_tx(inner: &Inner, bytes: Vec<u8>, share: bool) -> Result<Has
         .lock()
         .map_err(|_| ApiError::internal("mempool lock poisoned"))?;
     let shared = share.then(|| bytes.clone());
-    match pool.insert(&checked, bytes, height) {
+    let inserted = insert_checked(inner, &mut pool, &checked, bytes, height)?;
+    drop(pool);
+    if let (true, Some(engine), Some(bytes)) = (inserted, inner.engine.get(), shared) {
+        engine.share(Gossip {
+            txs: vec![bytes],
+            reports: Vec::new(),
+        });
+    }
+    Ok(hash)
+}
+
+/// Adds a checked transaction to the locked mempool: `true` if it is new there, `false` if it
+/// was waiting already.
+fn insert_checked(
+    inner: &Inner,
+    pool: &mut Mempool,
+    checked: &groundwork_app::CheckedTx,
+    bytes: Vec<u8>,
+    height: u64,
+) -> Result<bool, ApiError> {
+    match pool.insert(checked, bytes, height) {
         Ok(Inserted::New) => {
             inner.metrics.txs_accepted.inc();
             inner.metrics.mempool_txs.set(pool.len() as i64);
-            drop(pool);
-            if let (Some(engine), Some(bytes)) = (inner.engine.get(), shared) {
-                engine.share(Gossip {
-                    txs: vec![bytes],
-                    reports: Vec::new(),
-                });
-            }
-            Ok(hash)
+            Ok(true)
         }
-        Ok(Inserted::AlreadyKnown) => Ok(hash),
+        Ok(Inserted::AlreadyKnown) => Ok(false),
         Err(error) => {
             inner.metrics.txs_rejected.inc();
             let (status, kind) = match error {
@@ -554,6 +728,67 @@ pub(crate) fn admit_tx(inner: &Inner, bytes: Vec<u8>, share: bool) -> Result<Has
             Err(ApiError::new(status, kind, error.to_string()))
         }
     }
+}
+
+/// [`admit_tx`] for many transactions: one batched signature check spread over the cores, one
+/// snapshot of the state, one hold of the mempool lock, and what is new shared in one message
+/// when `share`. One outcome per transaction, in order; a transaction's nonce may follow one
+/// earlier in the same batch. `Err` only when the node itself fails (its store or app).
+pub(crate) fn admit_txs(
+    inner: &Inner,
+    txs: Vec<Vec<u8>>,
+    share: bool,
+) -> Result<Vec<Result<Hash, ApiError>>, ApiError> {
+    let checked = inner.checker.check_txs(&txs)?;
+    // Committed already (outside the mempool lock: these are store reads).
+    let committed = checked
+        .iter()
+        .map(|c| match c {
+            Ok(c) => Ok(inner.store.tx_location(&c.tx.hash)?.is_some()),
+            Err(_) => Ok(false),
+        })
+        .collect::<Result<Vec<bool>, ApiError>>()?;
+    let height = inner.tips.borrow().height;
+    let mut outcomes = Vec::with_capacity(txs.len());
+    let mut fresh = Vec::new();
+    {
+        let mut pool = inner
+            .mempool
+            .lock()
+            .map_err(|_| ApiError::internal("mempool lock poisoned"))?;
+        for ((bytes, checked), committed) in txs.into_iter().zip(checked).zip(committed) {
+            let checked = match checked {
+                Ok(checked) => checked,
+                Err(error) => {
+                    inner.metrics.txs_rejected.inc();
+                    outcomes.push(Err(ApiError::invalid_tx(&error)));
+                    continue;
+                }
+            };
+            let hash = checked.tx.hash;
+            if committed {
+                outcomes.push(Ok(hash));
+                continue;
+            }
+            let shared = share.then(|| bytes.clone());
+            match insert_checked(inner, &mut pool, &checked, bytes, height) {
+                Ok(inserted) => {
+                    if let (true, Some(bytes)) = (inserted, shared) {
+                        fresh.push(bytes);
+                    }
+                    outcomes.push(Ok(hash));
+                }
+                Err(error) => outcomes.push(Err(error)),
+            }
+        }
+    }
+    if let (Some(engine), false) = (inner.engine.get(), fresh.is_empty()) {
+        engine.share(Gossip {
+            txs: fresh,
+            reports: Vec::new(),
+        });
+    }
+    Ok(outcomes)
 }
 
 async fn wait_for_commit(

@@ -3,7 +3,8 @@
 //! validators share is admitted into them.
 //!
 //! Shared submissions are admitted on a thread of their own (signature checks take time), in
-//! the order they arrive, exactly as the API admits a client's submission, but not shared again.
+//! the order they arrive, exactly as the API admits a client's batch (one batched signature
+//! check for everything that arrived meanwhile), but not shared again.
 
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
@@ -141,19 +142,39 @@ impl groundwork_consensus::Mempool for NodePool {
     }
 }
 
-/// Admits what other validators shared until the pool is dropped.
+/// Admits what other validators shared until the pool is dropped: what arrived while the last
+/// admission ran is admitted together, its signatures checked in one batch over the cores.
 fn admit_shared(api: &ApiState, receiver: &mpsc::Receiver<Gossip>) {
-    while let Ok(gossip) = receiver.recv() {
+    while let Ok(first) = receiver.recv() {
         let inner = &api.inner;
-        for tx in gossip.txs {
-            if let Err(error) = crate::api::admit_tx(inner, tx, false) {
-                tracing::debug!(?error, "a shared transaction was not admitted");
+        let mut txs = first.txs;
+        let mut reports = first.reports;
+        while txs.len() < SHARED_BATCH
+            && let Ok(more) = receiver.try_recv()
+        {
+            txs.extend(more.txs);
+            reports.extend(more.reports);
+        }
+        if !txs.is_empty() {
+            match crate::api::admit_txs(inner, txs, false) {
+                Ok(outcomes) => {
+                    let refused = outcomes.iter().filter(|o| o.is_err()).count();
+                    if refused > 0 {
+                        tracing::debug!(refused, "shared transactions were not admitted");
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(?error, "cannot admit shared transactions");
+                }
             }
         }
-        if !gossip.reports.is_empty()
-            && let Err(error) = crate::devices_api::admit_reports(inner, gossip.reports, false)
+        if !reports.is_empty()
+            && let Err(error) = crate::devices_api::admit_reports(inner, reports, false)
         {
             tracing::debug!(?error, "shared reports were not admitted");
         }
     }
 }
+
+/// Most shared transactions admitted together (more waiting go in the next round).
+const SHARED_BATCH: usize = 20_000;

@@ -23,6 +23,10 @@ pub const MAX_MEMO_BYTES: usize = 256;
 pub const MAX_REPORT_BYTES: usize = 4 * 1024;
 /// The most reports one ingest batch may carry.
 pub const MAX_REPORTS_PER_BATCH: usize = 10_000;
+/// The most transactions one submission batch (`POST /v1/txs/batch`) may carry.
+pub const MAX_TXS_PER_BATCH: usize = 10_000;
+/// The most transaction bytes (the envelopes, added up) one submission batch may carry (8 MiB).
+pub const MAX_TX_BATCH_BYTES: usize = 8 * 1024 * 1024;
 /// The largest encoded block a node accepts (64 MiB).
 pub const MAX_BLOCK_BYTES: usize = 64 * 1024 * 1024;
 
