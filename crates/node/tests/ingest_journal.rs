@@ -3,25 +3,40 @@
 //! block includes them they are forgotten, and a restart brings back nothing.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use groundwork_app::ChainInfo;
 use groundwork_app::modules::devices::state::DeviceKind;
 use groundwork_node::ingest::ReportQueue;
 use groundwork_proto::v1::MeasurementKind;
+use groundwork_state::Store;
 use groundwork_testkit::{GenesisBuilder, TestDevice, TestNode, sensor_reading};
 
-#[test]
-fn accepted_reports_survive_a_crash_and_are_forgotten_once_committed() {
-    let mut node = TestNode::start(
+/// A chain with two funded accounts and a maker allowed `allowance` devices, and what a report
+/// queue needs of it.
+fn node_with_maker(allowance: u64) -> (TestNode, ChainInfo, Store) {
+    let node = TestNode::start(
         GenesisBuilder::new()
             .accounts(2, groundwork_primitives::Amount(1_000_000_000_000_000))
-            .maker(10)
+            .maker(allowance)
             .build(),
     )
     .unwrap();
-    let mut sensor = TestDevice::ed25519(7, DeviceKind::Sensor);
-    let joined = node.onboard_device(0, &sensor, 0).unwrap();
-    assert_eq!((joined.code, joined.error.as_str()), (0, ""));
     let chain = node.app().chain_info().unwrap().clone();
     let store = node.store().clone();
+    (node, chain, store)
+}
+
+/// A sensor onboarded by account 0 (the onboarding must succeed).
+fn onboarded_sensor(node: &mut TestNode, seed: u64) -> TestDevice {
+    let sensor = TestDevice::ed25519(seed, DeviceKind::Sensor);
+    let joined = node.onboard_device(0, &sensor, 0).unwrap();
+    assert_eq!((joined.code, joined.error.as_str()), (0, ""));
+    sensor
+}
+
+#[test]
+fn accepted_reports_survive_a_crash_and_are_forgotten_once_committed() {
+    let (mut node, chain, store) = node_with_maker(10);
+    let mut sensor = onboarded_sensor(&mut node, 7);
     let reading = |milli| sensor_reading(&[(MeasurementKind::TemperatureC, milli)]);
     let reports: Vec<Vec<u8>> = (0..3)
         .map(|i| node.report(&mut sensor, reading(20_000 + i)).unwrap())
@@ -87,17 +102,8 @@ fn accepted_reports_survive_a_crash_and_are_forgotten_once_committed() {
 
 #[test]
 fn a_journaled_report_the_chain_has_superseded_is_forgotten_on_restart() {
-    let mut node = TestNode::start(
-        GenesisBuilder::new()
-            .accounts(2, groundwork_primitives::Amount(1_000_000_000_000_000))
-            .maker(10)
-            .build(),
-    )
-    .unwrap();
-    let mut sensor = TestDevice::ed25519(8, DeviceKind::Sensor);
-    node.onboard_device(0, &sensor, 0).unwrap();
-    let chain = node.app().chain_info().unwrap().clone();
-    let store = node.store().clone();
+    let (mut node, chain, store) = node_with_maker(10);
+    let mut sensor = onboarded_sensor(&mut node, 8);
     let reading = |milli| sensor_reading(&[(MeasurementKind::TemperatureC, milli)]);
     let first = node.report(&mut sensor, reading(20_000)).unwrap();
     let now = node.next_block_time().unwrap();
@@ -126,17 +132,8 @@ fn a_journaled_report_the_chain_has_superseded_is_forgotten_on_restart() {
 
 #[test]
 fn batches_checked_one_after_the_other_join_the_queue_in_that_order_whichever_is_durable_first() {
-    let mut node = TestNode::start(
-        GenesisBuilder::new()
-            .accounts(2, groundwork_primitives::Amount(1_000_000_000_000_000))
-            .maker(10)
-            .build(),
-    )
-    .unwrap();
-    let mut sensor = TestDevice::ed25519(9, DeviceKind::Sensor);
-    node.onboard_device(0, &sensor, 0).unwrap();
-    let chain = node.app().chain_info().unwrap().clone();
-    let store = node.store().clone();
+    let (mut node, chain, store) = node_with_maker(10);
+    let mut sensor = onboarded_sensor(&mut node, 9);
     let reading = |milli| sensor_reading(&[(MeasurementKind::TemperatureC, milli)]);
     let older = vec![node.report(&mut sensor, reading(20_000)).unwrap()];
     let newer = vec![node.report(&mut sensor, reading(20_100)).unwrap()];
@@ -180,17 +177,8 @@ fn batches_checked_one_after_the_other_join_the_queue_in_that_order_whichever_is
 
 #[test]
 fn a_batch_whose_journal_write_failed_gives_back_its_place_and_its_counters() {
-    let mut node = TestNode::start(
-        GenesisBuilder::new()
-            .accounts(2, groundwork_primitives::Amount(1_000_000_000_000_000))
-            .maker(10)
-            .build(),
-    )
-    .unwrap();
-    let mut sensor = TestDevice::ed25519(10, DeviceKind::Sensor);
-    node.onboard_device(0, &sensor, 0).unwrap();
-    let chain = node.app().chain_info().unwrap().clone();
-    let store = node.store().clone();
+    let (mut node, chain, store) = node_with_maker(10);
+    let mut sensor = onboarded_sensor(&mut node, 10);
     let reading = |milli| sensor_reading(&[(MeasurementKind::TemperatureC, milli)]);
     let batch = vec![
         node.report(&mut sensor, reading(20_000)).unwrap(),
@@ -216,22 +204,10 @@ fn a_batch_whose_journal_write_failed_gives_back_its_place_and_its_counters() {
 
 #[test]
 fn reports_admitted_by_concurrent_workers_are_answered_only_once_journaled_and_survive_a_crash() {
-    let mut node = TestNode::start(
-        GenesisBuilder::new()
-            .accounts(2, groundwork_primitives::Amount(1_000_000_000_000_000))
-            .maker(20)
-            .build(),
-    )
-    .unwrap();
+    let (mut node, chain, store) = node_with_maker(20);
     let mut sensors: Vec<TestDevice> = (0..8)
-        .map(|i| TestDevice::ed25519(20 + i, DeviceKind::Sensor))
+        .map(|i| onboarded_sensor(&mut node, 20 + i))
         .collect();
-    for sensor in &sensors {
-        let joined = node.onboard_device(0, sensor, 0).unwrap();
-        assert_eq!((joined.code, joined.error.as_str()), (0, ""));
-    }
-    let chain = node.app().chain_info().unwrap().clone();
-    let store = node.store().clone();
     let now = node.next_block_time().unwrap();
     // One request per device, five readings each.
     let requests: Vec<Vec<Vec<u8>>> = sensors

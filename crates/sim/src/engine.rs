@@ -1526,9 +1526,10 @@ mod tests {
         }
     }
 
-    #[test]
-    fn the_one_kind_fast_path_settles_like_the_general_loop() {
-        let rates = Rates {
+    /// Rates of a one-kind world in which, over [`Columns::new`]'s operators, some earn back
+    /// their hardware, some lose money and some leave.
+    fn one_kind_rates() -> Rates<'static> {
+        Rates {
             step: 9,
             step_days: 1,
             income_per_device: &[0.3],
@@ -1537,7 +1538,12 @@ mod tests {
             usd_per_base_unit: 0.0,
             fee_per_capacity: 0.0,
             cost_factor: 1.1,
-        };
+        }
+    }
+
+    #[test]
+    fn the_one_kind_fast_path_settles_like_the_general_loop() {
+        let rates = one_kind_rates();
         // 1003 operators: whole blocks of eight and a remainder.
         let (mut fast, mut general) = (Columns::new(1003), Columns::new(1003));
         let (kept_fast, tally_fast) = settle_one_kind(fast.chunk(), &rates);
@@ -1568,16 +1574,7 @@ mod tests {
 
     #[test]
     fn the_avx2_build_of_the_operator_loop_settles_bit_for_bit_like_the_baseline() {
-        let rates = Rates {
-            step: 9,
-            step_days: 1,
-            income_per_device: &[0.3],
-            income_per_capacity: &[0.4],
-            exact: None,
-            usd_per_base_unit: 0.0,
-            fee_per_capacity: 0.0,
-            cost_factor: 1.1,
-        };
+        let rates = one_kind_rates();
         // settle_one_kind picks AVX2 where the CPU has it; settle_one_kind_in called from here
         // is the baseline build.
         let (mut dispatched, mut baseline) = (Columns::new(1003), Columns::new(1003));
@@ -1609,16 +1606,7 @@ mod tests {
 
     #[test]
     fn the_block_passes_settle_bit_for_bit_like_one_operator_at_a_time() {
-        let rates = Rates {
-            step: 9,
-            step_days: 1,
-            income_per_device: &[0.3],
-            income_per_capacity: &[0.4],
-            exact: None,
-            usd_per_base_unit: 0.0,
-            fee_per_capacity: 0.0,
-            cost_factor: 1.1,
-        };
+        let rates = one_kind_rates();
         let pay = Pay {
             per_device: 0.3,
             per_capacity: 0.4,

@@ -442,16 +442,11 @@ impl Store {
         end: &[u8],
         limit: usize,
     ) -> StateResult<Vec<Vec<u8>>> {
-        let txn = self.db.begin_read()?;
-        let table = txn.open_table(INDEX)?;
-        let mut out = Vec::new();
-        for entry in table.range(start..end)?.rev() {
-            if out.len() >= limit {
-                break;
-            }
-            out.push(entry?.0.value().to_vec());
-        }
-        Ok(out)
+        Ok(self
+            .index_entries_rev(start, end, limit)?
+            .into_iter()
+            .map(|(key, _)| key)
+            .collect())
     }
 
     /// Up to `limit` lookup-index entries (key, value) in `[start, end)`, newest (largest) first.

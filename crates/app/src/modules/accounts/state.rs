@@ -272,17 +272,9 @@ pub trait AccountsWrite: StateWrite + AccountsRead {
             if let Err(e) = self.credit(address, *amount)? {
                 return Ok(Err(e));
             }
-            total = total.checked_add(*amount).ok_or(AppError::Corrupt {
-                key: "accounts/supply".into(),
-                reason: "minted amount overflow".into(),
-            })?;
+            total = add_minted(total, *amount)?;
         }
-        let mut supply = self.supply()?;
-        supply.minted = supply.minted.checked_add(total).ok_or(AppError::Corrupt {
-            key: "accounts/supply".into(),
-            reason: "minted counter overflow".into(),
-        })?;
-        self.put_supply(&supply);
+        self.count_minted(total)?;
         Ok(Ok(total))
     }
 
@@ -312,18 +304,21 @@ pub trait AccountsWrite: StateWrite + AccountsRead {
                     nonce: account.nonce,
                 },
             );
-            total = total.checked_add(*amount).ok_or(AppError::Corrupt {
-                key: "accounts/supply".into(),
-                reason: "minted amount overflow".into(),
-            })?;
+            total = add_minted(total, *amount)?;
         }
+        self.count_minted(total)?;
+        Ok(Ok(total))
+    }
+
+    /// Adds `total` to the supply's minted counter.
+    fn count_minted(&mut self, total: Amount) -> AppResult<()> {
         let mut supply = self.supply()?;
         supply.minted = supply.minted.checked_add(total).ok_or(AppError::Corrupt {
             key: "accounts/supply".into(),
             reason: "minted counter overflow".into(),
         })?;
         self.put_supply(&supply);
-        Ok(Ok(total))
+        Ok(())
     }
 
     /// Creates `amount` new tokens in an account.
@@ -335,17 +330,20 @@ pub trait AccountsWrite: StateWrite + AccountsRead {
         if let Err(e) = self.credit(address, amount)? {
             return Ok(Err(e));
         }
-        let mut supply = self.supply()?;
-        supply.minted = supply.minted.checked_add(amount).ok_or(AppError::Corrupt {
-            key: "accounts/supply".into(),
-            reason: "minted counter overflow".into(),
-        })?;
-        self.put_supply(&supply);
+        self.count_minted(amount)?;
         Ok(Ok(()))
     }
 }
 
 impl<S: StateWrite + ?Sized> AccountsWrite for S {}
+
+/// `total + amount` for a running sum of minted amounts; an overflow means corrupt state.
+fn add_minted(total: Amount, amount: Amount) -> AppResult<Amount> {
+    total.checked_add(amount).ok_or(AppError::Corrupt {
+        key: "accounts/supply".into(),
+        reason: "minted amount overflow".into(),
+    })
+}
 
 #[cfg(test)]
 mod tests {
