@@ -29,23 +29,10 @@ struct Devnet {
 
 fn start_devnet(home: &Path) -> Devnet {
     let port = free_port();
-    let mut child = groundwork()
-        .args([
-            "devnet",
-            "--home",
-            home.to_str().unwrap(),
-            "--http",
-            &format!("127.0.0.1:{port}"),
-            "--devices",
-            &DEVICES.to_string(),
-            // The storage providers onboard in the background: the test waits for all of them
-            // before it opens a page, so the device counts hold still under it.
-            "--providers",
-            &PROVIDERS.to_string(),
-            "--block-ms",
-            "400",
-        ])
-        .env_remove("GROUNDWORK_HOME")
+    // The storage providers onboard in the background: the test waits for all of them before
+    // it opens a page, so the device counts hold still under it.
+    let mut child = devnet_command(home, port, DEVICES as usize, PROVIDERS as usize)
+        .args(["--block-ms", "400"])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
-use common::{Reaped, free_port, get, groundwork, run, run_ok, try_get, wait_for};
+use common::{Reaped, devnet_command, free_port, get, groundwork, run, run_ok, try_get, wait_for};
 use serde_json::Value;
 
 fn log_file(path: &Path) -> std::fs::File {
@@ -19,21 +19,8 @@ fn log_file(path: &Path) -> std::fs::File {
 
 /// A devnet without providers of its own: the node, its faucet and its maker key.
 fn start_node(home: &Path, port: u16) -> Reaped {
-    let child = groundwork()
-        .args([
-            "devnet",
-            "--home",
-            home.to_str().unwrap(),
-            "--http",
-            &format!("127.0.0.1:{port}"),
-            "--devices",
-            "0",
-            "--providers",
-            "0",
-            "--block-ms",
-            "200",
-        ])
-        .env_remove("GROUNDWORK_HOME")
+    let child = devnet_command(home, port, 0, 0)
+        .args(["--block-ms", "200"])
         .stdout(Stdio::null())
         .stderr(log_file(&home.with_extension("log")))
         .spawn()

@@ -8,7 +8,7 @@ mod common;
 use std::path::Path;
 use std::process::Stdio;
 
-use common::{Reaped, free_port, get, groundwork, run_ok, wait_for};
+use common::{Reaped, devnet_command, free_port, get, run_ok, wait_for};
 use serde_json::Value;
 
 struct Devnet {
@@ -38,21 +38,8 @@ fn outcomes(deal: &Value, outcome: &str) -> Vec<(u64, String)> {
 fn start_devnet(home: &Path) -> Devnet {
     let port = free_port();
     let log = std::fs::File::create(home.with_extension("log")).unwrap();
-    let child = groundwork()
-        .args([
-            "devnet",
-            "--home",
-            home.to_str().unwrap(),
-            "--http",
-            &format!("127.0.0.1:{port}"),
-            "--devices",
-            "0",
-            "--providers",
-            "8",
-            "--block-ms",
-            "200",
-        ])
-        .env_remove("GROUNDWORK_HOME")
+    let child = devnet_command(home, port, 0, 8)
+        .args(["--block-ms", "200"])
         .stdout(Stdio::null())
         .stderr(log)
         .spawn()

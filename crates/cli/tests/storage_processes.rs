@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{free_port, groundwork, run, run_ok};
+use common::{devnet_command, free_port, groundwork, run, run_ok};
 use groundwork_storage_net::commitment::piece_root;
 use groundwork_storage_node::provider_client::ProviderClient;
 
@@ -294,19 +294,7 @@ fn a_newcomer_puts_and_gets_a_file_on_the_devnet_at_once() {
     let home = dir.path().join("devnet");
     let port = free_port();
     let log = std::fs::File::create(dir.path().join("devnet.log")).unwrap();
-    let mut devnet = groundwork()
-        .args([
-            "devnet",
-            "--home",
-            home.to_str().unwrap(),
-            "--http",
-            &format!("127.0.0.1:{port}"),
-            "--devices",
-            "0",
-            "--providers",
-            "7",
-        ])
-        .env_remove("GROUNDWORK_HOME")
+    let mut devnet = devnet_command(&home, port, 0, 7)
         .stdout(Stdio::piped())
         .stderr(log)
         .spawn()

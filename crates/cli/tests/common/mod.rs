@@ -35,6 +35,26 @@ pub fn run_ok(args: &[&str]) -> String {
     String::from_utf8(output.stdout).unwrap()
 }
 
+/// `groundwork devnet` on `home`, serving HTTP on 127.0.0.1:`port`, with `devices` simulated
+/// devices and `providers` storage providers; callers add options and pick the output streams.
+pub fn devnet_command(home: &Path, port: u16, devices: usize, providers: usize) -> Command {
+    let mut command = groundwork();
+    command
+        .args([
+            "devnet",
+            "--home",
+            home.to_str().unwrap(),
+            "--http",
+            &format!("127.0.0.1:{port}"),
+            "--devices",
+            &devices.to_string(),
+            "--providers",
+            &providers.to_string(),
+        ])
+        .env_remove("GROUNDWORK_HOME");
+    command
+}
+
 /// A child process that is killed (SIGKILL) and reaped when dropped, so a failing test leaves
 /// nothing running behind it.
 pub struct Reaped(pub Child);
