@@ -62,8 +62,9 @@ pub struct ReportQueue {
     journal: Option<Store>,
     /// The next journal sequence number.
     next_seq: u64,
-    /// Decompressed device keys of devices seen lately.
-    keys: KeyCache,
+    /// Decompressed device keys of devices seen lately (shared with workers authenticating
+    /// batches without the queue's lock).
+    keys: std::sync::Arc<std::sync::Mutex<KeyCache>>,
     /// Batches that passed their checks and are being journaled (or are journaled and wait for
     /// an older batch), by first sequence number: they hold room in the queue and their
     /// counters, and join the queue in sequence order once durable.
@@ -147,9 +148,14 @@ pub fn admit_shared(
         // in steps that each leave it consistent.
         queue.lock().unwrap_or_else(|e| e.into_inner())
     };
+    // Decoding, device lookups and signatures need nothing of the queue but its key cache: two
+    // workers authenticate their batches at the same time; only the counters and the room in
+    // the queue are checked under the lock.
+    let keys = lock().keys.clone();
+    let authenticated = authenticate(&keys, snapshot, chain, reports, now_ms, threads);
     let (admission, journal) = {
         let mut queue = lock();
-        let admission = queue.check(snapshot, chain, reports, now_ms, threads)?;
+        let admission = queue.accept(authenticated, now_ms)?;
         (admission, queue.journal.clone())
     };
     let shared = (share && !admission.batch.is_empty()).then(|| admission.accepted_bytes());
@@ -235,6 +241,192 @@ pub struct QueueFull {
     pub wanted: usize,
 }
 
+/// A batch after the checks that need nothing of the queue's state: decoded, its devices
+/// registered and active, for this network, signed, fresh.
+#[derive(Debug)]
+struct Authenticated {
+    reports: Vec<Vec<u8>>,
+    /// Per report, what the queue's checks need of it (`None`: refused, see `rejected`).
+    passed: Vec<Option<Passed>>,
+    rejected: Vec<Refusal>,
+}
+
+/// A report that passed authentication.
+#[derive(Debug)]
+struct Passed {
+    device: DeviceId,
+    counter: u64,
+    hash: Hash,
+    /// Its device's committed counter, if any.
+    committed: Option<u64>,
+}
+
+fn lock_keys(keys: &std::sync::Mutex<KeyCache>) -> std::sync::MutexGuard<'_, KeyCache> {
+    // A poisoned lock only means another worker panicked; the cache holds only correct keys.
+    keys.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Authenticates a batch against `snapshot` in the order (registered and active, this
+/// network, signature, freshness), on `threads` threads, using and filling the shared cache of
+/// decompressed keys. The counters are the queue's to check ([`ReportQueue::accept`]).
+fn authenticate(
+    keys: &std::sync::Mutex<KeyCache>,
+    snapshot: &Snapshot,
+    chain: &ChainInfo,
+    reports: Vec<Vec<u8>>,
+    now_ms: u64,
+    threads: usize,
+) -> Authenticated {
+    let params = snapshot.reports_params().unwrap_or_default();
+    let decoded: Vec<Result<DecodedReport, String>> =
+        parallel::par_map(&reports, threads, |bytes| {
+            DecodedReport::decode(bytes).map_err(|e| e.to_string())
+        });
+    // Each device is looked up once per batch (record and committed counter), in parallel.
+    let distinct: Vec<DeviceId> = decoded
+        .iter()
+        .flatten()
+        .map(|r| r.device)
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let looked_up = parallel::par_map(&distinct, threads, |device| {
+        let record = snapshot.device(device).ok().flatten();
+        let committed = record
+            .as_ref()
+            .and_then(|_| snapshot.activity(device).ok())
+            .and_then(|a| a.last_counter);
+        (record, committed)
+    });
+    let devices: HashMap<DeviceId, (Option<DeviceRecord>, Option<u64>)> =
+        distinct.into_iter().zip(looked_up).collect();
+    let mut rejected = Vec::new();
+    let mut items_to_check: Vec<Option<(DeviceId, &[u8], Signature)>> =
+        Vec::with_capacity(reports.len());
+    for (index, report) in decoded.iter().enumerate() {
+        let key = match report {
+            Err(reason) => {
+                rejected.push(Refusal {
+                    index,
+                    reason: reason.clone(),
+                });
+                None
+            }
+            Ok(report) => match devices.get(&report.device).and_then(|(r, _)| r.as_ref()) {
+                None => {
+                    rejected.push(Refusal {
+                        index,
+                        reason: format!("unknown device {}: onboard it first", report.device),
+                    });
+                    None
+                }
+                Some(record) if record.status != DeviceStatus::Active => {
+                    rejected.push(Refusal {
+                        index,
+                        reason: format!("device {} is decommissioned", report.device),
+                    });
+                    None
+                }
+                Some(_) if report.body.chain_id != chain.chain_id => {
+                    rejected.push(Refusal {
+                        index,
+                        reason: format!(
+                            "the report is for chain {:?}, this is {:?}",
+                            report.body.chain_id, chain.chain_id
+                        ),
+                    });
+                    None
+                }
+                Some(record) => Some((record.id, report.body_bytes.as_slice(), report.signature)),
+            },
+        };
+        items_to_check.push(key);
+    }
+    // A device's key never changes (its id is derived from it), so decompressed keys are
+    // kept across batches; only devices not seen lately are decompressed, in parallel.
+    let keys_of_batch: std::collections::BTreeSet<DeviceId> = items_to_check
+        .iter()
+        .flatten()
+        .map(|(id, _, _)| *id)
+        .collect();
+    let cache = lock_keys(keys);
+    let missing: Vec<(DeviceId, groundwork_primitives::PublicKey)> = items_to_check
+        .iter()
+        .flatten()
+        .filter(|(id, _, _)| cache.get(id).is_none())
+        .filter_map(|(id, _, _)| {
+            let record = devices.get(id)?.0.as_ref()?;
+            Some((*id, record.public_key))
+        })
+        .collect::<std::collections::BTreeMap<_, _>>()
+        .into_iter()
+        .collect();
+    drop(cache);
+    let prepared = parallel::prepare_keys(&missing, threads);
+    // This batch's devices' keys, copied out of the shared cache so the signatures are
+    // checked without holding it.
+    let batch_keys: HashMap<DeviceId, PreparedKey> = {
+        let mut cache = lock_keys(keys);
+        for (id, key) in &prepared {
+            cache.insert(*id, key.clone());
+        }
+        keys_of_batch
+            .iter()
+            .filter_map(|id| Some((*id, cache.get(id)?.clone())))
+            .collect()
+    };
+    let authenticated: Vec<bool> = items_to_check.iter().map(Option::is_some).collect();
+    let items: Vec<parallel::PreparedItem<'_>> =
+        parallel::par_map(&items_to_check, threads, |item| {
+            let (id, body, signature) = item.as_ref()?;
+            Some((
+                batch_keys.get(id)?,
+                report_message(&chain.chain_id, body),
+                *signature,
+            ))
+        });
+    let signatures = parallel::verify_prepared(&items, threads);
+    drop(items);
+    let hashes: Vec<Hash> = parallel::par_map(&reports, threads, |bytes| sha256(bytes));
+    let mut passed: Vec<Option<Passed>> = Vec::with_capacity(reports.len());
+    for (index, report) in decoded.into_iter().enumerate() {
+        let (Ok(report), true) = (report, authenticated[index]) else {
+            passed.push(None);
+            continue;
+        };
+        if !signatures[index] {
+            rejected.push(Refusal {
+                index,
+                reason: "the signature does not match the device's key".into(),
+            });
+            passed.push(None);
+            continue;
+        }
+        let timestamp = report.body.timestamp_ms;
+        if timestamp.saturating_add(params.max_report_age_ms) < now_ms
+            || timestamp > now_ms.saturating_add(params.max_report_future_ms)
+        {
+            rejected.push(Refusal {
+                index,
+                reason: format!("timestamp {timestamp} is not fresh (now {now_ms})"),
+            });
+            passed.push(None);
+            continue;
+        }
+        passed.push(Some(Passed {
+            device: report.device,
+            counter: report.body.counter,
+            hash: hashes[index],
+            committed: devices.get(&report.device).and_then(|(_, c)| *c),
+        }));
+    }
+    Authenticated {
+        reports,
+        passed,
+        rejected,
+    }
+}
+
 impl ReportQueue {
     /// An empty queue holding at most `capacity` reports.
     pub fn new(capacity: usize) -> ReportQueue {
@@ -244,7 +436,7 @@ impl ReportQueue {
             queued_counters: HashMap::new(),
             journal: None,
             next_seq: 1,
-            keys: KeyCache::default(),
+            keys: Default::default(),
             in_flight: BTreeMap::new(),
             reserved: 0,
             blocks_seen: 0,
@@ -344,127 +536,30 @@ impl ReportQueue {
         now_ms: u64,
         threads: usize,
     ) -> Result<Admission, AdmitError> {
-        let params = snapshot.reports_params().unwrap_or_default();
-        let decoded: Vec<Result<DecodedReport, String>> =
-            parallel::par_map(&reports, threads, |bytes| {
-                DecodedReport::decode(bytes).map_err(|e| e.to_string())
-            });
-        // Each device is looked up once per batch (record and committed counter), in parallel.
-        let distinct: Vec<DeviceId> = decoded
-            .iter()
-            .flatten()
-            .map(|r| r.device)
-            .collect::<std::collections::BTreeSet<_>>()
-            .into_iter()
-            .collect();
-        let looked_up = parallel::par_map(&distinct, threads, |device| {
-            let record = snapshot.device(device).ok().flatten();
-            let committed = record
-                .as_ref()
-                .and_then(|_| snapshot.activity(device).ok())
-                .and_then(|a| a.last_counter);
-            (record, committed)
-        });
-        let devices: HashMap<DeviceId, (Option<DeviceRecord>, Option<u64>)> =
-            distinct.into_iter().zip(looked_up).collect();
-        let mut rejected = Vec::new();
-        let mut keys: Vec<Option<(DeviceId, &[u8], Signature)>> = Vec::with_capacity(reports.len());
-        for (index, report) in decoded.iter().enumerate() {
-            let key = match report {
-                Err(reason) => {
-                    rejected.push(Refusal {
-                        index,
-                        reason: reason.clone(),
-                    });
-                    None
-                }
-                Ok(report) => match devices.get(&report.device).and_then(|(r, _)| r.as_ref()) {
-                    None => {
-                        rejected.push(Refusal {
-                            index,
-                            reason: format!("unknown device {}: onboard it first", report.device),
-                        });
-                        None
-                    }
-                    Some(record) if record.status != DeviceStatus::Active => {
-                        rejected.push(Refusal {
-                            index,
-                            reason: format!("device {} is decommissioned", report.device),
-                        });
-                        None
-                    }
-                    Some(_) if report.body.chain_id != chain.chain_id => {
-                        rejected.push(Refusal {
-                            index,
-                            reason: format!(
-                                "the report is for chain {:?}, this is {:?}",
-                                report.body.chain_id, chain.chain_id
-                            ),
-                        });
-                        None
-                    }
-                    Some(record) => {
-                        Some((record.id, report.body_bytes.as_slice(), report.signature))
-                    }
-                },
-            };
-            keys.push(key);
-        }
-        // A device's key never changes (its id is derived from it), so decompressed keys are
-        // kept across batches; only devices not seen lately are decompressed, in parallel.
-        let missing: Vec<(DeviceId, groundwork_primitives::PublicKey)> = keys
-            .iter()
-            .flatten()
-            .filter(|(id, _, _)| self.keys.get(id).is_none())
-            .filter_map(|(id, _, _)| {
-                let record = devices.get(id)?.0.as_ref()?;
-                Some((*id, record.public_key))
-            })
-            .collect::<std::collections::BTreeMap<_, _>>()
-            .into_iter()
-            .collect();
-        for (id, key) in parallel::prepare_keys(&missing, threads) {
-            self.keys.insert(id, key);
-        }
-        let authenticated: Vec<bool> = keys.iter().map(Option::is_some).collect();
-        let key_cache = &self.keys;
-        let items: Vec<parallel::PreparedItem<'_>> = parallel::par_map(&keys, threads, |item| {
-            let (id, body, signature) = item.as_ref()?;
-            Some((
-                key_cache.get(id)?,
-                report_message(&chain.chain_id, body),
-                *signature,
-            ))
-        });
-        let signatures = parallel::verify_prepared(&items, threads);
-        drop(items);
-        let hashes: Vec<Hash> = parallel::par_map(&reports, threads, |bytes| sha256(bytes));
+        let authenticated = authenticate(&self.keys, snapshot, chain, reports, now_ms, threads);
+        self.accept(authenticated, now_ms)
+    }
+
+    /// The queue's part of [`ReportQueue::check`] for a batch [`authenticate`]d beforehand:
+    /// counters (above every counter committed, queued or earlier in the batch) and room.
+    fn accept(
+        &mut self,
+        authenticated: Authenticated,
+        now_ms: u64,
+    ) -> Result<Admission, AdmitError> {
+        let Authenticated {
+            reports,
+            passed,
+            mut rejected,
+        } = authenticated;
         let mut batch: Vec<QueuedReport> = Vec::new();
         let mut batch_counters: HashMap<DeviceId, u64> = HashMap::new();
-        for ((index, report), bytes) in decoded.into_iter().enumerate().zip(reports) {
-            let (Ok(report), true) = (report, authenticated[index]) else {
+        for ((index, passed), bytes) in passed.into_iter().enumerate().zip(reports) {
+            let Some(report) = passed else {
                 continue;
             };
-            if !signatures[index] {
-                rejected.push(Refusal {
-                    index,
-                    reason: "the signature does not match the device's key".into(),
-                });
-                continue;
-            }
-            let timestamp = report.body.timestamp_ms;
-            if timestamp.saturating_add(params.max_report_age_ms) < now_ms
-                || timestamp > now_ms.saturating_add(params.max_report_future_ms)
-            {
-                rejected.push(Refusal {
-                    index,
-                    reason: format!("timestamp {timestamp} is not fresh (now {now_ms})"),
-                });
-                continue;
-            }
-            let committed = devices.get(&report.device).and_then(|(_, c)| *c);
             let highest = [
-                committed,
+                report.committed,
                 self.queued_counters.get(&report.device).copied(),
                 batch_counters.get(&report.device).copied(),
             ]
@@ -472,23 +567,23 @@ impl ReportQueue {
             .flatten()
             .max();
             if let Some(highest) = highest
-                && report.body.counter <= highest
+                && report.counter <= highest
             {
                 rejected.push(Refusal {
                     index,
                     reason: format!(
                         "counter {} is not above {highest}: a duplicate or replay",
-                        report.body.counter
+                        report.counter
                     ),
                 });
                 continue;
             }
-            batch_counters.insert(report.device, report.body.counter);
+            batch_counters.insert(report.device, report.counter);
             batch.push(QueuedReport {
-                hash: hashes[index],
+                hash: report.hash,
                 bytes,
                 device: report.device,
-                counter: report.body.counter,
+                counter: report.counter,
                 received_at_ms: now_ms,
                 seq: 0,
             });
