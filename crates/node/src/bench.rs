@@ -413,6 +413,10 @@ pub struct ReportBenchReport {
     pub median_ingest_per_second: f64,
     /// Median reports per second through block execution and commit alone.
     pub median_block_per_second: f64,
+    /// Median ms per block of each phase of the block path: decoding and signatures, execution
+    /// (verdicts and aggregates), the state root, and the rest (encoding, indexes, the durable
+    /// commit).
+    pub median_block_phases_ms: [f64; 4],
     /// Valid verdicts (should be every report).
     pub valid: usize,
     /// Invalid verdicts.
@@ -425,7 +429,7 @@ impl fmt::Display for ReportBenchReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "reports: {} blocks of {} from {} sensors ({}, requests of {})\n  ingested, verified and committed: {:.0}/s end to end (pipelined)\n  ingest alone {:.0}/s, block execution + commit alone {:.0}/s\n  verdicts: {} valid, {} invalid",
+            "reports: {} blocks of {} from {} sensors ({}, requests of {})\n  ingested, verified and committed: {:.0}/s end to end (pipelined)\n  ingest alone {:.0}/s, block execution + commit alone {:.0}/s\n  median ms per block: decode+verify {:.1}, execute {:.1}, state root {:.1}, encode+index+commit {:.1}\n  verdicts: {} valid, {} invalid",
             self.blocks,
             self.block_size,
             self.devices,
@@ -438,6 +442,10 @@ impl fmt::Display for ReportBenchReport {
             self.end_to_end_per_second,
             self.median_ingest_per_second,
             self.median_block_per_second,
+            self.median_block_phases_ms[0],
+            self.median_block_phases_ms[1],
+            self.median_block_phases_ms[2],
+            self.median_block_phases_ms[3],
             self.valid,
             self.invalid
         )?;
@@ -614,6 +622,7 @@ fn run_reports(
     });
     let batches: Vec<&[Vec<u8>]> = reports.chunks(options.block_size).collect();
     let (mut ingest, mut blocks) = (Vec::new(), Vec::new());
+    let mut phases: [Vec<f64>; 4] = Default::default();
     let (mut valid, mut invalid) = (0, 0);
     let mut first_invalid = None;
     // A block's worth arrives as requests, each holding whole devices' readings (a gateway
@@ -723,6 +732,13 @@ fn run_reports(
         valid += ok;
         invalid += batches[b].len() - ok;
         blocks.push(batches[b].len() as f64 / executed);
+        let t = &block.timings;
+        let ms = |us: u64| us as f64 / 1000.0;
+        let measured = [ms(t.decode_verify_us), ms(t.execute_us), ms(t.state_root_us)];
+        let rest = executed * 1000.0 - measured.iter().sum::<f64>();
+        for (phase, value) in phases.iter_mut().zip(measured.into_iter().chain([rest])) {
+            phase.push(value);
+        }
     }
     let pipelined = total as f64 / pipeline_started.elapsed().as_secs_f64();
     Ok(ReportBenchReport {
@@ -734,6 +750,7 @@ fn run_reports(
         end_to_end_per_second: pipelined,
         median_ingest_per_second: median(&mut ingest),
         median_block_per_second: median(&mut blocks),
+        median_block_phases_ms: phases.map(|mut p| median(&mut p)),
         valid,
         invalid,
         first_invalid,

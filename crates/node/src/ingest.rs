@@ -23,7 +23,13 @@
 //! includes it, or when the chain has seen a higher counter of its device, so it could only be
 //! a replay ([`ReportQueue::after_block`]).
 
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
+
+/// Tables keyed by device ids and report hashes: seeded per process (an adversary cannot aim
+/// at one bucket), and much cheaper per lookup than std's SipHash.
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+/// See [`HashMap`].
+type HashSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
 
 use groundwork_app::ChainInfo;
 use groundwork_app::modules::devices::state::{DeviceRecord, DeviceStatus, DevicesRead};
@@ -433,7 +439,7 @@ impl ReportQueue {
         ReportQueue {
             capacity,
             queue: VecDeque::new(),
-            queued_counters: HashMap::new(),
+            queued_counters: HashMap::default(),
             journal: None,
             next_seq: 1,
             keys: Default::default(),
@@ -553,7 +559,7 @@ impl ReportQueue {
             mut rejected,
         } = authenticated;
         let mut batch: Vec<QueuedReport> = Vec::new();
-        let mut batch_counters: HashMap<DeviceId, u64> = HashMap::new();
+        let mut batch_counters: HashMap<DeviceId, u64> = HashMap::default();
         for ((index, passed), bytes) in passed.into_iter().enumerate().zip(reports) {
             let Some(report) = passed else {
                 continue;
@@ -700,7 +706,7 @@ impl ReportQueue {
         let Some(snapshot) = self.journal.as_ref().and_then(|j| j.snapshot().ok()) else {
             return reports;
         };
-        let mut committed: HashMap<DeviceId, Option<u64>> = HashMap::new();
+        let mut committed: HashMap<DeviceId, Option<u64>> = HashMap::default();
         let mut gone = Vec::new();
         let kept = reports
             .into_iter()
@@ -748,7 +754,7 @@ impl ReportQueue {
     pub fn after_block(&mut self, included: &[Hash], snapshot: &Snapshot) {
         self.blocks_seen += 1;
         let mut included: HashSet<Hash> = included.iter().copied().collect();
-        let mut touched: HashSet<DeviceId> = HashSet::new();
+        let mut touched: HashSet<DeviceId> = HashSet::default();
         let mut gone: Vec<u64> = Vec::new();
         // Proposals take the oldest reports, so a block usually includes a prefix of the queue.
         while let Some(front) = self.queue.front() {

@@ -6,7 +6,10 @@
 //! answers 503); it never drops one it accepted except when a block includes it, a block makes
 //! it stale (its nonce was used), or it waited longer than `max_age_blocks`.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+/// Transactions by hash: seeded per process, cheaper per lookup than std's SipHash.
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 
 use groundwork_app::CheckedTx;
 use groundwork_primitives::{Address, Hash};
@@ -76,7 +79,7 @@ impl Mempool {
     pub fn new(config: MempoolConfig) -> Mempool {
         Mempool {
             config,
-            entries: HashMap::new(),
+            entries: HashMap::default(),
             by_sender: BTreeMap::new(),
             arrivals: BTreeMap::new(),
             next_arrival: 0,
