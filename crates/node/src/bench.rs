@@ -734,7 +734,11 @@ fn run_reports(
         blocks.push(batches[b].len() as f64 / executed);
         let t = &block.timings;
         let ms = |us: u64| us as f64 / 1000.0;
-        let measured = [ms(t.decode_verify_us), ms(t.execute_us), ms(t.state_root_us)];
+        let measured = [
+            ms(t.decode_verify_us),
+            ms(t.execute_us),
+            ms(t.state_root_us),
+        ];
         let rest = executed * 1000.0 - measured.iter().sum::<f64>();
         for (phase, value) in phases.iter_mut().zip(measured.into_iter().chain([rest])) {
             phase.push(value);

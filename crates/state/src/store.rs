@@ -115,6 +115,45 @@ pub struct BlockCommit {
     pub records: Vec<(Vec<u8>, Vec<u8>)>,
 }
 
+/// The Jellyfish tree's new root and nodes after `changes` on top of `base` as version
+/// `version`: in one walk over the tree (`in_one_walk`, insertions and updates only) or key by
+/// key.
+fn tree_update(
+    base: &Snapshot,
+    changes: &ChangeSet,
+    version: u64,
+    in_one_walk: bool,
+) -> StateResult<(jmt::RootHash, jmt::storage::TreeUpdateBatch)> {
+    let reader = base.tree_reader()?;
+    let tree = JellyfishMerkleTree::<_, TreeHasher>::new(&reader);
+    let failed = |e: anyhow::Error| StateError::Tree(e.to_string());
+    if in_one_walk {
+        let value_set: Vec<(jmt::KeyHash, Vec<u8>)> = changes
+            .iter()
+            .map(|(k, v)| {
+                let value = v.clone().ok_or_else(|| {
+                    StateError::Tree("a deletion cannot take the one-walk update".into())
+                })?;
+                Ok((jmt::KeyHash(key_hash(k)), value))
+            })
+            .collect::<StateResult<_>>()?;
+        let (roots, batch) = tree
+            .batch_put_value_sets(vec![value_set], None, version)
+            .map_err(failed)?;
+        let root = roots
+            .first()
+            .copied()
+            .ok_or_else(|| StateError::Tree("the batch update gave no root".into()))?;
+        Ok((root, batch))
+    } else {
+        let value_set: Vec<(jmt::KeyHash, Option<Vec<u8>>)> = changes
+            .iter()
+            .map(|(k, v)| (jmt::KeyHash(key_hash(k)), v.clone()))
+            .collect();
+        tree.put_value_set(value_set, version).map_err(failed)
+    }
+}
+
 /// The node's store. Cheap to clone; readers never block the writer (redb is MVCC).
 #[derive(Clone)]
 pub struct Store {
@@ -178,15 +217,20 @@ impl Store {
         changes: &ChangeSet,
         version: u64,
     ) -> StateResult<(Hash, TreeUpdate)> {
-        let reader = base.tree_reader()?;
-        let tree = JellyfishMerkleTree::<_, TreeHasher>::new(&reader);
-        let value_set: Vec<(jmt::KeyHash, Option<Vec<u8>>)> = changes
-            .iter()
-            .map(|(k, v)| (jmt::KeyHash(key_hash(k)), v.clone()))
-            .collect();
-        let (root, batch) = tree
-            .put_value_set(value_set, version)
-            .map_err(|e| StateError::Tree(e.to_string()))?;
+        // Only insertions and updates (nearly every block): the batch update walks the tree
+        // once for all keys and hashes each changed node once, where inserting key by key hashes
+        // the path from the root again for every key. Same root, same nodes (tested against the
+        // key-by-key update); deletions take the key-by-key path.
+        if let Some(tip) = base.tip()
+            && version != tip.height + 1
+        {
+            return Err(StateError::OutOfOrder {
+                tip: tip.height,
+                got: version,
+            });
+        }
+        let in_one_walk = !changes.is_empty() && changes.values().all(Option::is_some);
+        let (root, batch) = tree_update(base, changes, version, in_one_walk)?;
         let preimages = changes
             .iter()
             .filter(|(_, v)| v.is_some())
@@ -676,6 +720,44 @@ mod tests {
             .collect()
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+
+        /// The one-walk tree update (taken whenever a block deletes nothing) gives the root and
+        /// the very nodes the key-by-key update gives, block after block, over a tree that both
+        /// kinds of update (with deletions) built.
+        #[test]
+        fn the_one_walk_tree_update_gives_the_same_root_and_nodes_as_key_by_key(
+            blocks in proptest::collection::vec(
+                proptest::collection::vec((0u16..400, proptest::option::weighted(0.9, proptest::collection::vec(proptest::prelude::any::<u8>(), 0..40))), 1..120),
+                1..6,
+            )
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let store = Store::open(&dir.path().join("state.redb")).unwrap();
+            commit(&store, 0, set(&[(b"genesis", b"g")]));
+            for (i, writes) in blocks.into_iter().enumerate() {
+                let height = i as u64 + 1;
+                let changes: ChangeSet = writes
+                    .into_iter()
+                    .map(|(k, v)| (format!("key/{k}").into_bytes(), v))
+                    .collect();
+                let inserts_only: ChangeSet = changes
+                    .iter()
+                    .map(|(k, v)| (k.clone(), Some(v.clone().unwrap_or_default())))
+                    .collect();
+                let snapshot = store.snapshot().unwrap();
+                let (walk_root, walk) = tree_update(&snapshot, &inserts_only, height, true).unwrap();
+                let (key_root, by_key) = tree_update(&snapshot, &inserts_only, height, false).unwrap();
+                proptest::prop_assert_eq!(walk_root, key_root);
+                proptest::prop_assert_eq!(&walk.node_batch, &by_key.node_batch);
+                proptest::prop_assert_eq!(&walk.stale_node_index_batch, &by_key.stale_node_index_batch);
+                // Commit the block as written (deletions included), by whichever path applies.
+                commit(&store, height, changes);
+            }
+        }
+    }
+
     #[test]
     fn the_ingest_journal_survives_a_reopen() {
         let dir = tempfile::tempdir().unwrap();
@@ -801,13 +883,12 @@ mod tests {
         commit(&store, 0, set(&[(b"a", b"1")]));
         let snapshot = store.snapshot().unwrap();
         let changes = set(&[(b"a", b"2")]);
-        let (root, tree) = store.compute_root(&snapshot, &changes, 5).unwrap();
+        let err = store.compute_root(&snapshot, &changes, 5).unwrap_err();
+        assert!(matches!(err, StateError::OutOfOrder { tip: 0, got: 5 }));
         let err = store
             .commit_block(BlockCommit {
                 height: 5,
-                app_hash: root,
                 changes,
-                tree,
                 ..Default::default()
             })
             .unwrap_err();
