@@ -450,8 +450,9 @@ pub(crate) fn admit_reports(
         .map(|n| n.get())
         .unwrap_or(1);
     let count = reports.len();
-    // Checked under the queue's lock, journaled without it (another worker's batch is checked
-    // meanwhile), queued under it again: the answer comes only once the reports are durable.
+    // Authenticated without the queue's lock, its counters checked under it, journaled without
+    // it (another worker's batch is checked meanwhile), queued under it again: the answer comes
+    // only once the reports are durable.
     let admitted = crate::ingest::admit_shared(
         &inner.reports,
         &snapshot,

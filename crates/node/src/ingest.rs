@@ -14,9 +14,11 @@
 //! root) before the batch is answered, and forgotten once a committed block includes them or
 //! the chain has superseded them, so a crash or restart loses no report the node accepted: on
 //! start the queue is refilled from the journal ([`ReportQueue::with_journal`]). The node's
-//! workers check a batch under the queue's lock, journal it without the lock, and queue it under
-//! the lock again ([`admit_shared`]): one batch's `fsync` runs while the next batch is checked,
-//! and batches still join the queue in the order they were checked.
+//! workers authenticate a batch without the queue's lock (decoding, device lookups and signatures
+//! need only the shared cache of device keys), check its counters and room under the lock,
+//! journal it without the lock, and queue it under the lock again ([`admit_shared`]): two workers
+//! authenticate at once, one batch's `fsync` runs while the next batch is checked, and batches
+//! still join the queue in the order their counters were checked.
 //!
 //! Proposals take reports from the queue without removing them ([`ReportQueue::candidates`]): a
 //! proposal may never be finalized. A report leaves the queue only when a committed block
@@ -25,8 +27,9 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-/// Tables keyed by device ids and report hashes: seeded per process (an adversary cannot aim
-/// at one bucket), and much cheaper per lookup than std's SipHash.
+/// Tables keyed by device ids and report hashes: randomly seeded per table (minimal resistance
+/// to crafted collisions; the keys are digests an adversary can only grind), and much cheaper
+/// per lookup than std's SipHash.
 type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 /// See [`HashMap`].
 type HashSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
@@ -79,6 +82,8 @@ pub struct ReportQueue {
     reserved: usize,
     /// Blocks seen by [`ReportQueue::after_block`] so far.
     blocks_seen: u64,
+    /// The height of the last committed block [`ReportQueue::after_block`] saw.
+    committed_height: u64,
 }
 
 /// A batch between its checks and the queue.
@@ -135,9 +140,10 @@ impl Admission {
 /// The bytes of a batch's accepted reports.
 pub type AcceptedBytes = Vec<Vec<u8>>;
 
-/// Admits a batch into a queue shared behind a lock, as the node's HTTP workers do: checks under
-/// the lock, journals durably without it (so another batch can be checked meanwhile), then
-/// queues under the lock again. Returns only once the accepted reports are durable and queued;
+/// Admits a batch into a queue shared behind a lock, as the node's HTTP workers do:
+/// authenticates it without the lock (decoding, device lookups, signatures, freshness), checks
+/// counters and room under the lock, journals durably without it (so another batch can be
+/// checked meanwhile), then queues under the lock again. Returns only once the accepted reports are durable and queued;
 /// on a journal failure nothing of the batch was accepted. With `share`, also returns the
 /// accepted reports' bytes.
 pub fn admit_shared(
@@ -251,6 +257,8 @@ pub struct QueueFull {
 /// registered and active, for this network, signed, fresh.
 #[derive(Debug)]
 struct Authenticated {
+    /// The height of the snapshot it was authenticated against (its committed counters).
+    height: u64,
     reports: Vec<Vec<u8>>,
     /// Per report, what the queue's checks need of it (`None`: refused, see `rejected`).
     passed: Vec<Option<Passed>>,
@@ -348,39 +356,39 @@ fn authenticate(
         };
         items_to_check.push(key);
     }
-    // A device's key never changes (its id is derived from it), so decompressed keys are
-    // kept across batches; only devices not seen lately are decompressed, in parallel.
-    let keys_of_batch: std::collections::BTreeSet<DeviceId> = items_to_check
-        .iter()
-        .flatten()
-        .map(|(id, _, _)| *id)
-        .collect();
-    let cache = lock_keys(keys);
-    let missing: Vec<(DeviceId, groundwork_primitives::PublicKey)> = items_to_check
-        .iter()
-        .flatten()
-        .filter(|(id, _, _)| cache.get(id).is_none())
-        .filter_map(|(id, _, _)| {
-            let record = devices.get(id)?.0.as_ref()?;
-            Some((*id, record.public_key))
-        })
-        .collect::<std::collections::BTreeMap<_, _>>()
-        .into_iter()
-        .collect();
-    drop(cache);
+    // A device's key never changes (its id is derived from it), so decompressed keys are kept
+    // across batches. This batch's devices' keys are copied out of the shared cache under one
+    // hold of its lock (signatures are then checked without it, and an eviction meanwhile cannot
+    // lose a key); only devices not seen lately are decompressed, in parallel, then remembered.
+    let mut batch_keys: HashMap<DeviceId, PreparedKey> = HashMap::default();
+    let missing: Vec<(DeviceId, groundwork_primitives::PublicKey)> = {
+        let cache = lock_keys(keys);
+        let mut missing = std::collections::BTreeMap::new();
+        for (id, _, _) in items_to_check.iter().flatten() {
+            if batch_keys.contains_key(id) || missing.contains_key(id) {
+                continue;
+            }
+            match cache.get(id) {
+                Some(key) => {
+                    batch_keys.insert(*id, key.clone());
+                }
+                None => {
+                    if let Some(record) = devices.get(id).and_then(|(r, _)| r.as_ref()) {
+                        missing.insert(*id, record.public_key);
+                    }
+                }
+            }
+        }
+        missing.into_iter().collect()
+    };
     let prepared = parallel::prepare_keys(&missing, threads);
-    // This batch's devices' keys, copied out of the shared cache so the signatures are
-    // checked without holding it.
-    let batch_keys: HashMap<DeviceId, PreparedKey> = {
+    {
         let mut cache = lock_keys(keys);
         for (id, key) in &prepared {
             cache.insert(*id, key.clone());
         }
-        keys_of_batch
-            .iter()
-            .filter_map(|id| Some((*id, cache.get(id)?.clone())))
-            .collect()
-    };
+    }
+    batch_keys.extend(prepared);
     let authenticated: Vec<bool> = items_to_check.iter().map(Option::is_some).collect();
     let items: Vec<parallel::PreparedItem<'_>> =
         parallel::par_map(&items_to_check, threads, |item| {
@@ -427,6 +435,7 @@ fn authenticate(
         }));
     }
     Authenticated {
+        height: snapshot.tip().map_or(0, |tip| tip.height),
         reports,
         passed,
         rejected,
@@ -446,6 +455,7 @@ impl ReportQueue {
             in_flight: BTreeMap::new(),
             reserved: 0,
             blocks_seen: 0,
+            committed_height: 0,
         }
     }
 
@@ -554,18 +564,46 @@ impl ReportQueue {
         now_ms: u64,
     ) -> Result<Admission, AdmitError> {
         let Authenticated {
+            height,
             reports,
             passed,
             mut rejected,
         } = authenticated;
+        // A block committed while the batch was authenticated (without the lock) may have
+        // included some of its reports, and `after_block` has since forgotten their queued
+        // counters: the batch's devices' committed counters are read again.
+        let fresher: HashMap<DeviceId, Option<u64>> = match &self.journal {
+            Some(store) if height < self.committed_height => match store.snapshot() {
+                Ok(snapshot) => passed
+                    .iter()
+                    .flatten()
+                    .map(|r| {
+                        let committed = snapshot
+                            .activity(&r.device)
+                            .ok()
+                            .and_then(|a| a.last_counter);
+                        (r.device, committed)
+                    })
+                    .collect(),
+                Err(error) => {
+                    tracing::warn!(%error, "cannot read the committed counters again");
+                    HashMap::default()
+                }
+            },
+            _ => HashMap::default(),
+        };
         let mut batch: Vec<QueuedReport> = Vec::new();
         let mut batch_counters: HashMap<DeviceId, u64> = HashMap::default();
         for ((index, passed), bytes) in passed.into_iter().enumerate().zip(reports) {
             let Some(report) = passed else {
                 continue;
             };
+            let committed = fresher
+                .get(&report.device)
+                .copied()
+                .unwrap_or(report.committed);
             let highest = [
-                report.committed,
+                committed,
                 self.queued_counters.get(&report.device).copied(),
                 batch_counters.get(&report.device).copied(),
             ]
@@ -753,6 +791,9 @@ impl ReportQueue {
     /// counters the chain now knows.
     pub fn after_block(&mut self, included: &[Hash], snapshot: &Snapshot) {
         self.blocks_seen += 1;
+        if let Some(tip) = snapshot.tip() {
+            self.committed_height = self.committed_height.max(tip.height);
+        }
         let mut included: HashSet<Hash> = included.iter().copied().collect();
         let mut touched: HashSet<DeviceId> = HashSet::default();
         let mut gone: Vec<u64> = Vec::new();

@@ -8,7 +8,8 @@
 
 use std::collections::BTreeMap;
 
-/// Transactions by hash: seeded per process, cheaper per lookup than std's SipHash.
+/// Transactions by hash: randomly seeded per table (minimal resistance to crafted collisions;
+/// hashes are digests an adversary can only grind), cheaper per lookup than std's SipHash.
 type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 
 use groundwork_app::CheckedTx;

@@ -269,3 +269,56 @@ fn reports_admitted_by_concurrent_workers_are_answered_only_once_journaled_and_s
     sent.sort();
     assert_eq!(back, sent);
 }
+
+#[test]
+fn a_report_checked_against_a_snapshot_older_than_the_block_that_included_it_is_refused_as_a_replay()
+ {
+    let (mut node, chain, store) = node_with_maker(10);
+    let mut sensor = onboarded_sensor(&mut node, 9);
+    let report = node
+        .report(
+            &mut sensor,
+            sensor_reading(&[(MeasurementKind::TemperatureC, 20_000)]),
+        )
+        .unwrap();
+    let now = node.next_block_time().unwrap();
+    let queue = std::sync::Mutex::new(
+        ReportQueue::with_journal(100, store.clone(), &store.snapshot().unwrap())
+            .unwrap()
+            .0,
+    );
+    let before = store.snapshot().unwrap();
+    let admit = |snapshot: &groundwork_state::Snapshot| {
+        groundwork_node::ingest::admit_shared(
+            &queue,
+            snapshot,
+            &chain,
+            vec![report.clone()],
+            now,
+            1,
+            false,
+        )
+        .unwrap()
+        .0
+    };
+    assert_eq!(admit(&before).accepted, 1);
+
+    // A block includes it; the queue forgets it and its device's queued counter.
+    let candidates = queue.lock().unwrap().candidates(10);
+    node.produce_block_with_reports(candidates).unwrap();
+    queue.lock().unwrap().after_block(
+        &[groundwork_primitives::sha256(&report)],
+        &store.snapshot().unwrap(),
+    );
+    assert!(queue.lock().unwrap().is_empty());
+
+    // The same report again (a client's retry), authenticated against the snapshot taken before
+    // that block, as a worker that started before the block committed would: refused.
+    let again = admit(&before);
+    assert_eq!(again.accepted, 0, "{again:?}");
+    assert!(
+        again.rejected[0].reason.contains("duplicate or replay"),
+        "{again:?}"
+    );
+    assert!(queue.lock().unwrap().is_empty());
+}

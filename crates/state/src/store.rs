@@ -221,13 +221,20 @@ impl Store {
         // once for all keys and hashes each changed node once, where inserting key by key hashes
         // the path from the root again for every key. Same root, same nodes (tested against the
         // key-by-key update); deletions take the key-by-key path.
-        if let Some(tip) = base.tip()
-            && version != tip.height + 1
-        {
-            return Err(StateError::OutOfOrder {
-                tip: tip.height,
-                got: version,
-            });
+        match base.tip() {
+            Some(tip) if version != tip.height + 1 => {
+                return Err(StateError::OutOfOrder {
+                    tip: tip.height,
+                    got: version,
+                });
+            }
+            None if version != 0 => {
+                return Err(StateError::OutOfOrder {
+                    tip: 0,
+                    got: version,
+                });
+            }
+            _ => {}
         }
         let in_one_walk = !changes.is_empty() && changes.values().all(Option::is_some);
         let (root, batch) = tree_update(base, changes, version, in_one_walk)?;
@@ -735,9 +742,23 @@ mod tests {
         ) {
             let dir = tempfile::tempdir().unwrap();
             let store = Store::open(&dir.path().join("state.redb")).unwrap();
-            commit(&store, 0, set(&[(b"genesis", b"g")]));
+            // Genesis on an empty tree, then a block that deletes everything: later blocks
+            // insert into a tree emptied by deletions.
+            let genesis = set(&[(b"genesis", b"g"), (b"key/0", b"0")]);
+            let empty = store.snapshot().unwrap();
+            let (walk_root, walk) = tree_update(&empty, &genesis, 0, true).unwrap();
+            let (key_root, by_key) = tree_update(&empty, &genesis, 0, false).unwrap();
+            proptest::prop_assert_eq!(walk_root, key_root);
+            proptest::prop_assert_eq!(&walk.node_batch, &by_key.node_batch);
+            drop(empty);
+            commit(&store, 0, genesis);
+            commit(
+                &store,
+                1,
+                [(b"genesis".to_vec(), None), (b"key/0".to_vec(), None)].into_iter().collect(),
+            );
             for (i, writes) in blocks.into_iter().enumerate() {
-                let height = i as u64 + 1;
+                let height = i as u64 + 2;
                 let changes: ChangeSet = writes
                     .into_iter()
                     .map(|(k, v)| (format!("key/{k}").into_bytes(), v))

@@ -141,7 +141,7 @@ impl NodeProcess {
             .stderr(log_file)
             .spawn()
             .unwrap();
-        let node = NodeProcess {
+        let mut node = NodeProcess {
             child,
             url: format!("http://127.0.0.1:{port}"),
             home: home.to_path_buf(),
@@ -151,18 +151,29 @@ impl NodeProcess {
         node
     }
 
-    fn wait_ready(&self) {
-        let deadline = Instant::now() + Duration::from_secs(30);
+    fn wait_ready(&mut self) {
+        // Generous: a restart replays consensus journals, and CI shares two cores.
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let mut exited = None;
         while Instant::now() < deadline {
             if let Ok((200, _)) = try_get(&format!("{}/v1/status", self.url)) {
                 return;
             }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                exited = Some(status);
+                break;
+            }
             std::thread::sleep(Duration::from_millis(50));
         }
-        let log = std::fs::read_to_string(self.home.join("node.log")).unwrap_or_default();
+        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let what = match exited {
+            Some(status) => format!("exited ({status})"),
+            None => "did not come up in 60 s".into(),
+        };
         panic!(
-            "the node at {} did not come up in 30 s; its log:\n{log}",
-            self.url
+            "the node at {} {what}; its log ({}):\n{log}",
+            self.url,
+            self.log.display()
         );
     }
 
