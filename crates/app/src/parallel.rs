@@ -357,6 +357,71 @@ impl PreparedKeys {
 
 static KEYS: std::sync::LazyLock<PreparedKeys> = std::sync::LazyLock::new(PreparedKeys::new);
 
+/// `bytes` as an ed25519 public key, with [`PublicKey::ed25519`]'s checks (a curve point, not of
+/// small order), remembered for keys that passed lately: every transaction names its signer's
+/// key, and decoding it again at admission, in the proposal and in the block would otherwise
+/// decompress the point each time (a fifth of a validator's work under load). Sound: the check
+/// is a pure function of the bytes, and only keys that passed are remembered. Bounded: per
+/// shard, two generations of [`CheckedKeys::GENERATION`] keys.
+pub fn checked_ed25519(bytes: &[u8]) -> Result<PublicKey, groundwork_primitives::KeyError> {
+    if let Ok(array) = <[u8; 32]>::try_from(bytes)
+        && CHECKED_KEYS.contains(&array)
+    {
+        return Ok(PublicKey::Ed25519(array));
+    }
+    let key = PublicKey::ed25519(bytes)?;
+    if let PublicKey::Ed25519(array) = &key {
+        CHECKED_KEYS.insert(*array);
+    }
+    Ok(key)
+}
+
+/// See [`checked_ed25519`]. The tables are seeded at random (the keys are an adversary's to
+/// choose), unlike the digest-keyed memo.
+pub struct CheckedKeys {
+    shards: Vec<std::sync::Mutex<CheckedGenerations>>,
+}
+
+#[derive(Default)]
+struct CheckedGenerations {
+    current: std::collections::HashSet<[u8; 32], foldhash::fast::RandomState>,
+    previous: std::collections::HashSet<[u8; 32], foldhash::fast::RandomState>,
+}
+
+impl CheckedKeys {
+    /// Keys per shard and generation.
+    pub const GENERATION: usize = 8_192;
+    const SHARDS: usize = 16;
+
+    fn new() -> CheckedKeys {
+        CheckedKeys {
+            shards: (0..Self::SHARDS).map(|_| Default::default()).collect(),
+        }
+    }
+
+    fn shard(&self, key: &[u8; 32]) -> std::sync::MutexGuard<'_, CheckedGenerations> {
+        // A poisoned shard only means another thread panicked mid-insert; the sets stay valid.
+        let shard = &self.shards[usize::from(key[0]) % Self::SHARDS];
+        shard.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn contains(&self, key: &[u8; 32]) -> bool {
+        let shard = self.shard(key);
+        shard.current.contains(key) || shard.previous.contains(key)
+    }
+
+    fn insert(&self, key: [u8; 32]) {
+        let mut shard = self.shard(&key);
+        if shard.current.len() >= Self::GENERATION {
+            let full = std::mem::take(&mut shard.current);
+            shard.previous = full;
+        }
+        shard.current.insert(key);
+    }
+}
+
+static CHECKED_KEYS: std::sync::LazyLock<CheckedKeys> = std::sync::LazyLock::new(CheckedKeys::new);
+
 /// Decompresses each distinct key once, on all threads.
 pub fn prepare_keys<K: Ord + Copy + Send + Sync>(
     keys: &[(K, PublicKey)],
@@ -405,6 +470,38 @@ mod tests {
             vec![true, true],
             "the two items ran one after the other"
         );
+    }
+
+    #[test]
+    fn a_remembered_key_check_answers_as_the_check_itself() {
+        let good = SigningKey::from_seed([7; 32]).public_key();
+        let PublicKey::Ed25519(bytes) = good else {
+            unreachable!("an ed25519 key")
+        };
+        // Twice: checked, then remembered.
+        for _ in 0..2 {
+            assert_eq!(checked_ed25519(&bytes).unwrap(), good);
+        }
+        // Small order (the identity), not a point, the wrong length: refused every time, with
+        // the check's own reason.
+        let mut identity = [0u8; 32];
+        identity[0] = 1;
+        let not_a_point = (2u8..=255)
+            .map(|y| {
+                let mut bytes = [0u8; 32];
+                bytes[0] = y;
+                bytes
+            })
+            .find(|bytes| PublicKey::ed25519(bytes).is_err())
+            .expect("some small y is not on the curve");
+        for bad in [&identity[..], &not_a_point[..], &bytes[..31]] {
+            for _ in 0..2 {
+                assert_eq!(
+                    checked_ed25519(bad).unwrap_err().to_string(),
+                    PublicKey::ed25519(bad).unwrap_err().to_string()
+                );
+            }
+        }
     }
 
     #[test]

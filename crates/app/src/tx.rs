@@ -120,7 +120,7 @@ impl SignedTx {
             ));
         }
         let signer = match envelope.signer.and_then(|k| k.key) {
-            Some(Key::Ed25519(key)) => PublicKey::ed25519(&key),
+            Some(Key::Ed25519(key)) => crate::parallel::checked_ed25519(&key),
             Some(Key::P256(_)) => {
                 return Err(TxError::Malformed("accounts sign with ed25519 keys".into()));
             }
