@@ -740,14 +740,18 @@ pub(crate) fn admit_txs(
     share: bool,
 ) -> Result<Vec<Result<Hash, ApiError>>, ApiError> {
     let checked = inner.checker.check_txs(&txs)?;
-    // Committed already (outside the mempool lock: these are store reads).
-    let committed = checked
+    // Committed already (outside the mempool lock: store reads, in one read transaction).
+    let hashes: Vec<Hash> = checked
         .iter()
-        .map(|c| match c {
-            Ok(c) => Ok(inner.store.tx_location(&c.tx.hash)?.is_some()),
-            Err(_) => Ok(false),
-        })
-        .collect::<Result<Vec<bool>, ApiError>>()?;
+        .map(|c| c.as_ref().map_or(Hash::ZERO, |c| c.tx.hash))
+        .collect();
+    let committed: Vec<bool> = inner
+        .store
+        .txs_committed(&hashes)?
+        .into_iter()
+        .zip(&checked)
+        .map(|(found, c)| found && c.is_ok())
+        .collect();
     let height = inner.tips.borrow().height;
     let mut outcomes = Vec::with_capacity(txs.len());
     let mut fresh = Vec::new();

@@ -410,6 +410,17 @@ impl Store {
         Ok(Some(TxLocation { height, index }))
     }
 
+    /// Whether each of `hashes` names a committed transaction, read in one transaction (a batch
+    /// admitted to the mempool asks for thousands at once).
+    pub fn txs_committed(&self, hashes: &[Hash]) -> StateResult<Vec<bool>> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(TX_INDEX)?;
+        hashes
+            .iter()
+            .map(|hash| Ok(table.get(hash.0.as_slice())?.is_some()))
+            .collect()
+    }
+
     /// Up to `limit` lookup-index keys in `[start, end)`, in order.
     pub fn index_range(&self, start: &[u8], end: &[u8], limit: usize) -> StateResult<Vec<Vec<u8>>> {
         let txn = self.db.begin_read()?;
@@ -870,6 +881,12 @@ mod tests {
                 height: 1,
                 index: 0
             })
+        );
+        assert_eq!(
+            store
+                .txs_committed(&[Hash([0xbb; 32]), Hash([0xaa; 32])])
+                .unwrap(),
+            vec![false, true]
         );
         // Many lookups in one view: only keys with a record are reported, in the order asked.
         commit(&store, 2, set(&[(b"c", b"3")]));
