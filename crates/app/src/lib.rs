@@ -153,9 +153,26 @@ pub struct CheckedTx {
 }
 
 struct Pending {
-    input: BlockInput,
+    /// The input's height, time, parent and proposer; its transactions and reports are the
+    /// block's (kept once).
+    input: (u64, u64, Hash, PublicKey),
     finalized: FinalizedBlock,
     commit: BlockCommit,
+}
+
+impl Pending {
+    /// Whether `input` is the one this execution ran.
+    fn ran(&self, input: &BlockInput) -> bool {
+        self.input
+            == (
+                input.height,
+                input.time_ms,
+                input.parent_hash,
+                input.proposer,
+            )
+            && self.finalized.block.txs == input.txs
+            && self.finalized.block.reports == input.reports
+    }
 }
 
 /// The state machine over a [`Store`].
@@ -356,38 +373,43 @@ impl App {
             Err(reason) => return Ok(Err(reason)),
         };
         let finalized = match self.finalize_block(input) {
-            Ok(f) => f.clone(),
+            Ok(f) => f,
             Err(AppError::InvalidBlock(reason)) => return Ok(Err(reason)),
             Err(e) => return Err(e),
         };
-        if finalized.header() != header {
-            self.pending = None;
-            return Ok(Err(describe_header_mismatch(header, finalized.header())));
+        let refusal = if finalized.header() != header {
+            Some(describe_header_mismatch(header, finalized.header()))
+        } else {
+            // A transaction that fails before paying its fee (malformed, badly signed, wrong
+            // chain or nonce, fee too low, cannot pay) costs its sender nothing, so a proposer
+            // that includes one is filling the block with free junk: refuse the block.
+            finalized
+                .results
+                .tx_results
+                .iter()
+                .enumerate()
+                .find(|(_, r)| r.code != 0 && r.code != TxError::PAYING_FAILURE_CODE)
+                .map(|(index, result)| {
+                    format!(
+                        "transaction {index} cannot pay its fee (code {}: {}); proposers must leave such transactions out",
+                        result.code, result.error
+                    )
+                })
+        };
+        match refusal {
+            Some(reason) => {
+                self.pending = None;
+                Ok(Err(reason))
+            }
+            None => Ok(Ok(())),
         }
-        // A transaction that fails before paying its fee (malformed, badly signed, wrong chain
-        // or nonce, fee too low, cannot pay) costs its sender nothing, so a proposer that
-        // includes one is filling the block with free junk: refuse the block.
-        if let Some((index, result)) = finalized
-            .results
-            .tx_results
-            .iter()
-            .enumerate()
-            .find(|(_, r)| r.code != 0 && r.code != TxError::PAYING_FAILURE_CODE)
-        {
-            self.pending = None;
-            return Ok(Err(format!(
-                "transaction {index} cannot pay its fee (code {}: {}); proposers must leave such transactions out",
-                result.code, result.error
-            )));
-        }
-        Ok(Ok(()))
     }
 
     /// Executes a block on top of the last committed one and keeps the result pending until
     /// [`App::commit`]. Returns the block with its complete header.
     pub fn finalize_block(&mut self, input: BlockInput) -> AppResult<&FinalizedBlock> {
         if let Some(pending) = &self.pending
-            && pending.input == input
+            && pending.ran(&input)
         {
             return Ok(&self
                 .pending
@@ -508,23 +530,29 @@ impl App {
             report_count: input.reports.len() as u32,
         };
         let block_hash = sha256(&header.encode_to_vec());
+        let ran = (
+            input.height,
+            input.time_ms,
+            input.parent_hash,
+            input.proposer,
+        );
         let block = v1::Block {
             header: Some(header),
-            txs: input.txs.clone(),
-            reports: input.reports.clone(),
+            txs: input.txs,
+            reports: input.reports,
         };
         let commit = BlockCommit {
-            height: input.height,
+            height: ran.0,
             block_hash,
             app_hash,
-            time_ms: input.time_ms,
+            time_ms: ran.1,
             block: block.encode_to_vec(),
             results: results_bytes,
             tx_hashes: tx_hashes.clone(),
             changes,
             tree,
             index,
-            index_values: account_tx_index(account_refs, input.height),
+            index_values: account_tx_index(account_refs, ran.0),
             records: payout.records,
         };
         let finalized = FinalizedBlock {
@@ -536,7 +564,7 @@ impl App {
             timings,
         };
         let pending = self.pending.insert(Pending {
-            input,
+            input: ran,
             finalized,
             commit,
         });
