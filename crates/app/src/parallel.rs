@@ -104,7 +104,7 @@ pub fn verify_signatures(items: &[SignatureItem], threads: usize) -> Vec<bool> {
             .map(|(k, m, s)| (*k, m.as_slice(), *s))
             .collect();
         // Accounts sign again and again: their keys are decompressed once and kept.
-        let keys: Vec<PreparedKey> = present.iter().map(|(k, _, _)| KEYS.get(k)).collect();
+        let keys: Vec<PreparedKey> = present.iter().map(|(k, _, _)| prepared(k)).collect();
         let prepared: Vec<(&PreparedKey, &[u8], Signature)> = keys
             .iter()
             .zip(&present)
@@ -198,88 +198,123 @@ pub fn remember_verified(key: &PublicKey, message: &[u8], signature: &Signature)
     }
 }
 
+/// A bounded table of recent entries shared by threads, the shape of every memo here (verified
+/// signatures, decompressed keys, checked keys) and of the node's cache of device keys: 16
+/// shards, each a current and a previous generation of at most `per_generation` entries; when
+/// the current one fills it becomes the previous and the oldest is dropped, so entries in steady
+/// use stay. Hashing is seeded at random per table: keys may be an adversary's to choose.
+pub struct Recent<K, V> {
+    per_generation: usize,
+    hasher: foldhash::fast::RandomState,
+    shards: Vec<std::sync::Mutex<RecentShard<K, V>>>,
+}
+
+impl<K, V> std::fmt::Debug for Recent<K, V> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Recent")
+            .field("per_generation", &self.per_generation)
+            .finish_non_exhaustive()
+    }
+}
+
+struct RecentShard<K, V> {
+    current: std::collections::HashMap<K, V, foldhash::fast::RandomState>,
+    previous: std::collections::HashMap<K, V, foldhash::fast::RandomState>,
+}
+
+impl<K: std::hash::Hash + Eq, V: Clone> Recent<K, V> {
+    const SHARDS: usize = 16;
+
+    /// An empty table of at most `2 × 16 × per_generation` entries.
+    pub fn new(per_generation: usize) -> Recent<K, V> {
+        Recent {
+            per_generation,
+            hasher: Default::default(),
+            shards: (0..Self::SHARDS)
+                .map(|_| {
+                    std::sync::Mutex::new(RecentShard {
+                        current: Default::default(),
+                        previous: Default::default(),
+                    })
+                })
+                .collect(),
+        }
+    }
+
+    fn shard(&self, key: &K) -> std::sync::MutexGuard<'_, RecentShard<K, V>> {
+        use std::hash::BuildHasher as _;
+        let index = (self.hasher.hash_one(key) % Self::SHARDS as u64) as usize;
+        // A poisoned shard only means another thread panicked mid-insert; the maps stay valid.
+        self.shards[index].lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The value remembered for `key`.
+    pub fn get(&self, key: &K) -> Option<V> {
+        let shard = self.shard(key);
+        shard
+            .current
+            .get(key)
+            .or_else(|| shard.previous.get(key))
+            .cloned()
+    }
+
+    /// Whether `key` is remembered.
+    pub fn contains(&self, key: &K) -> bool {
+        let shard = self.shard(key);
+        shard.current.contains_key(key) || shard.previous.contains_key(key)
+    }
+
+    /// Remembers `value` for `key`.
+    pub fn insert(&self, key: K, value: V) {
+        let mut shard = self.shard(&key);
+        if shard.current.len() >= self.per_generation {
+            let full = std::mem::take(&mut shard.current);
+            shard.previous = full;
+        }
+        shard.current.insert(key, value);
+    }
+
+    /// The most entries any generation of any shard holds (for tests of the bound).
+    pub fn largest_generation(&self) -> usize {
+        self.shards
+            .iter()
+            .map(|shard| {
+                let shard = shard.lock().unwrap_or_else(|e| e.into_inner());
+                shard.current.len().max(shard.previous.len())
+            })
+            .max()
+            .unwrap_or(0)
+    }
+}
+
 /// The process's memo of ed25519 signatures that verified: ingest and mempool admission check a
 /// report or transaction once, and the block that carries it finds it here instead of checking
 /// it a second time. Sound because a verdict is a pure function of (key, message, signature) —
 /// the digest names all three, SHA-256 makes a collision infeasible — and only `true` verdicts
 /// are kept: a validator without the memo reaches the same verdict, only slower.
 ///
-/// Bounded: 16 shards, each with a current and a previous generation of
-/// [`VerifiedSignatures::GENERATION`] digests; when the current one fills it becomes the
-/// previous and the oldest is dropped, so at least half a million of the most recent digests are
-/// always kept (enough for a full report queue) and memory stays below ~80 MB.
-pub struct VerifiedSignatures {
-    shards: Vec<std::sync::Mutex<Generations>>,
-}
-
-#[derive(Default)]
-struct Generations {
-    current: std::collections::HashSet<[u8; 32], DigestHasher>,
-    previous: std::collections::HashSet<[u8; 32], DigestHasher>,
-}
-
-/// Digests are uniformly random already: the table hashes their first eight bytes.
-#[derive(Default, Clone, Copy)]
-struct DigestHasher;
-
-impl std::hash::BuildHasher for DigestHasher {
-    type Hasher = DigestHash;
-    fn build_hasher(&self) -> DigestHash {
-        DigestHash(0)
-    }
-}
-
-/// See [`DigestHasher`].
-struct DigestHash(u64);
-
-impl std::hash::Hasher for DigestHash {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for (i, b) in bytes.iter().take(8).enumerate() {
-            self.0 ^= u64::from(*b) << (8 * i);
-        }
-    }
-}
+/// Bounded ([`Recent`]): at least half a million of the most recent digests are always kept
+/// (enough for a full report queue) and memory stays below ~80 MB.
+pub struct VerifiedSignatures(Recent<[u8; 32], ()>);
 
 impl VerifiedSignatures {
     /// Digests per shard and generation.
     pub const GENERATION: usize = 32_768;
-    const SHARDS: usize = 16;
 
     fn new() -> VerifiedSignatures {
-        VerifiedSignatures {
-            shards: (0..Self::SHARDS).map(|_| Default::default()).collect(),
-        }
-    }
-
-    fn shard(&self, digest: &[u8; 32]) -> std::sync::MutexGuard<'_, Generations> {
-        // A poisoned shard only means another thread panicked mid-insert; the sets stay valid.
-        let shard = &self.shards[usize::from(digest[31]) % Self::SHARDS];
-        shard.lock().unwrap_or_else(|e| e.into_inner())
+        VerifiedSignatures(Recent::new(Self::GENERATION))
     }
 
     fn contains_all(&self, digests: &[Option<[u8; 32]>]) -> Vec<bool> {
         digests
             .iter()
-            .map(|d| {
-                d.is_some_and(|d| {
-                    let shard = self.shard(&d);
-                    shard.current.contains(&d) || shard.previous.contains(&d)
-                })
-            })
+            .map(|d| d.is_some_and(|d| self.0.contains(&d)))
             .collect()
     }
 
     fn remember(&self, digests: &[[u8; 32]]) {
         for digest in digests {
-            let mut shard = self.shard(digest);
-            if shard.current.len() >= Self::GENERATION {
-                let full = std::mem::take(&mut shard.current);
-                shard.previous = full;
-            }
-            shard.current.insert(*digest);
+            self.0.insert(*digest, ());
         }
     }
 }
@@ -290,79 +325,34 @@ static VERIFIED: std::sync::LazyLock<VerifiedSignatures> =
 /// The process's decompressed ed25519 keys of recent signers, so a key that signs again (an
 /// account's next transaction) is not decompressed again. Sound for the same reason as the memo:
 /// decompression is a pure function of the key's bytes, so a remembered result is the one any
-/// validator computes. Bounded like the memo: per shard, two generations of
-/// [`PreparedKeys::GENERATION`] keys, the older dropped when the newer fills (about 30 MB at
-/// most).
-pub struct PreparedKeys {
-    shards: Vec<std::sync::Mutex<KeyGenerations>>,
-}
+/// validator computes. Bounded ([`Recent`], [`PREPARED_KEYS_PER_GENERATION`]): about 30 MB at
+/// most.
+static KEYS: std::sync::LazyLock<Recent<[u8; 32], PreparedKey>> =
+    std::sync::LazyLock::new(|| Recent::new(PREPARED_KEYS_PER_GENERATION));
 
-#[derive(Default)]
-struct KeyGenerations {
-    current: std::collections::HashMap<[u8; 32], PreparedKey, KeyHasher>,
-    previous: std::collections::HashMap<[u8; 32], PreparedKey, KeyHasher>,
-}
+/// Decompressed keys per shard and generation of the process's table.
+pub const PREPARED_KEYS_PER_GENERATION: usize = 4_096;
 
-/// Compressed keys are the encoding of a curve point: their first eight bytes are spread well
-/// enough to serve as the table's hash (a crafted collision only slows its own lookups).
-#[derive(Default, Clone, Copy)]
-struct KeyHasher;
-
-impl std::hash::BuildHasher for KeyHasher {
-    type Hasher = DigestHash;
-    fn build_hasher(&self) -> DigestHash {
-        DigestHash(0)
+/// `key` decompressed: from the process's table, or decompressed now and remembered. Keys other
+/// than ed25519 are decompressed every time.
+fn prepared(key: &PublicKey) -> PreparedKey {
+    let PublicKey::Ed25519(bytes) = key else {
+        return PreparedKey::new(key);
+    };
+    if let Some(found) = KEYS.get(bytes) {
+        return found;
     }
+    let prepared = PreparedKey::new(key);
+    KEYS.insert(*bytes, prepared.clone());
+    prepared
 }
-
-impl PreparedKeys {
-    /// Keys per shard and generation.
-    pub const GENERATION: usize = 4_096;
-    const SHARDS: usize = 16;
-
-    fn new() -> PreparedKeys {
-        PreparedKeys {
-            shards: (0..Self::SHARDS).map(|_| Default::default()).collect(),
-        }
-    }
-
-    /// `key` decompressed: from the table, or decompressed now and remembered. Keys other than
-    /// ed25519 are decompressed every time.
-    fn get(&self, key: &PublicKey) -> PreparedKey {
-        let PublicKey::Ed25519(bytes) = key else {
-            return PreparedKey::new(key);
-        };
-        let shard = &self.shards[usize::from(bytes[31] & 0x7f) % Self::SHARDS];
-        {
-            // A poisoned shard only means another thread panicked mid-insert; the maps stay valid.
-            let tables = shard.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some(found) = tables
-                .current
-                .get(bytes)
-                .or_else(|| tables.previous.get(bytes))
-            {
-                return found.clone();
-            }
-        }
-        let prepared = PreparedKey::new(key);
-        let mut tables = shard.lock().unwrap_or_else(|e| e.into_inner());
-        if tables.current.len() >= Self::GENERATION {
-            let full = std::mem::take(&mut tables.current);
-            tables.previous = full;
-        }
-        tables.current.insert(*bytes, prepared.clone());
-        prepared
-    }
-}
-
-static KEYS: std::sync::LazyLock<PreparedKeys> = std::sync::LazyLock::new(PreparedKeys::new);
 
 /// `bytes` as an ed25519 public key, with [`PublicKey::ed25519`]'s checks (a curve point, not of
 /// small order), remembered for keys that passed lately: every transaction names its signer's
 /// key, and decoding it again at admission, in the proposal and in the block would otherwise
 /// decompress the point each time (a fifth of a validator's work under load). Sound: the check
-/// is a pure function of the bytes, and only keys that passed are remembered. Bounded: per
-/// shard, two generations of [`CheckedKeys::GENERATION`] keys.
+/// is a pure function of the bytes, and only keys that passed are remembered. Bounded
+/// ([`Recent`], [`CHECKED_KEYS_PER_GENERATION`]).
 pub fn checked_ed25519(bytes: &[u8]) -> Result<PublicKey, groundwork_primitives::KeyError> {
     if let Ok(array) = <[u8; 32]>::try_from(bytes)
         && CHECKED_KEYS.contains(&array)
@@ -371,56 +361,16 @@ pub fn checked_ed25519(bytes: &[u8]) -> Result<PublicKey, groundwork_primitives:
     }
     let key = PublicKey::ed25519(bytes)?;
     if let PublicKey::Ed25519(array) = &key {
-        CHECKED_KEYS.insert(*array);
+        CHECKED_KEYS.insert(*array, ());
     }
     Ok(key)
 }
 
-/// See [`checked_ed25519`]. The tables are seeded at random (the keys are an adversary's to
-/// choose), unlike the digest-keyed memo.
-pub struct CheckedKeys {
-    shards: Vec<std::sync::Mutex<CheckedGenerations>>,
-}
+/// Checked keys per shard and generation of the process's table.
+pub const CHECKED_KEYS_PER_GENERATION: usize = 8_192;
 
-#[derive(Default)]
-struct CheckedGenerations {
-    current: std::collections::HashSet<[u8; 32], foldhash::fast::RandomState>,
-    previous: std::collections::HashSet<[u8; 32], foldhash::fast::RandomState>,
-}
-
-impl CheckedKeys {
-    /// Keys per shard and generation.
-    pub const GENERATION: usize = 8_192;
-    const SHARDS: usize = 16;
-
-    fn new() -> CheckedKeys {
-        CheckedKeys {
-            shards: (0..Self::SHARDS).map(|_| Default::default()).collect(),
-        }
-    }
-
-    fn shard(&self, key: &[u8; 32]) -> std::sync::MutexGuard<'_, CheckedGenerations> {
-        // A poisoned shard only means another thread panicked mid-insert; the sets stay valid.
-        let shard = &self.shards[usize::from(key[0]) % Self::SHARDS];
-        shard.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn contains(&self, key: &[u8; 32]) -> bool {
-        let shard = self.shard(key);
-        shard.current.contains(key) || shard.previous.contains(key)
-    }
-
-    fn insert(&self, key: [u8; 32]) {
-        let mut shard = self.shard(&key);
-        if shard.current.len() >= Self::GENERATION {
-            let full = std::mem::take(&mut shard.current);
-            shard.previous = full;
-        }
-        shard.current.insert(key);
-    }
-}
-
-static CHECKED_KEYS: std::sync::LazyLock<CheckedKeys> = std::sync::LazyLock::new(CheckedKeys::new);
+static CHECKED_KEYS: std::sync::LazyLock<Recent<[u8; 32], ()>> =
+    std::sync::LazyLock::new(|| Recent::new(CHECKED_KEYS_PER_GENERATION));
 
 /// Decompresses each distinct key once, on all threads.
 pub fn prepare_keys<K: Ord + Copy + Send + Sync>(
@@ -594,11 +544,7 @@ mod tests {
             .map(|i| *groundwork_primitives::sha256(&i.to_le_bytes()).as_bytes())
             .collect();
         memo.remember(&digests);
-        for shard in &memo.shards {
-            let shard = shard.lock().unwrap();
-            assert!(shard.current.len() <= VerifiedSignatures::GENERATION);
-            assert!(shard.previous.len() <= VerifiedSignatures::GENERATION);
-        }
+        assert!(memo.0.largest_generation() <= VerifiedSignatures::GENERATION);
         // The most recent digests are always kept.
         let recent: Vec<Option<[u8; 32]>> =
             digests.iter().rev().take(1000).map(|d| Some(*d)).collect();

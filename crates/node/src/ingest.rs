@@ -73,7 +73,7 @@ pub struct ReportQueue {
     next_seq: u64,
     /// Decompressed device keys of devices seen lately (shared with workers authenticating
     /// batches without the queue's lock).
-    keys: std::sync::Arc<std::sync::Mutex<KeyCache>>,
+    keys: std::sync::Arc<KeyCache>,
     /// Batches that passed their checks and are being journaled (or are journaled and wait for
     /// an older batch), by first sequence number: they hold room in the queue and their
     /// counters, and join the queue in sequence order once durable.
@@ -175,40 +175,16 @@ pub fn admit_shared(
         Some(journal) => admission.save(journal),
         None => Ok(()),
     };
-    let mut queue = lock();
-    match saved {
-        Ok(()) => Ok((queue.enqueue(admission), shared)),
-        Err(error) => {
-            queue.abandon(admission);
-            Err(error)
-        }
-    }
+    Ok((lock().settle(admission, saved)?, shared))
 }
 
-/// Decompressed keys of recently seen devices, bounded: two generations of at most
-/// [`KeyCache::GENERATION`] entries each; when the young one fills, the old one is dropped and
-/// the young one takes its place, so devices that report regularly stay in.
-#[derive(Debug, Default)]
-struct KeyCache {
-    young: HashMap<DeviceId, PreparedKey>,
-    old: HashMap<DeviceId, PreparedKey>,
-}
+/// Decompressed keys of recently seen devices (a device's key never changes: its id is derived
+/// from it), bounded like the app's memos: 65,536 keys per generation (about 15 MB), the older
+/// generation dropped when the newer fills, so devices that report regularly stay in.
+type KeyCache = parallel::Recent<DeviceId, PreparedKey>;
 
-impl KeyCache {
-    /// Entries per generation: 65,536 keys take about 15 MB.
-    const GENERATION: usize = 1 << 16;
-
-    fn get(&self, id: &DeviceId) -> Option<&PreparedKey> {
-        self.young.get(id).or_else(|| self.old.get(id))
-    }
-
-    fn insert(&mut self, id: DeviceId, key: PreparedKey) {
-        if self.young.len() >= Self::GENERATION {
-            self.old = std::mem::take(&mut self.young);
-        }
-        self.young.insert(id, key);
-    }
-}
+/// Keys per shard and generation of a [`KeyCache`] (16 shards).
+const KEYS_PER_GENERATION: usize = 1 << 12;
 
 /// Why one report of a batch was refused.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -275,16 +251,11 @@ struct Passed {
     committed: Option<u64>,
 }
 
-fn lock_keys(keys: &std::sync::Mutex<KeyCache>) -> std::sync::MutexGuard<'_, KeyCache> {
-    // A poisoned lock only means another worker panicked; the cache holds only correct keys.
-    keys.lock().unwrap_or_else(|e| e.into_inner())
-}
-
 /// Authenticates a batch against `snapshot` in the order (registered and active, this
 /// network, signature, freshness), on `threads` threads, using and filling the shared cache of
 /// decompressed keys. The counters are the queue's to check ([`ReportQueue::accept`]).
 fn authenticate(
-    keys: &std::sync::Mutex<KeyCache>,
+    keys: &KeyCache,
     snapshot: &Snapshot,
     chain: &ChainInfo,
     reports: Vec<Vec<u8>>,
@@ -356,37 +327,30 @@ fn authenticate(
         };
         items_to_check.push(key);
     }
-    // A device's key never changes (its id is derived from it), so decompressed keys are kept
-    // across batches. This batch's devices' keys are copied out of the shared cache under one
-    // hold of its lock (signatures are then checked without it, and an eviction meanwhile cannot
-    // lose a key); only devices not seen lately are decompressed, in parallel, then remembered.
+    // This batch's devices' keys are copied out of the shared cache (signatures are then checked
+    // without it, and an eviction meanwhile cannot lose a key); only devices not seen lately are
+    // decompressed, in parallel, then remembered.
     let mut batch_keys: HashMap<DeviceId, PreparedKey> = HashMap::default();
-    let missing: Vec<(DeviceId, groundwork_primitives::PublicKey)> = {
-        let cache = lock_keys(keys);
-        let mut missing = std::collections::BTreeMap::new();
-        for (id, _, _) in items_to_check.iter().flatten() {
-            if batch_keys.contains_key(id) || missing.contains_key(id) {
-                continue;
+    let mut missing = std::collections::BTreeMap::new();
+    for (id, _, _) in items_to_check.iter().flatten() {
+        if batch_keys.contains_key(id) || missing.contains_key(id) {
+            continue;
+        }
+        match keys.get(id) {
+            Some(key) => {
+                batch_keys.insert(*id, key);
             }
-            match cache.get(id) {
-                Some(key) => {
-                    batch_keys.insert(*id, key.clone());
-                }
-                None => {
-                    if let Some(record) = devices.get(id).and_then(|(r, _)| r.as_ref()) {
-                        missing.insert(*id, record.public_key);
-                    }
+            None => {
+                if let Some(record) = devices.get(id).and_then(|(r, _)| r.as_ref()) {
+                    missing.insert(*id, record.public_key);
                 }
             }
         }
-        missing.into_iter().collect()
-    };
+    }
+    let missing: Vec<(DeviceId, groundwork_primitives::PublicKey)> = missing.into_iter().collect();
     let prepared = parallel::prepare_keys(&missing, threads);
-    {
-        let mut cache = lock_keys(keys);
-        for (id, key) in &prepared {
-            cache.insert(*id, key.clone());
-        }
+    for (id, key) in &prepared {
+        keys.insert(*id, key.clone());
     }
     batch_keys.extend(prepared);
     let authenticated: Vec<bool> = items_to_check.iter().map(Option::is_some).collect();
@@ -451,7 +415,7 @@ impl ReportQueue {
             queued_counters: HashMap::default(),
             journal: None,
             next_seq: 1,
-            keys: Default::default(),
+            keys: std::sync::Arc::new(KeyCache::new(KEYS_PER_GENERATION)),
             in_flight: BTreeMap::new(),
             reserved: 0,
             blocks_seen: 0,
@@ -531,6 +495,16 @@ impl ReportQueue {
             Some(journal) => admission.save(journal),
             None => Ok(()),
         };
+        self.settle(admission, saved)
+    }
+
+    /// Queues a checked batch once its journal write succeeded, or gives back what it held when
+    /// the write failed (then nothing of it was accepted).
+    fn settle(
+        &mut self,
+        admission: Admission,
+        saved: Result<(), AdmitError>,
+    ) -> Result<BatchOutcome, AdmitError> {
         match saved {
             Ok(()) => Ok(self.enqueue(admission)),
             Err(error) => {
