@@ -33,7 +33,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Init(args) => init(args, output),
         Command::Node { home, http } => {
             init_logging(cli.log.as_deref(), "info");
-            run_node(resolve_home(&home)?, http, None)
+            run_node(resolve_home(&home)?, http, None, None)
         }
         Command::Devnet(args) => {
             init_logging(cli.log.as_deref(), "info");
@@ -205,10 +205,14 @@ fn init(args: InitArgs, output: Output) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Runs a node until a signal (or a consensus failure): `banner` once its API listens,
+/// `before_stop` after the signal and before the node stops (so what talks to the node, a
+/// devnet's fleet and storage providers, stops first).
 fn run_node(
     home: PathBuf,
     http: Option<std::net::SocketAddr>,
     banner: Option<Box<dyn FnOnce(std::net::SocketAddr) + Send>>,
+    before_stop: Option<Box<dyn FnOnce() + Send>>,
 ) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -239,6 +243,9 @@ fn run_node(
                     }
                 }
             }
+        }
+        if let Some(before_stop) = before_stop {
+            before_stop();
         }
         node.shutdown().await?;
         Ok::<_, anyhow::Error>(())
@@ -443,16 +450,23 @@ fn devnet(args: DevnetArgs, output: Output) -> anyhow::Result<ExitCode> {
             )
         });
     });
-    let result = run_node(root.clone(), Some(args.http), Some(banner));
-    drop(storage_providers);
-    fleet_stop.store(true, Ordering::Relaxed);
-    for thread in [&fleet_thread, &oracle_thread] {
-        if let Ok(mut slot) = thread.lock()
-            && let Some(handle) = slot.take()
-        {
-            let _ = handle.join();
+    let stop_agents = Box::new(move || {
+        fleet_stop.store(true, Ordering::Relaxed);
+        for thread in [&fleet_thread, &oracle_thread] {
+            if let Ok(mut slot) = thread.lock()
+                && let Some(handle) = slot.take()
+            {
+                let _ = handle.join();
+            }
         }
-    }
+        drop(storage_providers);
+    });
+    let result = run_node(
+        root.clone(),
+        Some(args.http),
+        Some(banner),
+        Some(stop_agents),
+    );
     if temporary {
         let _ = std::fs::remove_dir_all(&root);
     }
