@@ -92,6 +92,23 @@ pub struct FinalizedBlock {
     pub timings: BlockTimings,
 }
 
+/// A finalized block once applied: the new tip and what the node needs from the execution.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Applied {
+    /// The committed tip.
+    pub tip: Tip,
+    /// The block's transaction hashes (SHA-256 of the envelope bytes), in block order.
+    pub tx_hashes: Vec<Hash>,
+    /// The block's report hashes, in block order.
+    pub report_hashes: Vec<Hash>,
+    /// Transactions included that failed (their fee was charged, their effects dropped).
+    pub failed_txs: u64,
+    /// Reports that counted.
+    pub valid_reports: u64,
+    /// Reports refused with a verdict.
+    pub invalid_reports: u64,
+}
+
 /// Wall-clock time of each phase of `finalize_block`, in microseconds.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct BlockTimings {
@@ -180,7 +197,16 @@ pub struct App {
     store: Store,
     chain: Option<ChainInfo>,
     pending: Option<Pending>,
+    /// The transactions the last `prepare_proposal` chose, decoded (with their bytes): when
+    /// `finalize_block` runs on exactly these, it does not decode them again.
+    prepared: Option<Prepared>,
     threads: usize,
+}
+
+/// What `prepare_proposal` chose, as bytes and decoded.
+struct Prepared {
+    bytes: Vec<Vec<u8>>,
+    decoded: Vec<SignedTx>,
 }
 
 impl std::fmt::Debug for App {
@@ -201,6 +227,7 @@ impl App {
             store,
             chain,
             pending: None,
+            prepared: None,
             threads,
         })
     }
@@ -315,17 +342,19 @@ impl App {
     /// validators reject a block with a transaction that cannot pay its fee
     /// ([`App::process_proposal`]).
     pub fn prepare_proposal(
-        &self,
+        &mut self,
         candidates: &[Vec<u8>],
         limits: BlockLimits,
     ) -> AppResult<Vec<Vec<u8>>> {
-        let chain = self.chain()?;
+        let chain_id = self.chain()?.chain_id.clone();
         let snapshot = self.store.snapshot()?;
         let min_fee = snapshot.accounts_params()?.min_fee;
         // Per sender: the next nonce and what is left to spend.
         let mut senders: std::collections::BTreeMap<Address, (u64, Amount)> = Default::default();
         let mut chosen = Vec::new();
+        let mut chosen_decoded = Vec::new();
         let mut bytes = 0usize;
+        self.prepared = None;
         // Decoding is independent per candidate: spread it over the cores, then choose in order.
         let decoded = parallel::par_map(candidates, self.threads, |c| SignedTx::decode(c).ok());
         for (candidate, tx) in candidates.iter().zip(decoded) {
@@ -338,7 +367,7 @@ impl App {
             let Some(tx) = tx else {
                 continue;
             };
-            if tx.chain_id != chain.chain_id || tx.fee < min_fee {
+            if tx.chain_id != chain_id || tx.fee < min_fee {
                 continue;
             }
             let (next_nonce, available) = match senders.get(&tx.sender) {
@@ -357,7 +386,12 @@ impl App {
             senders.insert(tx.sender, (next_nonce + 1, left));
             bytes += candidate.len();
             chosen.push(candidate.clone());
+            chosen_decoded.push(tx);
         }
+        self.prepared = Some(Prepared {
+            bytes: chosen.clone(),
+            decoded: chosen_decoded,
+        });
         Ok(chosen)
     }
 
@@ -441,7 +475,14 @@ impl App {
         }
 
         let phase = std::time::Instant::now();
-        let decoded = decode_and_verify(&input.txs, self.threads);
+        // The leader's own proposal: its transactions were decoded when it chose them (the
+        // same function on the same bytes); their signatures are checked here all the same.
+        let decoded = match self.prepared.take() {
+            Some(prepared) if prepared.bytes == input.txs => {
+                verify_decoded(prepared.decoded.into_iter().map(Ok).collect(), self.threads)
+            }
+            _ => decode_and_verify(&input.txs, self.threads),
+        };
         let mut timings = BlockTimings {
             decode_verify_us: phase.elapsed().as_micros() as u64,
             ..Default::default()
@@ -646,9 +687,35 @@ impl App {
 
     /// Applies a block produced elsewhere (replay, catch-up): process it, then commit it.
     pub fn apply_block(&mut self, block: &v1::Block) -> AppResult<Tip> {
+        Ok(self.apply_finalized(block)?.tip)
+    }
+
+    /// [`App::apply_block`], also giving what a node does next with the block (clean its
+    /// mempool, count outcomes) from the execution itself, so nobody reads the results back
+    /// from the store or hashes the transactions again.
+    pub fn apply_finalized(&mut self, block: &v1::Block) -> AppResult<Applied> {
         self.process_proposal(block)?
             .map_err(AppError::InvalidBlock)?;
-        self.commit()
+        let pending = self.pending.as_mut().ok_or(AppError::NothingToCommit)?;
+        let results = &pending.finalized.results;
+        let failed_txs = results.tx_results.iter().filter(|r| r.code != 0).count() as u64;
+        let valid_reports = results
+            .report_results
+            .iter()
+            .filter(|r| r.code == 0)
+            .count() as u64;
+        let invalid_reports = results.report_results.len() as u64 - valid_reports;
+        let tx_hashes = std::mem::take(&mut pending.finalized.tx_hashes);
+        let report_hashes = std::mem::take(&mut pending.finalized.report_hashes);
+        let tip = self.commit()?;
+        Ok(Applied {
+            tip,
+            tx_hashes,
+            report_hashes,
+            failed_txs,
+            valid_reports,
+            invalid_reports,
+        })
     }
 
     /// Checks the supply invariants over the committed state (scans every account, every credit
@@ -723,7 +790,17 @@ fn check_against_state(
 /// Decodes every transaction and checks every signature on up to `threads` threads; the
 /// verdicts never depend on `threads` (see [`parallel::verify_signatures`]).
 fn decode_and_verify(txs: &[Vec<u8>], threads: usize) -> Vec<Result<SignedTx, TxError>> {
-    let mut decoded = parallel::par_map(txs, threads, |bytes| SignedTx::decode(bytes));
+    verify_decoded(
+        parallel::par_map(txs, threads, |bytes| SignedTx::decode(bytes)),
+        threads,
+    )
+}
+
+/// The signature checks of [`decode_and_verify`] on transactions already decoded.
+fn verify_decoded(
+    mut decoded: Vec<Result<SignedTx, TxError>>,
+    threads: usize,
+) -> Vec<Result<SignedTx, TxError>> {
     let items: Vec<_> = parallel::par_map(&decoded, threads, |tx| {
         tx.as_ref()
             .ok()

@@ -39,7 +39,7 @@ use commonware_runtime::{Clock, Metrics, Spawner};
 use commonware_utils::Acknowledgement as _;
 use futures::StreamExt as _;
 use groundwork_app::{App, BlockInput, BlockLimits};
-use groundwork_primitives::{Hash, PublicKey, sha256};
+use groundwork_primitives::{Hash, PublicKey};
 use groundwork_state::{Store, Tip};
 use rand_core::CryptoRng;
 
@@ -155,7 +155,9 @@ impl Driver {
         let shared = &self.shared;
         // With the app locked, the mempool has forgotten everything the tip includes (the
         // finalizer tells it before it lets go of the app).
+        let started = std::time::Instant::now();
         let mut app = shared.app()?;
+        let locked = started.elapsed();
         let tip = app.tip().ok().flatten()?;
         if tip.height != parent.number() || tip.block_hash != parent.hash() {
             return None;
@@ -164,6 +166,7 @@ impl Driver {
             shared.limits.max_txs.saturating_mul(2),
             shared.limits.max_bytes.saturating_mul(2),
         );
+        let offered = candidates.len();
         let txs = match app.prepare_proposal(&candidates, shared.limits) {
             Ok(txs) => txs,
             Err(error) => {
@@ -171,6 +174,7 @@ impl Driver {
                 return None;
             }
         };
+        let prepared = started.elapsed();
         let input = BlockInput {
             height: parent.number() + 1,
             time_ms: time_ms.max(parent.time_ms()),
@@ -180,7 +184,22 @@ impl Driver {
             reports: shared.mempool.report_candidates(shared.max_reports),
         };
         match app.finalize_block(input) {
-            Ok(finalized) => Some(Block::new(finalized.block.clone())),
+            Ok(finalized) => {
+                let t = finalized.timings;
+                tracing::debug!(
+                    height = parent.number() + 1,
+                    offered,
+                    txs = finalized.block.txs.len(),
+                    waited_for_app_ms = locked.as_millis() as u64,
+                    prepared_ms = prepared.as_millis() as u64,
+                    decode_verify_ms = t.decode_verify_us / 1000,
+                    execute_ms = t.execute_us / 1000,
+                    state_root_ms = t.state_root_us / 1000,
+                    total_ms = started.elapsed().as_millis() as u64,
+                    "built a proposal"
+                );
+                Some(Block::new(finalized.block.clone()))
+            }
             Err(error) => {
                 tracing::warn!(%error, "cannot execute the proposal");
                 None
@@ -304,10 +323,17 @@ where
                 ParentState::Waiting => clock.sleep(POLL).await,
             }
         }
+        let started = std::time::Instant::now();
         let verdict = self
             .shared
             .app()
             .map(|mut app| app.process_proposal(block.inner()));
+        tracing::debug!(
+            height = block.number(),
+            txs = block.inner().txs.len(),
+            ms = started.elapsed().as_millis() as u64,
+            "re-executed a proposal"
+        );
         let Some(verdict) = verdict else {
             return std::future::pending().await;
         };
@@ -367,34 +393,46 @@ impl Finalizer {
             tracing::error!(height, tip = tip.height, "a finalized block skips heights");
             return false;
         }
+        let started = std::time::Instant::now();
         let Some(mut app) = shared.app() else {
             return false;
         };
-        let applied = app.apply_block(block.inner());
+        let applied = app.apply_finalized(block.inner());
+        let committed = started.elapsed();
         match applied {
-            Ok(tip) => {
-                // Hashes are SHA-256 of the envelope bytes. The mempool learns of the block
-                // before the app is unlocked, so no proposal offers what it already includes.
-                let tx_hashes: Vec<Hash> = block.inner().txs.iter().map(|tx| sha256(tx)).collect();
-                let report_hashes: Vec<Hash> =
-                    block.inner().reports.iter().map(|r| sha256(r)).collect();
+            Ok(applied) => {
+                // The mempool learns of the block before the app is unlocked, so no proposal
+                // offers what it already includes.
                 shared.mempool.committed(
                     CommittedBlock {
                         height,
                         time_ms: block.time_ms(),
-                        tx_hashes: &tx_hashes,
-                        report_hashes: &report_hashes,
+                        tx_hashes: &applied.tx_hashes,
+                        report_hashes: &applied.report_hashes,
+                        failed_txs: applied.failed_txs,
+                        valid_reports: applied.valid_reports,
+                        invalid_reports: applied.invalid_reports,
                     },
                     &shared.store,
                 );
                 drop(app);
+                let tip = applied.tip;
                 let finality_ms = (shared.now_ms)().saturating_sub(block.time_ms());
                 if let Ok(mut status) = shared.status.lock() {
                     status.applied_height = tip.height;
                     status.app_hash = tip.app_hash;
                     status.last_finality_ms = finality_ms;
                 }
-                tracing::debug!(height, txs = tx_hashes.len(), reports = report_hashes.len(), finality_ms, app_hash = %tip.app_hash, "applied finalized block");
+                tracing::debug!(
+                    height,
+                    txs = applied.tx_hashes.len(),
+                    reports = applied.report_hashes.len(),
+                    finality_ms,
+                    committed_ms = committed.as_millis() as u64,
+                    total_ms = started.elapsed().as_millis() as u64,
+                    app_hash = %tip.app_hash,
+                    "applied finalized block"
+                );
                 true
             }
             Err(error) => {

@@ -121,6 +121,12 @@ pub struct CommittedBlock<'a> {
     pub tx_hashes: &'a [Hash],
     /// Its device reports' hashes (SHA-256 of the envelope bytes), in block order.
     pub report_hashes: &'a [Hash],
+    /// Its transactions that failed (charged their fee, changed nothing else).
+    pub failed_txs: u64,
+    /// Its reports that counted.
+    pub valid_reports: u64,
+    /// Its reports refused with a verdict.
+    pub invalid_reports: u64,
 }
 
 /// Transactions and device reports one validator shares with the others, so that whichever

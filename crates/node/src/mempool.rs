@@ -60,7 +60,7 @@ struct Entry {
 pub struct Mempool {
     config: MempoolConfig,
     entries: HashMap<Hash, Entry>,
-    by_sender: BTreeMap<Address, BTreeMap<u64, Hash>>,
+    by_sender: HashMap<Address, BTreeMap<u64, Hash>>,
     arrivals: BTreeMap<u64, Hash>,
     next_arrival: u64,
     bytes: usize,
@@ -81,7 +81,7 @@ impl Mempool {
         Mempool {
             config,
             entries: HashMap::default(),
-            by_sender: BTreeMap::new(),
+            by_sender: HashMap::default(),
             arrivals: BTreeMap::new(),
             next_arrival: 0,
             bytes: 0,
@@ -238,26 +238,36 @@ impl Mempool {
         height: u64,
         committed_nonce: impl Fn(&Address) -> u64,
     ) {
-        let mut senders = std::collections::BTreeSet::new();
+        let mut senders = Vec::with_capacity(included.len());
         for hash in included {
             if let Some(entry) = self.entries.get(hash) {
-                senders.insert(entry.sender);
+                senders.push(entry.sender);
             }
             self.remove(hash);
         }
+        senders.sort_unstable();
+        senders.dedup();
         let mut stale = Vec::new();
         for sender in senders {
-            let next = committed_nonce(&sender);
+            // Only senders with transactions still waiting can have stale ones (and only those
+            // cost a state read).
             if let Some(queue) = self.by_sender.get(&sender) {
+                let next = committed_nonce(&sender);
                 stale.extend(queue.range(..next).map(|(_, h)| *h));
             }
         }
-        stale.extend(
-            self.entries
-                .iter()
-                .filter(|(_, e)| height.saturating_sub(e.height) > MAX_AGE_BLOCKS)
-                .map(|(h, _)| *h),
-        );
+        // Arrival order follows the height each transaction arrived at (up to admissions that
+        // raced one block), so the old ones are at the front: stop at the first young one
+        // rather than look at every waiting transaction after every block.
+        for hash in self.arrivals.values() {
+            let Some(entry) = self.entries.get(hash) else {
+                continue;
+            };
+            if height.saturating_sub(entry.height) <= MAX_AGE_BLOCKS {
+                break;
+            }
+            stale.push(*hash);
+        }
         for hash in stale {
             self.remove(&hash);
         }
@@ -354,5 +364,21 @@ mod tests {
             "nonce 1 is stale once the account's next nonce is 2"
         );
         assert_eq!(pool.bytes(), 0);
+    }
+
+    #[test]
+    fn transactions_older_than_the_age_limit_are_dropped_and_younger_ones_kept() {
+        let mut pool = Mempool::new(config(10));
+        let (old, b) = checked(1, 0, 0);
+        pool.insert(&old, b, 5).unwrap();
+        let (young, b) = checked(2, 0, 0);
+        pool.insert(&young, b, 100).unwrap();
+        pool.after_block(&[], 5 + MAX_AGE_BLOCKS, |_| 0);
+        assert_eq!(pool.len(), 2, "exactly the age limit is not too old");
+        pool.after_block(&[], 6 + MAX_AGE_BLOCKS, |_| 0);
+        assert!(!pool.contains(&old.tx.hash));
+        assert!(pool.contains(&young.tx.hash));
+        pool.after_block(&[], 101 + MAX_AGE_BLOCKS, |_| 0);
+        assert!(pool.is_empty());
     }
 }

@@ -37,6 +37,7 @@ mod scenarios {
     pub mod a_hotspots_witness_and_later_heartbeat_in_one_block_are_both_judged_on_their_merits;
     pub mod a_large_block_checks_every_signature_in_its_place;
     pub mod a_late_witness_is_refused;
+    pub mod a_leaders_own_proposal_executes_exactly_as_its_followers_re_execute_it;
     pub mod a_p256_secure_element_device_can_join_and_report;
     pub mod a_pool_nobody_qualifies_for_goes_to_the_treasury_the_burn_or_the_next_epoch;
     pub mod a_proposal_with_a_wrong_app_hash_is_rejected;
