@@ -218,6 +218,7 @@ fn run_node(
         .enable_all()
         .build()?;
     runtime.block_on(async move {
+        let mut shutdown = Shutdown::listen();
         let node = Node::start(NodeOptions {
             home,
             http,
@@ -228,8 +229,9 @@ fn run_node(
             banner(node.addr());
         }
         let mut check = tokio::time::interval(std::time::Duration::from_millis(500));
-        // One listener for the whole run: a signal arriving between two listeners is lost.
-        let signal = shutdown_signal();
+        // One listener for the whole run, there before the node answers anyone: a signal
+        // arriving between two listeners is lost, and one before the first kills the process.
+        let signal = shutdown.received();
         tokio::pin!(signal);
         loop {
             tokio::select! {
@@ -253,26 +255,62 @@ fn run_node(
     Ok(ExitCode::SUCCESS)
 }
 
-pub(crate) async fn shutdown_signal() {
+/// SIGINT (Ctrl-C) or SIGTERM, listened for from the moment [`Shutdown::listen`] returns.
+///
+/// Listeners must exist before a process announces itself ready: tokio installs a signal's
+/// handler only when it starts listening, and until then SIGTERM keeps its default action and
+/// kills the process outright, skipping the clean stop (a test that stopped a node right after
+/// its first answer hit exactly that).
+pub(crate) struct Shutdown {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
+    signals: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
+}
+
+impl Shutdown {
+    /// Starts listening (call it inside a tokio runtime, before the work it guards starts).
+    pub(crate) fn listen() -> Shutdown {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Shutdown {
+                signals: signal(SignalKind::interrupt())
+                    .and_then(|int| Ok((int, signal(SignalKind::terminate())?)))
+                    .ok(),
             }
         }
+        #[cfg(not(unix))]
+        {
+            Shutdown {}
+        }
     }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
+
+    /// Waits for the first signal.
+    pub(crate) async fn received(&mut self) {
+        #[cfg(unix)]
+        {
+            match &mut self.signals {
+                Some((int, term)) => {
+                    tokio::select! {
+                        _ = int.recv() => {}
+                        _ = term.recv() => {}
+                    }
+                }
+                None => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
+}
+
+/// Waits for SIGINT or SIGTERM, listening from the first poll (see [`Shutdown`] for when that
+/// is too late).
+pub(crate) async fn shutdown_signal() {
+    Shutdown::listen().received().await;
 }
 
 /// The token price the devnet's oracle reports: $1.00 per token, in micro-dollars.

@@ -289,6 +289,14 @@ fn run_devnet(
         }
         Err(_) => None,
     };
+    // Listening for Ctrl-C before saying how to stop (see `Shutdown`).
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let mut shutdown = {
+        let _context = runtime.enter();
+        crate::commands::Shutdown::listen()
+    };
     let root_text = root.display().to_string();
     let value = serde_json::json!({
         "url": url, "urls": running.urls, "chain_id": "groundwork-devnet", "home": root_text,
@@ -311,12 +319,9 @@ fn run_devnet(
             args.devices
         )
     });
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
     let failed = runtime.block_on(async {
         let mut check = tokio::time::interval(Duration::from_millis(500));
-        let signal = crate::commands::shutdown_signal();
+        let signal = shutdown.received();
         tokio::pin!(signal);
         loop {
             tokio::select! {
