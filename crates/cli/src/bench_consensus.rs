@@ -58,6 +58,13 @@ pub(crate) struct BenchConsensusArgs {
     /// Give up waiting for commits after this many seconds.
     #[arg(long, default_value_t = 300)]
     pub(crate) timeout_s: u64,
+    /// Log filter for the validators (their logs are `node.log` in each validator's folder;
+    /// `groundwork_consensus=debug` times each proposal, re-execution and commit).
+    #[arg(long, default_value = "warn")]
+    pub(crate) node_log: String,
+    /// Keep the network's folder (homes, stores, logs) after the run and print where it is.
+    #[arg(long)]
+    pub(crate) keep: bool,
 }
 
 /// What the benchmark measured.
@@ -232,7 +239,11 @@ pub(crate) fn run(args: &BenchConsensusArgs) -> anyhow::Result<ConsensusBenchRep
         groundwork_node::now_ms()
     ));
     let result = run_in(args, &dir);
-    let _ = std::fs::remove_dir_all(&dir);
+    if args.keep {
+        eprintln!("the network's folder is kept: {}", dir.display());
+    } else {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
     result
 }
 
@@ -299,7 +310,7 @@ fn run_in(
         .map(|(i, h)| (h.clone(), i))
         .collect();
 
-    let running = Validators::start(dir, validators, "warn")?;
+    let running = Validators::start(dir, validators, &args.node_log)?;
     let urls = running.urls.clone();
     let watcher = Client::new(&urls[0]);
     // Warm up: the first views can time out while the validators connect to each other; start
