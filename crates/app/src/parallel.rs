@@ -61,6 +61,33 @@ fn map_in_pieces<T: Sync, R: Send>(
     out
 }
 
+/// Drops `value` on a thread kept for that, so the caller does not spend the time freeing it
+/// (a committed block's buffers, say); drops it here if that thread cannot be started.
+pub fn drop_elsewhere<T: Send + 'static>(value: T) {
+    type Garbage = Box<dyn Send>;
+    static DROPPER: std::sync::OnceLock<
+        Option<std::sync::Mutex<std::sync::mpsc::Sender<Garbage>>>,
+    > = std::sync::OnceLock::new();
+    let dropper = DROPPER.get_or_init(|| {
+        let (sender, receiver) = std::sync::mpsc::channel::<Garbage>();
+        std::thread::Builder::new()
+            .name("dropper".into())
+            .spawn(move || {
+                while let Ok(garbage) = receiver.recv() {
+                    drop(garbage);
+                }
+            })
+            .ok()
+            .map(|_| std::sync::Mutex::new(sender))
+    });
+    let garbage: Garbage = Box::new(value);
+    let leftover = match dropper.as_ref().map(|sender| sender.lock()) {
+        Some(Ok(sender)) => sender.send(garbage).err().map(|e| e.0),
+        _ => Some(garbage),
+    };
+    drop(leftover);
+}
+
 /// One signature to check: the key, the signed message and the signature (`None` for an item
 /// that could not even be decoded, whose verdict is `false`).
 pub type SignatureItem = Option<(PublicKey, Vec<u8>, Signature)>;
@@ -538,6 +565,23 @@ mod tests {
         let recent: Vec<Option<[u8; 32]>> =
             digests.iter().rev().take(1000).map(|d| Some(*d)).collect();
         assert!(memo.contains_all(&recent).iter().all(|k| *k));
+    }
+
+    #[test]
+    fn what_is_dropped_elsewhere_is_dropped() {
+        struct Flag(std::sync::Arc<std::sync::atomic::AtomicBool>);
+        impl Drop for Flag {
+            fn drop(&mut self) {
+                self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+            }
+        }
+        let dropped = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        drop_elsewhere(Flag(dropped.clone()));
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while !dropped.load(std::sync::atomic::Ordering::SeqCst) {
+            assert!(std::time::Instant::now() < deadline, "never dropped");
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
     }
 
     #[test]
