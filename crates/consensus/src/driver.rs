@@ -223,8 +223,9 @@ where
         mut ancestry: impl Ancestry<Self::Block>,
         _input: (),
     ) -> Option<Digested<Self::Block>> {
+        // Held, not cloned: a clone copies every transaction of the block.
         let parent = ancestry.next().await?;
-        let parent = parent.inner().clone();
+        let parent: &Block = parent.inner();
         let view = context.round.view().get();
         self.shared.note(
             view,
@@ -235,7 +236,7 @@ where
         );
         // Wait for the parent to be finalized and applied; give up if the chain moved past it.
         loop {
-            match parent_state(&self.shared, &parent) {
+            match parent_state(&self.shared, parent) {
                 ParentState::Ready => break,
                 ParentState::Passed => {
                     self.shared.note(
@@ -259,7 +260,7 @@ where
             clock.sleep(Duration::from_millis(due - now)).await;
         }
         let proposer = PublicKey::ed25519(context.leader.as_ref()).ok()?;
-        let Some(block) = self.build(&parent, wall_ms(&clock), proposer) else {
+        let Some(block) = self.build(parent, wall_ms(&clock), proposer) else {
             self.shared.note(
                 view,
                 "this validator leads but could not build a block (see the log above)".into(),
@@ -290,8 +291,9 @@ where
         let Some(parent) = ancestry.next().await else {
             return std::future::pending().await;
         };
-        let block = block.inner().clone();
-        let parent = parent.inner().clone();
+        // Held, not cloned: a clone copies every transaction of the block.
+        let block: &Block = block.inner();
+        let parent: &Block = parent.inner();
         let view = context.round.view().get();
         self.shared.note(
             view,
@@ -313,7 +315,7 @@ where
             return false;
         }
         loop {
-            match parent_state(&self.shared, &parent) {
+            match parent_state(&self.shared, parent) {
                 ParentState::Ready => break,
                 ParentState::Passed => {
                     // Already final at this height (a re-verification after a restart), or in
