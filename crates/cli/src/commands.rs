@@ -423,6 +423,7 @@ fn devnet(args: DevnetArgs, output: Output) -> anyhow::Result<ExitCode> {
     // credits can always be minted (prices go stale after the chain's max_price_age_ms).
     let oracle_key = home.keystore().load("oracle", None).ok();
     let oracle_thread: Arc<Mutex<Option<std::thread::JoinHandle<()>>>> = Arc::default();
+    let registration_thread: Arc<Mutex<Option<std::thread::JoinHandle<()>>>> = Arc::default();
     let devices = args.devices;
     // Storage providers on loopback, listed where `groundwork storage … --home` finds them.
     let storage_providers =
@@ -441,6 +442,7 @@ fn devnet(args: DevnetArgs, output: Output) -> anyhow::Result<ExitCode> {
     let storage_group = storage_providers.clone();
     let (stop, slot) = (fleet_stop.clone(), fleet_thread.clone());
     let (oracle_stop, oracle_slot) = (fleet_stop.clone(), oracle_thread.clone());
+    let (registration_stop, registration_slot) = (fleet_stop.clone(), registration_thread.clone());
     let banner = Box::new(move |addr: std::net::SocketAddr| {
         let url = format!("http://{addr}");
         if let Some(key) = oracle_key {
@@ -457,7 +459,15 @@ fn devnet(args: DevnetArgs, output: Output) -> anyhow::Result<ExitCode> {
             }
         }
         if let (Some(group), Some(maker)) = (storage_group, storage_maker) {
-            crate::storage::register_devnet_providers(group, url.clone(), maker);
+            let handle = crate::storage::register_devnet_providers(
+                group,
+                url.clone(),
+                maker,
+                registration_stop,
+            );
+            if let (Some(handle), Ok(mut slot)) = (handle, registration_slot.lock()) {
+                *slot = Some(handle);
+            }
         }
         if let Some(mut config) = fleet {
             config.node_url = url.clone();
@@ -490,7 +500,7 @@ fn devnet(args: DevnetArgs, output: Output) -> anyhow::Result<ExitCode> {
     });
     let stop_agents = Box::new(move || {
         fleet_stop.store(true, Ordering::Relaxed);
-        for thread in [&fleet_thread, &oracle_thread] {
+        for thread in [&fleet_thread, &oracle_thread, &registration_thread] {
             if let Ok(mut slot) = thread.lock()
                 && let Some(handle) = slot.take()
             {

@@ -805,20 +805,32 @@ pub(crate) fn devnet_banner(
 }
 
 /// Registers a devnet's providers on chain once its node answers (onboarding, offers) and starts
-/// their provers; runs on its own thread and logs the outcome.
+/// their provers, on a thread of its own that logs the outcome. Setting `stopping` (Ctrl-C)
+/// ends it after the provider being registered; the devnet joins the thread before it stops
+/// the node, so no prover is left asking a stopped node.
 pub(crate) fn register_devnet_providers(
     group: std::sync::Arc<groundwork_storage_node::local::LocalProviders>,
     node_url: String,
     maker: groundwork_primitives::SigningKey,
-) {
+    stopping: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> Option<std::thread::JoinHandle<()>> {
     let spawned = std::thread::Builder::new()
         .name("storage-registration".into())
         .spawn(move || {
             let node = NodeApi::new(&node_url);
-            match group.register_on_chain(&node, &maker, 300) {
+            let outcome = group.register_on_chain(&node, &maker, 300, &stopping);
+            let stopped = stopping.load(std::sync::atomic::Ordering::Relaxed);
+            match outcome {
+                Ok(registered) if stopped => tracing::info!(
+                    providers = registered.len(),
+                    "the devnet stopped while its storage providers were being registered"
+                ),
                 Ok(registered) => tracing::info!(
                     providers = registered.len(),
                     "storage providers registered on chain and answering challenges"
+                ),
+                Err(_) if stopped => tracing::info!(
+                    "the devnet stopped before its storage providers were registered on chain"
                 ),
                 Err(error) => tracing::warn!(
                     error = %format!("{error:#}"),
@@ -826,7 +838,11 @@ pub(crate) fn register_devnet_providers(
                 ),
             }
         });
-    if let Err(error) = spawned {
-        tracing::warn!(%error, "could not start the storage registration");
+    match spawned {
+        Ok(handle) => Some(handle),
+        Err(error) => {
+            tracing::warn!(%error, "could not start the storage registration");
+            None
+        }
     }
 }

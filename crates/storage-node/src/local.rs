@@ -201,14 +201,21 @@ impl LocalProviders {
     /// Registers every provider on chain — a fresh owner key per provider funded by the
     /// devnet faucet, the disk onboarded as a storage device attested by `maker`, the offer
     /// posted with the provider's URL — and starts its prover. Returns the registrations.
+    ///
+    /// Stops between providers once `stop` is set (the devnet is shutting down), returning those
+    /// registered so far.
     pub fn register_on_chain(
         &self,
         node: &crate::chain::NodeApi,
         maker: &groundwork_primitives::SigningKey,
         faucet_tokens: u64,
+        stop: &std::sync::atomic::AtomicBool,
     ) -> anyhow::Result<Vec<crate::chain::Registration>> {
         let mut registrations = Vec::new();
         for (index, identity) in self.identities.iter().enumerate() {
+            if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                break;
+            }
             let Some(identity) = identity else {
                 anyhow::bail!("the providers were started without a chain id");
             };
