@@ -88,12 +88,31 @@ pub fn wait_for(what: &str, seconds: u64, mut check: impl FnMut() -> bool) {
 }
 
 /// A port nobody listens on right now.
+///
+/// Picked below the kernel's ephemeral range (`net.ipv4.ip_local_port_range`, from 32768 by
+/// default): a port the kernel chose for us would be one it also hands out to outgoing
+/// connections, and while a test has a node down for a restart, a peer redialling it or the
+/// test's own client could take its port (seen once: "Address already in use" on restart).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let ephemeral_start = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|range| range.split_whitespace().next()?.parse::<u16>().ok())
+        .unwrap_or(32768);
+    let low = 12_000u16;
+    let span = u64::from(ephemeral_start.saturating_sub(low).max(1_000));
+    // Spread over the span by process and call, so concurrent tests rarely try the same port.
+    let seed = u64::from(std::process::id()).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    for _ in 0..10_000 {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let offset = seed.wrapping_add(n.wrapping_mul(7_919)) % span;
+        let port = low + offset as u16;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port below {ephemeral_start}");
 }
 
 /// `groundwork init` into `dir` with a plain `operator` key.
