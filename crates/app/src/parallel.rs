@@ -65,9 +65,8 @@ fn map_in_pieces<T: Sync, R: Send>(
 /// (a committed block's buffers, say); drops it here if that thread cannot be started.
 pub fn drop_elsewhere<T: Send + 'static>(value: T) {
     type Garbage = Box<dyn Send>;
-    static DROPPER: std::sync::OnceLock<
-        Option<std::sync::Mutex<std::sync::mpsc::Sender<Garbage>>>,
-    > = std::sync::OnceLock::new();
+    static DROPPER: std::sync::OnceLock<Option<std::sync::mpsc::Sender<Garbage>>> =
+        std::sync::OnceLock::new();
     let dropper = DROPPER.get_or_init(|| {
         let (sender, receiver) = std::sync::mpsc::channel::<Garbage>();
         std::thread::Builder::new()
@@ -78,14 +77,13 @@ pub fn drop_elsewhere<T: Send + 'static>(value: T) {
                 }
             })
             .ok()
-            .map(|_| std::sync::Mutex::new(sender))
+            .map(|_| sender)
     });
     let garbage: Garbage = Box::new(value);
-    let leftover = match dropper.as_ref().map(|sender| sender.lock()) {
-        Some(Ok(sender)) => sender.send(garbage).err().map(|e| e.0),
-        _ => Some(garbage),
-    };
-    drop(leftover);
+    // Without the thread (or if it is gone), the value is dropped here.
+    if let Some(sender) = dropper {
+        let _ = sender.send(garbage);
+    }
 }
 
 /// One signature to check: the key, the signed message and the signature (`None` for an item

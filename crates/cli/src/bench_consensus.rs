@@ -60,7 +60,7 @@ pub(crate) struct BenchConsensusArgs {
     pub(crate) timeout_s: u64,
     /// Log filter for the validators (their logs are `node.log` in each validator's folder;
     /// `groundwork_consensus=debug` times each proposal, re-execution and commit).
-    #[arg(long, default_value = "warn")]
+    #[arg(long, default_value = "warn", value_parser = crate::log_filter)]
     pub(crate) node_log: String,
     /// Keep the network's folder (homes, stores, logs) after the run and print where it is.
     #[arg(long)]

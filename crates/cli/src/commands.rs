@@ -307,12 +307,6 @@ impl Shutdown {
     }
 }
 
-/// Waits for SIGINT or SIGTERM, listening from the first poll (see [`Shutdown`] for when that
-/// is too late).
-pub(crate) async fn shutdown_signal() {
-    Shutdown::listen().received().await;
-}
-
 /// The token price the devnet's oracle reports: $1.00 per token, in micro-dollars.
 pub(crate) const DEVNET_TOKEN_PRICE: u64 = 1_000_000;
 /// Devnet epochs last about this long, so a few are paid within a couple of minutes.
@@ -1227,14 +1221,17 @@ fn agents_fleet(args: crate::FleetArgs, output: Output) -> anyhow::Result<ExitCo
     }
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
+    // Listening before the fleet starts (see `Shutdown`), then waiting on a thread of its own.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let mut shutdown = {
+        let _context = runtime.enter();
+        Shutdown::listen()
+    };
     std::thread::spawn(move || {
-        if let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-        {
-            runtime.block_on(shutdown_signal());
-            flag.store(true, Ordering::Relaxed);
-        }
+        runtime.block_on(shutdown.received());
+        flag.store(true, Ordering::Relaxed);
     });
     let report = groundwork_agents::run_fleet(config, stop)?;
     print(output, &serde_json::to_value(&report)?, || report.summary());

@@ -21,10 +21,18 @@ pub(crate) struct Cli {
     #[arg(long, global = true, value_enum, default_value_t = Output::Text)]
     pub(crate) output: Output,
     /// Log filter for the node (e.g. `info`, `debug`, `groundwork_node=debug`). Overrides RUST_LOG.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, value_parser = log_filter)]
     pub(crate) log: Option<String>,
     #[command(subcommand)]
     pub(crate) command: Command,
+}
+
+/// A log filter as `--log` takes it, refused with the parser's reason when it does not parse
+/// (tracing would otherwise drop the bad part without a word).
+pub(crate) fn log_filter(filter: &str) -> Result<String, String> {
+    tracing_subscriber::EnvFilter::try_new(filter)
+        .map(|_| filter.to_string())
+        .map_err(|e| format!("not a log filter ({e}); e.g. `info` or `warn,groundwork_node=debug`"))
 }
 
 /// Output format.
@@ -556,5 +564,22 @@ fn main() -> ExitCode {
             }
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bad_log_filter_is_refused_with_its_reason_and_a_good_one_kept() {
+        assert_eq!(
+            log_filter("warn,groundwork_consensus=debug").as_deref(),
+            Ok("warn,groundwork_consensus=debug")
+        );
+        let refused = log_filter("x=[").unwrap_err();
+        assert!(refused.starts_with("not a log filter ("), "{refused}");
+        let parsed = Cli::try_parse_from(["groundwork", "--log", "x=[", "keys", "list"]);
+        assert!(parsed.unwrap_err().to_string().contains("not a log filter"));
     }
 }

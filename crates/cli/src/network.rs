@@ -228,6 +228,8 @@ fn run_devnet(
         })?;
     }
     let log = std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into());
+    // The validators take it as `--log`, which refuses a bad filter: say so once, here.
+    crate::log_filter(&log).map_err(|e| anyhow::anyhow!("RUST_LOG={log:?} is {e}"))?;
     let mut running = Validators::start(root, validators, &log)?;
     let url = running.urls[0].clone();
     let dev = first

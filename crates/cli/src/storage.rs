@@ -20,7 +20,7 @@ use groundwork_storage_node::server::{
 use groundwork_storage_node::size::{format_size, parse_size};
 use serde_json::json;
 
-use crate::commands::{load_key, print, resolve_home, shutdown_signal};
+use crate::commands::{Shutdown, load_key, print, resolve_home};
 use crate::{HomeArg, Output};
 use groundwork_node::home::Home;
 use groundwork_primitives::Address;
@@ -686,6 +686,8 @@ pub(crate) fn provider(action: ProviderCommand, output: Output) -> anyhow::Resul
         .enable_all()
         .build()?;
     runtime.block_on(async move {
+        // Listening before the provider answers anyone (see `Shutdown`).
+        let mut shutdown = Shutdown::listen();
         let mut handle = groundwork_storage_node::server::start(config).await?;
         if let Some((node, identity, owner, maker)) = chain {
             let (registering, endpoint) = (node.clone(), endpoint.clone());
@@ -733,7 +735,7 @@ pub(crate) fn provider(action: ProviderCommand, output: Output) -> anyhow::Resul
             )
         });
         tokio::select! {
-            _ = shutdown_signal() => {
+            _ = shutdown.received() => {
                 tracing::info!("stopping the provider");
                 handle.shutdown().await?;
             }
