@@ -316,7 +316,8 @@ impl App {
         }
         parallel::remember_verified(&tx.signer, &tx.signed_message(), &tx.signature);
         let snapshot = self.store.snapshot()?;
-        Ok(check_against_state(chain, &snapshot, tx))
+        let min_fee = snapshot.accounts_params()?.min_fee;
+        Ok(check_against_state(chain, min_fee, &snapshot, tx))
     }
 
     /// [`App::check_tx`] for many transactions at once, one verdict per transaction in order:
@@ -328,9 +329,12 @@ impl App {
         let chain = self.chain()?;
         let decoded = decode_and_verify(txs, self.threads);
         let snapshot = self.store.snapshot()?;
+        // The parameters once for the batch (they are JSON: parsing them per transaction cost
+        // more than the account read).
+        let min_fee = snapshot.accounts_params()?.min_fee;
         Ok(decoded
             .into_iter()
-            .map(|tx| tx.and_then(|tx| check_against_state(chain, &snapshot, tx)))
+            .map(|tx| tx.and_then(|tx| check_against_state(chain, min_fee, &snapshot, tx)))
             .collect())
     }
 
@@ -749,9 +753,11 @@ impl App {
     }
 }
 
-/// The stateful admission checks shared by `check_tx`.
+/// The stateful admission checks shared by `check_tx` and `check_txs` (`min_fee` from the same
+/// state's parameters).
 fn check_against_state(
     chain: &ChainInfo,
+    min_fee: Amount,
     state: &impl StateRead,
     tx: SignedTx,
 ) -> Result<CheckedTx, TxError> {
@@ -769,7 +775,6 @@ fn check_against_state(
             got: tx.nonce,
         });
     }
-    let min_fee = state.accounts_params().map_err(load)?.min_fee;
     if tx.fee < min_fee {
         return Err(TxError::FeeTooLow {
             minimum: min_fee,

@@ -8,7 +8,6 @@
 use groundwork_primitives::{
     Address, Amount, Hash, PublicKey, Signature, domain, sha256, signed_message,
 };
-use groundwork_proto::Message as _;
 use groundwork_proto::v1::{self, message::Kind, public_key::Key};
 use groundwork_proto::{MAX_MEMO_BYTES, MAX_MESSAGES_PER_TX, MAX_TX_BYTES, decode_bounded};
 
@@ -114,7 +113,7 @@ impl SignedTx {
         let malformed = |e: groundwork_proto::DecodeError| TxError::Malformed(e.to_string());
         let envelope: v1::TxEnvelope =
             decode_bounded("transaction", bytes, MAX_TX_BYTES).map_err(malformed)?;
-        if envelope.encode_to_vec() != bytes {
+        if !groundwork_proto::encodes_to(&envelope, bytes) {
             return Err(TxError::Malformed(
                 "the envelope is not canonically encoded (fields in number order, no unknown fields)".into(),
             ));
@@ -138,7 +137,7 @@ impl SignedTx {
         // One transaction, one encoding: a relayer must not be able to re-encode the envelope
         // (field order, unknown fields, padding) and so change its hash while the signature
         // stays valid. Protobuf encoders emit this canonical form by default.
-        if body.encode_to_vec() != envelope.body {
+        if !groundwork_proto::encodes_to(&body, &envelope.body) {
             return Err(TxError::Malformed(
                 "the body is not canonically encoded (fields in number order, no unknown or default-valued fields)".into(),
             ));
@@ -307,6 +306,7 @@ pub fn tx_root(hashes: &[Hash]) -> Hash {
 mod tests {
     use super::*;
     use groundwork_primitives::SigningKey;
+    use groundwork_proto::Message as _;
 
     #[test]
     fn a_signed_transfer_decodes_and_verifies() {

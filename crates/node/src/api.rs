@@ -739,19 +739,28 @@ pub(crate) fn admit_txs(
     txs: Vec<Vec<u8>>,
     share: bool,
 ) -> Result<Vec<Result<Hash, ApiError>>, ApiError> {
+    let before = inner.store.tip()?;
     let checked = inner.checker.check_txs(&txs)?;
-    // Committed already (outside the mempool lock: store reads, in one read transaction).
-    let hashes: Vec<Hash> = checked
-        .iter()
-        .map(|c| c.as_ref().map_or(Hash::ZERO, |c| c.tx.hash))
-        .collect();
-    let committed: Vec<bool> = inner
-        .store
-        .txs_committed(&hashes)?
-        .into_iter()
-        .zip(&checked)
-        .map(|(found, c)| found && c.is_ok())
-        .collect();
+    // A transaction that passed the nonce check cannot be committed in the state it was checked
+    // against; it can only be if a block committed since (it then answers as committed rather
+    // than waiting in the mempool for nothing). Look those up only when a block did commit
+    // (outside the mempool lock: store reads, in one read transaction). A lookup per
+    // transaction cost ~2.5 % of a validator's CPU at 10,000 transfers/s.
+    let committed: Vec<bool> = if inner.store.tip()? == before {
+        vec![false; checked.len()]
+    } else {
+        let hashes: Vec<Hash> = checked
+            .iter()
+            .map(|c| c.as_ref().map_or(Hash::ZERO, |c| c.tx.hash))
+            .collect();
+        inner
+            .store
+            .txs_committed(&hashes)?
+            .into_iter()
+            .zip(&checked)
+            .map(|(found, c)| found && c.is_ok())
+            .collect()
+    };
     let height = inner.tips.borrow().height;
     let mut outcomes = Vec::with_capacity(txs.len());
     let mut fresh = Vec::new();

@@ -72,10 +72,64 @@ pub fn decode_bounded<M: Message + Default>(
     })
 }
 
+/// Whether `message` encodes to exactly `bytes` (the canonical-encoding check of signed
+/// envelopes). Encodes into a buffer kept per thread: the check runs on every transaction and
+/// report a node admits or executes, and a fresh vector each time cost an allocation and a free.
+pub fn encodes_to<M: Message>(message: &M, bytes: &[u8]) -> bool {
+    thread_local! {
+        static BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    if message.encoded_len() != bytes.len() {
+        return false;
+    }
+    BUFFER.with(|buffer| match buffer.try_borrow_mut() {
+        Ok(mut buffer) => {
+            buffer.clear();
+            // Cannot fail: a vector grows to fit.
+            message.encode(&mut *buffer).is_ok() && buffer.as_slice() == bytes
+        }
+        // Re-entered from within an encode (not possible today): a fresh vector.
+        Err(_) => message.encode_to_vec() == bytes,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use v1::TxEnvelope;
+
+    #[test]
+    fn encodes_to_says_whether_the_bytes_are_the_canonical_encoding() {
+        let envelope = TxEnvelope {
+            body: vec![1, 2, 3],
+            signature: vec![9; 64],
+            ..Default::default()
+        };
+        let canonical = envelope.encode_to_vec();
+        assert!(encodes_to(&envelope, &canonical));
+        // Same fields, another order: decodes to the same message, is not its encoding.
+        let mut reordered = Vec::new();
+        prost::encoding::bytes::encode(3, &envelope.signature, &mut reordered);
+        prost::encoding::bytes::encode(1, &envelope.body, &mut reordered);
+        let decoded = TxEnvelope::decode(reordered.as_slice()).unwrap();
+        assert_eq!(decoded, envelope);
+        assert!(!encodes_to(&decoded, &reordered));
+        // One byte more, one byte less, one byte changed.
+        let mut longer = canonical.clone();
+        longer.push(0);
+        assert!(!encodes_to(&envelope, &longer));
+        assert!(!encodes_to(&envelope, &canonical[..canonical.len() - 1]));
+        let mut changed = canonical.clone();
+        *changed.last_mut().unwrap() ^= 1;
+        assert!(!encodes_to(&envelope, &changed));
+        // Again on the same thread, after a longer message: the buffer is reused correctly.
+        let long = TxEnvelope {
+            body: vec![7; 500],
+            ..Default::default()
+        };
+        assert!(encodes_to(&long, &long.encode_to_vec()));
+        assert!(encodes_to(&envelope, &canonical));
+    }
 
     #[test]
     fn oversized_input_is_refused_before_parsing() {

@@ -25,7 +25,6 @@ use std::collections::BTreeMap;
 use groundwork_primitives::{
     Address, DeviceId, Hash, PublicKey, Signature, domain, sha256, signed_message,
 };
-use groundwork_proto::Message as _;
 use groundwork_proto::v1::{self, report_body::Kind};
 use groundwork_proto::{MAX_REPORT_BYTES, decode_bounded};
 use groundwork_state::{StateRead, StateWrite};
@@ -183,7 +182,7 @@ impl DecodedReport {
         let malformed = |e: String| ReportInvalid::Malformed(e);
         let envelope: v1::ReportEnvelope = decode_bounded("report", bytes, MAX_REPORT_BYTES)
             .map_err(|e| malformed(e.to_string()))?;
-        if envelope.encode_to_vec() != bytes {
+        if !groundwork_proto::encodes_to(&envelope, bytes) {
             return Err(malformed("the envelope is not canonically encoded".into()));
         }
         let device = DeviceId::from_slice(&envelope.device)
@@ -192,7 +191,7 @@ impl DecodedReport {
             Signature::from_slice(&envelope.signature).map_err(|e| malformed(e.to_string()))?;
         let body: v1::ReportBody = decode_bounded("report body", &envelope.body, MAX_REPORT_BYTES)
             .map_err(|e| malformed(e.to_string()))?;
-        if body.encode_to_vec() != envelope.body {
+        if !groundwork_proto::encodes_to(&body, &envelope.body) {
             return Err(malformed("the body is not canonically encoded".into()));
         }
         if body.kind.is_none() {
