@@ -399,6 +399,14 @@ mod tests {
             matches!(SignedTx::decode(&padded), Err(TxError::Malformed(m)) if m.contains("canonically"))
         );
         assert!(SignedTx::decode(&bytes).is_ok());
+
+        // The same inside the signed body: the envelope is canonical, the body it carries is not.
+        let mut envelope = v1::TxEnvelope::decode(bytes.as_slice()).unwrap();
+        envelope.body.extend_from_slice(&[0x78, 0x01]);
+        let padded_body = envelope.encode_to_vec();
+        assert!(
+            matches!(SignedTx::decode(&padded_body), Err(TxError::Malformed(m)) if m.contains("body is not canonically"))
+        );
     }
 
     #[test]

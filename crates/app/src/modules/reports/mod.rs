@@ -913,3 +913,51 @@ pub fn end_block<S: StateRead + StateWrite>(state: &mut S, height: u64) -> AppRe
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use groundwork_proto::Message as _;
+
+    fn envelope(body: Vec<u8>) -> Vec<u8> {
+        v1::ReportEnvelope {
+            body,
+            device: vec![7; 20],
+            signature: vec![9; 64],
+        }
+        .encode_to_vec()
+    }
+
+    fn refusal(bytes: &[u8]) -> String {
+        match DecodedReport::decode(bytes) {
+            Err(ReportInvalid::Malformed(reason)) => reason,
+            other => panic!("expected a malformed verdict, got {other:?}"),
+        }
+    }
+
+    /// A relayer must not be able to re-encode a report (padding, unknown fields) and so change
+    /// its hash while its signature stays valid: both the envelope and the signed body must be
+    /// exactly their canonical encodings.
+    #[test]
+    fn a_re_encoded_report_envelope_or_body_is_refused() {
+        let body = v1::ReportBody {
+            chain_id: "c".into(),
+            counter: 1,
+            ..Default::default()
+        }
+        .encode_to_vec();
+        // Canonical throughout: the decoder gets past both checks to the missing kind.
+        assert_eq!(refusal(&envelope(body.clone())), "the report has no kind");
+        // An unknown field 15 appended to the envelope.
+        let mut padded = envelope(body.clone());
+        padded.extend_from_slice(&[0x78, 0x01]);
+        assert_eq!(refusal(&padded), "the envelope is not canonically encoded");
+        // The same inside the signed body.
+        let mut padded_body = body;
+        padded_body.extend_from_slice(&[0x78, 0x01]);
+        assert_eq!(
+            refusal(&envelope(padded_body)),
+            "the body is not canonically encoded"
+        );
+    }
+}
