@@ -31,6 +31,8 @@ pub mod modules;
 pub mod parallel;
 pub mod tx;
 
+use std::sync::Arc;
+
 use groundwork_primitives::{Address, Amount, Hash, PublicKey, sha256};
 use groundwork_proto::Message as _;
 use groundwork_proto::v1::{self, Event, TxResult};
@@ -169,6 +171,65 @@ pub struct CheckedTx {
     pub account_nonce: u64,
 }
 
+/// A transaction's envelope bytes with their decoded form, as the mempool keeps them: the
+/// leader's proposal and a follower's re-execution take them from there instead of decoding the
+/// bytes again. Nothing about the signature is implied: execution checks it (found in the memo
+/// of verified signatures when this node admitted the transaction).
+#[derive(Debug)]
+pub struct PooledTx {
+    bytes: Vec<u8>,
+    tx: SignedTx,
+}
+
+impl PooledTx {
+    /// Decodes `bytes` (the stateless checks of [`SignedTx::decode`]).
+    pub fn decode(bytes: Vec<u8>) -> Result<PooledTx, TxError> {
+        let tx = SignedTx::decode(&bytes)?;
+        Ok(PooledTx { bytes, tx })
+    }
+
+    /// Pairs `bytes` with `tx`, which must be what [`SignedTx::decode`] gave for exactly these
+    /// bytes (as [`App::check_tx`] and [`App::check_txs`] hand them back, in order). `None`
+    /// when their sizes differ; debug builds also compare the hash (hashing every admitted
+    /// transaction again cost each validator ~1 % of its CPU at 10,000 transfers/s).
+    pub fn new(bytes: Vec<u8>, tx: SignedTx) -> Option<PooledTx> {
+        debug_assert!(bytes.len() != tx.size || sha256(&bytes) == tx.hash);
+        (bytes.len() == tx.size).then_some(PooledTx { bytes, tx })
+    }
+
+    /// The envelope bytes.
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// The decoded transaction.
+    pub fn tx(&self) -> &SignedTx {
+        &self.tx
+    }
+}
+
+/// A transaction ready for execution: decoded here, or taken decoded from the mempool.
+enum Decoded {
+    Owned(SignedTx),
+    Pooled(Arc<PooledTx>),
+}
+
+impl std::ops::Deref for Decoded {
+    type Target = SignedTx;
+    fn deref(&self) -> &SignedTx {
+        match self {
+            Decoded::Owned(tx) => tx,
+            Decoded::Pooled(pooled) => &pooled.tx,
+        }
+    }
+}
+
+impl std::borrow::Borrow<SignedTx> for Decoded {
+    fn borrow(&self) -> &SignedTx {
+        self
+    }
+}
+
 struct Pending {
     /// The input's height, time, parent and proposer; its transactions and reports are the
     /// block's (kept once).
@@ -205,8 +266,7 @@ pub struct App {
 
 /// What `prepare_proposal` chose, as bytes and decoded.
 struct Prepared {
-    bytes: Vec<Vec<u8>>,
-    decoded: Vec<SignedTx>,
+    txs: Vec<Arc<PooledTx>>,
 }
 
 impl std::fmt::Debug for App {
@@ -350,27 +410,43 @@ impl App {
         candidates: &[Vec<u8>],
         limits: BlockLimits,
     ) -> AppResult<Vec<Vec<u8>>> {
+        // Decoding is independent per candidate: spread it over the cores, then choose in order.
+        let pooled: Vec<Arc<PooledTx>> = parallel::par_map(candidates, self.threads, |c| {
+            PooledTx::decode(c.clone()).ok()
+        })
+        .into_iter()
+        .flatten()
+        .map(Arc::new)
+        .collect();
+        self.prepare_pooled(&pooled, limits)
+    }
+
+    /// [`App::prepare_proposal`] over candidates the mempool keeps decoded: nothing is decoded
+    /// or copied but the chosen transactions' bytes for the block. `finalize_block` on exactly
+    /// the block chosen here executes these decoded transactions (their signatures checked all
+    /// the same).
+    pub fn prepare_pooled(
+        &mut self,
+        candidates: &[Arc<PooledTx>],
+        limits: BlockLimits,
+    ) -> AppResult<Vec<Vec<u8>>> {
         let chain_id = self.chain()?.chain_id.clone();
         let snapshot = self.store.snapshot()?;
         let min_fee = snapshot.accounts_params()?.min_fee;
         // Per sender: the next nonce and what is left to spend.
-        let mut senders: std::collections::BTreeMap<Address, (u64, Amount)> = Default::default();
+        let mut senders: std::collections::HashMap<Address, (u64, Amount)> = Default::default();
         let mut chosen = Vec::new();
-        let mut chosen_decoded = Vec::new();
+        let mut chosen_pooled = Vec::new();
         let mut bytes = 0usize;
         self.prepared = None;
-        // Decoding is independent per candidate: spread it over the cores, then choose in order.
-        let decoded = parallel::par_map(candidates, self.threads, |c| SignedTx::decode(c).ok());
-        for (candidate, tx) in candidates.iter().zip(decoded) {
+        for candidate in candidates {
             if chosen.len() >= limits.max_txs {
                 break;
             }
-            if bytes + candidate.len() > limits.max_bytes {
+            if bytes + candidate.bytes.len() > limits.max_bytes {
                 continue;
             }
-            let Some(tx) = tx else {
-                continue;
-            };
+            let tx = &candidate.tx;
             if tx.chain_id != chain_id || tx.fee < min_fee {
                 continue;
             }
@@ -388,14 +464,11 @@ impl App {
                 continue;
             };
             senders.insert(tx.sender, (next_nonce + 1, left));
-            bytes += candidate.len();
-            chosen.push(candidate.clone());
-            chosen_decoded.push(tx);
+            bytes += candidate.bytes.len();
+            chosen.push(candidate.bytes.clone());
+            chosen_pooled.push(candidate.clone());
         }
-        self.prepared = Some(Prepared {
-            bytes: chosen.clone(),
-            decoded: chosen_decoded,
-        });
+        self.prepared = Some(Prepared { txs: chosen_pooled });
         Ok(chosen)
     }
 
@@ -403,6 +476,17 @@ impl App {
     /// what execution gives. On acceptance the execution is kept, so `finalize_block` with the
     /// same block does not run it twice. `Ok(Err(reason))` rejects the block.
     pub fn process_proposal(&mut self, block: &v1::Block) -> AppResult<Result<(), String>> {
+        self.process_proposal_with(block, Vec::new())
+    }
+
+    /// [`App::process_proposal`] given, by position, those of the block's transactions this
+    /// node already holds decoded (its mempool's, found by hash; `None` or a shorter list for
+    /// the rest). One whose bytes differ from the block's is ignored and the block's decoded.
+    pub fn process_proposal_with(
+        &mut self,
+        block: &v1::Block,
+        known: Vec<Option<Arc<PooledTx>>>,
+    ) -> AppResult<Result<(), String>> {
         let Some(header) = block.header.as_ref() else {
             return Ok(Err("the block has no header".into()));
         };
@@ -410,7 +494,7 @@ impl App {
             Ok(input) => input,
             Err(reason) => return Ok(Err(reason)),
         };
-        let finalized = match self.finalize_block(input) {
+        let finalized = match self.finalize_with(input, known) {
             Ok(f) => f,
             Err(AppError::InvalidBlock(reason)) => return Ok(Err(reason)),
             Err(e) => return Err(e),
@@ -446,6 +530,16 @@ impl App {
     /// Executes a block on top of the last committed one and keeps the result pending until
     /// [`App::commit`]. Returns the block with its complete header.
     pub fn finalize_block(&mut self, input: BlockInput) -> AppResult<&FinalizedBlock> {
+        self.finalize_with(input, Vec::new())
+    }
+
+    /// [`App::finalize_block`] with the transactions already held decoded (see
+    /// [`App::process_proposal_with`]).
+    fn finalize_with(
+        &mut self,
+        input: BlockInput,
+        known: Vec<Option<Arc<PooledTx>>>,
+    ) -> AppResult<&FinalizedBlock> {
         if let Some(pending) = &self.pending
             && pending.ran(&input)
         {
@@ -482,10 +576,18 @@ impl App {
         // The leader's own proposal: its transactions were decoded when it chose them (the
         // same function on the same bytes); their signatures are checked here all the same.
         let decoded = match self.prepared.take() {
-            Some(prepared) if prepared.bytes == input.txs => {
-                verify_decoded(prepared.decoded.into_iter().map(Ok).collect(), self.threads)
+            Some(prepared)
+                if prepared.txs.len() == input.txs.len()
+                    && prepared
+                        .txs
+                        .iter()
+                        .zip(&input.txs)
+                        .all(|(p, bytes)| p.bytes == *bytes) =>
+            {
+                let pooled = prepared.txs.into_iter().map(|p| Ok(Decoded::Pooled(p)));
+                verify_decoded(pooled.collect(), self.threads)
             }
-            _ => decode_and_verify(&input.txs, self.threads),
+            _ => decode_known_and_verify(&input.txs, known, self.threads),
         };
         let mut timings = BlockTimings {
             decode_verify_us: phase.elapsed().as_micros() as u64,
@@ -513,7 +615,7 @@ impl App {
                     account_tx_refs(&tx, tx_hashes.len(), &mut account_refs);
                     (
                         tx.hash,
-                        deliver_tx(&mut state, &chain, &input, min_fee, tx)?,
+                        deliver_tx(&mut state, &chain, &input, min_fee, &tx)?,
                     )
                 }
                 Err(error) => (sha256(bytes), failed(&error, Amount::ZERO, Vec::new())),
@@ -804,15 +906,38 @@ fn decode_and_verify(txs: &[Vec<u8>], threads: usize) -> Vec<Result<SignedTx, Tx
     )
 }
 
-/// The signature checks of [`decode_and_verify`] on transactions already decoded.
-fn verify_decoded(
-    mut decoded: Vec<Result<SignedTx, TxError>>,
+/// [`decode_and_verify`] for a block's transactions, taking those in `known` (by position) as
+/// they are when their bytes are the block's.
+fn decode_known_and_verify(
+    txs: &[Vec<u8>],
+    known: Vec<Option<Arc<PooledTx>>>,
     threads: usize,
-) -> Vec<Result<SignedTx, TxError>> {
+) -> Vec<Result<Decoded, TxError>> {
+    let mut known = known.into_iter();
+    let paired: Vec<(&Vec<u8>, Option<Arc<PooledTx>>)> = txs
+        .iter()
+        .map(|bytes| {
+            let pooled = known.next().flatten().filter(|p| p.bytes == *bytes);
+            (bytes, pooled)
+        })
+        .collect();
+    let decoded = parallel::par_map(&paired, threads, |(bytes, pooled)| match pooled {
+        Some(pooled) => Ok(Decoded::Pooled(pooled.clone())),
+        None => SignedTx::decode(bytes).map(Decoded::Owned),
+    });
+    verify_decoded(decoded, threads)
+}
+
+/// The signature checks of [`decode_and_verify`] on transactions already decoded.
+fn verify_decoded<T: std::borrow::Borrow<SignedTx> + Sync>(
+    mut decoded: Vec<Result<T, TxError>>,
+    threads: usize,
+) -> Vec<Result<T, TxError>> {
     let items: Vec<_> = parallel::par_map(&decoded, threads, |tx| {
-        tx.as_ref()
-            .ok()
-            .map(|tx| (tx.signer, tx.signed_message(), tx.signature))
+        tx.as_ref().ok().map(|tx| {
+            let tx: &SignedTx = tx.borrow();
+            (tx.signer, tx.signed_message(), tx.signature)
+        })
     });
     let verdicts = parallel::verify_signatures(&items, threads);
     for (tx, ok) in decoded.iter_mut().zip(verdicts) {
@@ -829,12 +954,12 @@ fn deliver_tx<S: StateRead>(
     chain: &ChainInfo,
     input: &BlockInput,
     min_fee: Amount,
-    tx: SignedTx,
+    tx: &SignedTx,
 ) -> AppResult<TxResult> {
     if tx.chain_id != chain.chain_id {
         let error = TxError::WrongChain {
             expected: chain.chain_id.clone(),
-            got: tx.chain_id,
+            got: tx.chain_id.clone(),
         };
         return Ok(failed(&error, Amount::ZERO, Vec::new()));
     }

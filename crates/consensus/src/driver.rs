@@ -39,7 +39,7 @@ use commonware_runtime::{Clock, Metrics, Spawner};
 use commonware_utils::Acknowledgement as _;
 use futures::StreamExt as _;
 use groundwork_app::{App, BlockInput, BlockLimits};
-use groundwork_primitives::{Hash, PublicKey};
+use groundwork_primitives::{Hash, PublicKey, sha256};
 use groundwork_state::{Store, Tip};
 use rand_core::CryptoRng;
 
@@ -167,7 +167,7 @@ impl Driver {
             shared.limits.max_bytes.saturating_mul(2),
         );
         let offered = candidates.len();
-        let txs = match app.prepare_proposal(&candidates, shared.limits) {
+        let txs = match app.prepare_pooled(&candidates, shared.limits) {
             Ok(txs) => txs,
             Err(error) => {
                 tracing::error!(%error, "cannot prepare a proposal");
@@ -326,10 +326,14 @@ where
             }
         }
         let started = std::time::Instant::now();
+        // The transactions shared with this validator wait decoded in its mempool: found by
+        // hash (before locking the app), they need no decoding again.
+        let hashes: Vec<Hash> = block.inner().txs.iter().map(|tx| sha256(tx)).collect();
+        let known = self.shared.mempool.waiting(&hashes);
         let verdict = self
             .shared
             .app()
-            .map(|mut app| app.process_proposal(block.inner()));
+            .map(|mut app| app.process_proposal_with(block.inner(), known));
         tracing::debug!(
             height = block.number(),
             txs = block.inner().txs.len(),

@@ -50,7 +50,7 @@ use commonware_runtime::buffer::paged::CacheRef;
 use commonware_runtime::{Clock, Handle, Metrics, Spawner, Storage};
 use commonware_storage::archive::immutable;
 use commonware_utils::ordered::Set;
-use groundwork_app::{App, BlockLimits, Genesis};
+use groundwork_app::{App, BlockLimits, Genesis, PooledTx};
 use groundwork_primitives::{Hash, PublicKey as GroundworkPublicKey};
 use groundwork_state::Store;
 use rand_core::CryptoRng;
@@ -149,8 +149,13 @@ impl Gossip {
 /// What [`Mempool`] implementations are asked; the node's mempool implements it.
 pub trait Mempool: Send + Sync + 'static {
     /// Transactions to offer the next proposal, in the order to try them (per sender in nonce
-    /// order), at most `max_txs` of them and about `max_bytes`.
-    fn candidates(&self, max_txs: usize, max_bytes: usize) -> Vec<Vec<u8>>;
+    /// order), at most `max_txs` of them and about `max_bytes`, decoded.
+    fn candidates(&self, max_txs: usize, max_bytes: usize) -> Vec<Arc<PooledTx>>;
+    /// Those of `hashes` (a proposal's transactions) waiting here, by position, so verifying
+    /// the proposal does not decode them again (`None` for the others). None by default.
+    fn waiting(&self, hashes: &[Hash]) -> Vec<Option<Arc<PooledTx>>> {
+        vec![None; hashes.len()]
+    }
     /// Signed device reports to put in the next proposal, at most `max_reports`, oldest first.
     /// Offer them without removing them: a proposal may never be finalized. Those a committed
     /// block included are dropped in [`Mempool::committed`]. None by default.

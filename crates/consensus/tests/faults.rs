@@ -17,7 +17,7 @@ use commonware_utils::{NZU32, NZUsize, probability};
 use groundwork_app::genesis::{GenesisAccount, GenesisValidator, TokenInfo};
 use groundwork_app::modules::accounts::state::AccountsRead as _;
 use groundwork_app::tx::{build_signed_tx, transfer_message};
-use groundwork_app::{App, Genesis, SignedTx};
+use groundwork_app::{App, Genesis, PooledTx};
 use groundwork_consensus::{
     CommittedBlock, Config, EngineHandle, Mempool, Network, Validator, ValidatorKey, channels,
     signer_from_seed, start,
@@ -31,29 +31,40 @@ const CHAIN: &str = "faults-test";
 /// A mempool that keeps every submitted transaction until a block includes it.
 #[derive(Default)]
 struct Pool {
-    txs: Mutex<Vec<(Hash, Vec<u8>)>>,
+    txs: Mutex<Vec<Arc<PooledTx>>>,
 }
 
 impl Pool {
     fn submit(&self, bytes: Vec<u8>) {
-        let hash = SignedTx::decode(&bytes).unwrap().hash;
-        self.txs.lock().unwrap().push((hash, bytes));
+        let tx = PooledTx::decode(bytes).unwrap();
+        self.txs.lock().unwrap().push(Arc::new(tx));
     }
 }
 
 impl Mempool for Pool {
-    fn candidates(&self, max_txs: usize, _max_bytes: usize) -> Vec<Vec<u8>> {
+    fn candidates(&self, max_txs: usize, _max_bytes: usize) -> Vec<Arc<PooledTx>> {
         self.txs
             .lock()
             .unwrap()
             .iter()
             .take(max_txs)
-            .map(|(_, b)| b.clone())
+            .cloned()
+            .collect()
+    }
+    // Followers holding a proposal's transactions take them decoded, as the node's pool does.
+    fn waiting(&self, hashes: &[Hash]) -> Vec<Option<Arc<PooledTx>>> {
+        let txs = self.txs.lock().unwrap();
+        hashes
+            .iter()
+            .map(|hash| txs.iter().find(|tx| tx.tx().hash == *hash).cloned())
             .collect()
     }
     fn committed(&self, block: CommittedBlock<'_>, _store: &Store) {
         let done: BTreeSet<Hash> = block.tx_hashes.iter().copied().collect();
-        self.txs.lock().unwrap().retain(|(h, _)| !done.contains(h));
+        self.txs
+            .lock()
+            .unwrap()
+            .retain(|tx| !done.contains(&tx.tx().hash));
     }
 }
 

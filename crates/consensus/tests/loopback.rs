@@ -13,7 +13,7 @@ use commonware_cryptography::Signer as _;
 use groundwork_app::genesis::{GenesisAccount, GenesisValidator, TokenInfo};
 use groundwork_app::modules::accounts::state::AccountsRead as _;
 use groundwork_app::tx::{build_signed_tx, transfer_message};
-use groundwork_app::{App, Genesis};
+use groundwork_app::{App, Genesis, PooledTx};
 use groundwork_consensus::{
     CommittedBlock, Config, Mempool, P2pConfig, Validator, signer_from_seed, spawn,
 };
@@ -26,13 +26,13 @@ struct Pool {
 }
 
 impl Mempool for Pool {
-    fn candidates(&self, max_txs: usize, _max_bytes: usize) -> Vec<Vec<u8>> {
+    fn candidates(&self, max_txs: usize, _max_bytes: usize) -> Vec<Arc<PooledTx>> {
         self.txs
             .lock()
             .unwrap()
             .iter()
             .take(max_txs)
-            .cloned()
+            .filter_map(|bytes| PooledTx::decode(bytes.clone()).ok().map(Arc::new))
             .collect()
     }
     fn committed(&self, block: CommittedBlock<'_>, _store: &Store) {

@@ -691,7 +691,7 @@ pub(crate) fn admit_tx(inner: &Inner, bytes: Vec<u8>, share: bool) -> Result<Has
         .lock()
         .map_err(|_| ApiError::internal("mempool lock poisoned"))?;
     let shared = share.then(|| bytes.clone());
-    let inserted = insert_checked(inner, &mut pool, &checked, bytes, height)?;
+    let inserted = insert_checked(inner, &mut pool, checked, bytes, height)?;
     drop(pool);
     if let (true, Some(engine), Some(bytes)) = (inserted, inner.engine.get(), shared) {
         engine.share(Gossip {
@@ -707,7 +707,7 @@ pub(crate) fn admit_tx(inner: &Inner, bytes: Vec<u8>, share: bool) -> Result<Has
 fn insert_checked(
     inner: &Inner,
     pool: &mut Mempool,
-    checked: &groundwork_app::CheckedTx,
+    checked: groundwork_app::CheckedTx,
     bytes: Vec<u8>,
     height: u64,
 ) -> Result<bool, ApiError> {
@@ -724,6 +724,7 @@ fn insert_checked(
                 MempoolError::Full { .. } => (StatusCode::SERVICE_UNAVAILABLE, "mempool_full"),
                 MempoolError::NonceGap { .. } => (StatusCode::BAD_REQUEST, "nonce_gap"),
                 MempoolError::NonceTaken(_) => (StatusCode::CONFLICT, "nonce_taken"),
+                MempoolError::NotItsBytes => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
             };
             Err(ApiError::new(status, kind, error.to_string()))
         }
@@ -784,7 +785,7 @@ pub(crate) fn admit_txs(
                 continue;
             }
             let shared = share.then(|| bytes.clone());
-            match insert_checked(inner, &mut pool, &checked, bytes, height) {
+            match insert_checked(inner, &mut pool, checked, bytes, height) {
                 Ok(inserted) => {
                     if let (true, Some(bytes)) = (inserted, shared) {
                         fresh.push(bytes);

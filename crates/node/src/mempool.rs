@@ -12,7 +12,9 @@ use std::collections::BTreeMap;
 /// hashes are digests an adversary can only grind), cheaper per lookup than std's SipHash.
 type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 
-use groundwork_app::CheckedTx;
+use std::sync::Arc;
+
+use groundwork_app::{CheckedTx, PooledTx};
 use groundwork_primitives::{Address, Hash};
 
 use crate::config::MempoolConfig;
@@ -44,11 +46,15 @@ pub enum MempoolError {
     /// Another waiting transaction from the same sender has this nonce.
     #[error("another waiting transaction from this account already has nonce {0}")]
     NonceTaken(u64),
+    /// The bytes given are not those the checked transaction was decoded from (a caller's bug).
+    #[error("the transaction's bytes are not the ones it was checked from")]
+    NotItsBytes,
 }
 
 #[derive(Debug)]
 struct Entry {
-    bytes: Vec<u8>,
+    /// The bytes and their decoded form, shared with proposals that take them.
+    tx: Arc<PooledTx>,
     sender: Address,
     nonce: u64,
     arrival: u64,
@@ -110,7 +116,7 @@ impl Mempool {
 
     /// The bytes of a waiting transaction.
     pub fn get(&self, hash: &Hash) -> Option<&[u8]> {
-        self.entries.get(hash).map(|e| e.bytes.as_slice())
+        self.entries.get(hash).map(|e| e.tx.bytes())
     }
 
     /// How many transactions from `sender` wait.
@@ -132,7 +138,7 @@ impl Mempool {
     /// Adds an admitted transaction seen at `height`.
     pub fn insert(
         &mut self,
-        checked: &CheckedTx,
+        checked: CheckedTx,
         bytes: Vec<u8>,
         height: u64,
     ) -> Result<Inserted, MempoolError> {
@@ -166,20 +172,23 @@ impl Mempool {
                 bytes: self.bytes,
             });
         }
+        let (hash, sender, nonce) = (tx.hash, tx.sender, tx.nonce);
+        let size = bytes.len();
+        let tx = PooledTx::new(bytes, checked.tx).ok_or(MempoolError::NotItsBytes)?;
         let arrival = self.next_arrival;
         self.next_arrival += 1;
-        self.bytes += bytes.len();
+        self.bytes += size;
         self.by_sender
-            .entry(tx.sender)
+            .entry(sender)
             .or_default()
-            .insert(tx.nonce, tx.hash);
-        self.arrivals.insert(arrival, tx.hash);
+            .insert(nonce, hash);
+        self.arrivals.insert(arrival, hash);
         self.entries.insert(
-            tx.hash,
+            hash,
             Entry {
-                bytes,
-                sender: tx.sender,
-                nonce: tx.nonce,
+                tx: Arc::new(tx),
+                sender,
+                nonce,
                 arrival,
                 height,
             },
@@ -188,7 +197,7 @@ impl Mempool {
     }
 
     /// Up to `max_txs` candidates for the next block (see the module docs for the order).
-    pub fn candidates(&self, max_txs: usize, max_bytes: usize) -> Vec<Vec<u8>> {
+    pub fn candidates(&self, max_txs: usize, max_bytes: usize) -> Vec<Arc<PooledTx>> {
         let mut out = Vec::new();
         let mut bytes = 0usize;
         let mut seen = std::collections::BTreeSet::new();
@@ -206,20 +215,29 @@ impl Mempool {
                 let Some(tx) = self.entries.get(hash) else {
                     continue;
                 };
-                if out.len() >= max_txs || bytes + tx.bytes.len() > max_bytes {
+                let size = tx.tx.bytes().len();
+                if out.len() >= max_txs || bytes + size > max_bytes {
                     break 'outer;
                 }
-                bytes += tx.bytes.len();
-                out.push(tx.bytes.clone());
+                bytes += size;
+                out.push(tx.tx.clone());
             }
         }
         out
     }
 
+    /// Those of `hashes` waiting here, by position (`None` for the others).
+    pub fn waiting(&self, hashes: &[Hash]) -> Vec<Option<Arc<PooledTx>>> {
+        hashes
+            .iter()
+            .map(|hash| self.entries.get(hash).map(|e| e.tx.clone()))
+            .collect()
+    }
+
     /// Removes a transaction.
     pub fn remove(&mut self, hash: &Hash) {
         if let Some(entry) = self.entries.remove(hash) {
-            self.bytes -= entry.bytes.len();
+            self.bytes -= entry.tx.bytes().len();
             self.arrivals.remove(&entry.arrival);
             if let Some(queue) = self.by_sender.get_mut(&entry.sender) {
                 queue.remove(&entry.nonce);
@@ -312,11 +330,11 @@ mod tests {
         let mut pool = Mempool::new(config(2));
         for nonce in 0..2 {
             let (c, b) = checked(1, nonce, 0);
-            pool.insert(&c, b, 0).unwrap();
+            pool.insert(c, b, 0).unwrap();
         }
         let (c, b) = checked(2, 0, 0);
         assert!(matches!(
-            pool.insert(&c, b, 0),
+            pool.insert(c, b, 0),
             Err(MempoolError::Full { count: 2, .. })
         ));
         assert_eq!(pool.len(), 2);
@@ -327,12 +345,12 @@ mod tests {
         let mut pool = Mempool::new(config(10));
         for nonce in [2, 0, 1] {
             let (c, b) = checked(1, nonce, 0);
-            pool.insert(&c, b, 0).unwrap();
+            pool.insert(c, b, 0).unwrap();
         }
         let nonces: Vec<u64> = pool
             .candidates(10, 1 << 20)
             .iter()
-            .map(|b| SignedTx::decode(b).unwrap().nonce)
+            .map(|pooled| pooled.tx().nonce)
             .collect();
         assert_eq!(nonces, vec![0, 1, 2]);
     }
@@ -341,14 +359,33 @@ mod tests {
     fn duplicates_gaps_and_taken_nonces_are_handled() {
         let mut pool = Mempool::new(config(10));
         let (c, b) = checked(1, 0, 0);
-        assert_eq!(pool.insert(&c, b.clone(), 0), Ok(Inserted::New));
-        assert_eq!(pool.insert(&c, b, 0), Ok(Inserted::AlreadyKnown));
+        assert_eq!(pool.insert(c.clone(), b.clone(), 0), Ok(Inserted::New));
+        assert_eq!(pool.insert(c, b, 0), Ok(Inserted::AlreadyKnown));
         let (c, b) = checked(1, 9, 0);
+        let sender = c.tx.sender;
         assert!(matches!(
-            pool.insert(&c, b, 0),
+            pool.insert(c, b, 0),
             Err(MempoolError::NonceGap { .. })
         ));
-        assert_eq!(pool.next_nonce(&c.tx.sender, 0), 1);
+        assert_eq!(pool.next_nonce(&sender, 0), 1);
+    }
+
+    #[test]
+    fn waiting_transactions_are_found_by_hash_decoded_and_foreign_bytes_are_refused() {
+        let mut pool = Mempool::new(config(10));
+        let (c0, b0) = checked(1, 0, 0);
+        let (c1, _) = checked(2, 0, 0);
+        let (h0, h1) = (c0.tx.hash, c1.tx.hash);
+        pool.insert(c0, b0.clone(), 0).unwrap();
+        let found = pool.waiting(&[h1, h0]);
+        assert!(found[0].is_none());
+        let held = found[1].as_ref().unwrap();
+        assert_eq!((held.bytes(), held.tx().hash), (b0.as_slice(), h0));
+        // Bytes that are not the checked transaction's: refused, nothing kept.
+        let mut other = b0;
+        other.push(0);
+        assert_eq!(pool.insert(c1, other, 0), Err(MempoolError::NotItsBytes));
+        assert_eq!(pool.len(), 1);
     }
 
     #[test]
@@ -356,9 +393,10 @@ mod tests {
         let mut pool = Mempool::new(config(10));
         let (c0, b0) = checked(1, 0, 0);
         let (c1, b1) = checked(1, 1, 0);
-        pool.insert(&c0, b0, 0).unwrap();
-        pool.insert(&c1, b1, 0).unwrap();
-        pool.after_block(&[c0.tx.hash], 1, |_| 2);
+        let included = c0.tx.hash;
+        pool.insert(c0, b0, 0).unwrap();
+        pool.insert(c1, b1, 0).unwrap();
+        pool.after_block(&[included], 1, |_| 2);
         assert!(
             pool.is_empty(),
             "nonce 1 is stale once the account's next nonce is 2"
@@ -370,14 +408,16 @@ mod tests {
     fn transactions_older_than_the_age_limit_are_dropped_and_younger_ones_kept() {
         let mut pool = Mempool::new(config(10));
         let (old, b) = checked(1, 0, 0);
-        pool.insert(&old, b, 5).unwrap();
+        let old_hash = old.tx.hash;
+        pool.insert(old, b, 5).unwrap();
         let (young, b) = checked(2, 0, 0);
-        pool.insert(&young, b, 100).unwrap();
+        let young_hash = young.tx.hash;
+        pool.insert(young, b, 100).unwrap();
         pool.after_block(&[], 5 + MAX_AGE_BLOCKS, |_| 0);
         assert_eq!(pool.len(), 2, "exactly the age limit is not too old");
         pool.after_block(&[], 6 + MAX_AGE_BLOCKS, |_| 0);
-        assert!(!pool.contains(&old.tx.hash));
-        assert!(pool.contains(&young.tx.hash));
+        assert!(!pool.contains(&old_hash));
+        assert!(pool.contains(&young_hash));
         pool.after_block(&[], 101 + MAX_AGE_BLOCKS, |_| 0);
         assert!(pool.is_empty());
     }

@@ -9,8 +9,10 @@
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 
+use groundwork_app::PooledTx;
 use groundwork_app::modules::accounts::state::AccountsRead as _;
 use groundwork_consensus::{CommittedBlock, Gossip};
+use groundwork_primitives::Hash;
 use groundwork_state::{Store, Tip};
 use tokio::sync::watch;
 
@@ -104,11 +106,18 @@ impl NodePool {
 }
 
 impl groundwork_consensus::Mempool for NodePool {
-    fn candidates(&self, max_txs: usize, max_bytes: usize) -> Vec<Vec<u8>> {
+    fn candidates(&self, max_txs: usize, max_bytes: usize) -> Vec<Arc<PooledTx>> {
         self.mempool
             .lock()
             .map(|pool| pool.candidates(max_txs, max_bytes))
             .unwrap_or_default()
+    }
+
+    fn waiting(&self, hashes: &[Hash]) -> Vec<Option<Arc<PooledTx>>> {
+        self.mempool
+            .lock()
+            .map(|pool| pool.waiting(hashes))
+            .unwrap_or_else(|_| vec![None; hashes.len()])
     }
 
     fn report_candidates(&self, max_reports: usize) -> Vec<Vec<u8>> {

@@ -8,14 +8,22 @@ use jmt::JellyfishMerkleTree;
 use jmt::storage::{LeafNode, Node, NodeKey, TreeReader};
 use redb::{
     Database, Durability, ReadOnlyTable, ReadTransaction, ReadableDatabase, ReadableTable,
-    TableDefinition,
+    TableDefinition, TableHandle as _,
 };
 
 use crate::tree::{AccountProof, TreeHasher, TreeUpdate, encode_proof, key_hash, root_hash};
 use crate::{ChangeSet, StateError, StateRead, StateResult};
 
 const STATE: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("state");
+/// The layout before path keys (keyed by the borsh `NodeKey`: version ‖ path): moved to
+/// [`TREE_NODES_BY_PATH`] when a store written before is opened.
 const TREE_NODES: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("tree_nodes");
+/// The live Jellyfish nodes by their nibble path ([`path_key`]); the value is the version that
+/// wrote the node (u64 BE) ‖ the borsh node. A node replaces the one at its path, so a block
+/// writes each changed node once instead of inserting it beside the one it retires and deleting
+/// that (about half the tree writes of a block).
+const TREE_NODES_BY_PATH: TableDefinition<'_, &[u8], &[u8]> =
+    TableDefinition::new("tree_nodes_by_path");
 const TREE_PREIMAGES: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("tree_preimages");
 const BLOCKS: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("blocks");
 const RESULTS: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("results");
@@ -172,9 +180,15 @@ impl Store {
     pub fn open(path: &Path) -> StateResult<Store> {
         let db = Database::create(path)?;
         let txn = db.begin_write()?;
+        let had_version_keys = txn
+            .list_tables()?
+            .any(|table| table.name() == TREE_NODES.name());
         {
             txn.open_table(STATE)?;
-            txn.open_table(TREE_NODES)?;
+            let mut by_path = txn.open_table(TREE_NODES_BY_PATH)?;
+            if had_version_keys {
+                move_version_keyed_nodes(&txn, &mut by_path)?;
+            }
             txn.open_table(TREE_PREIMAGES)?;
             txn.open_table(BLOCKS)?;
             txn.open_table(RESULTS)?;
@@ -184,6 +198,9 @@ impl Store {
             txn.open_table(INDEX)?;
             txn.open_table(RECORDS)?;
             txn.open_table(INGEST)?;
+        }
+        if had_version_keys {
+            txn.delete_table(TREE_NODES)?;
         }
         txn.commit()?;
         Ok(Store { db: Arc::new(db) })
@@ -303,14 +320,42 @@ impl Store {
                 };
             }
 
-            let mut nodes = txn.open_table(TREE_NODES)?;
-            // Retire first: a key is never both stale and new in one version, but be safe.
-            for stale in &commit.tree.batch.stale_node_index_batch {
-                nodes.remove(encode_node_key(&stale.node_key)?.as_slice())?;
+            let mut nodes = txn.open_table(TREE_NODES_BY_PATH)?;
+            // New nodes replace the retired ones at their paths; a retired node whose path
+            // holds no new one (a leaf moved, a key deleted) leaves its path empty.
+            let mut written: Vec<(Vec<u8>, Vec<u8>)> = commit
+                .tree
+                .batch
+                .node_batch
+                .nodes()
+                .iter()
+                .map(|(key, node)| {
+                    let mut value = key.version().to_be_bytes().to_vec();
+                    borsh::to_writer(&mut value, node)
+                        .map_err(|e| StateError::Tree(e.to_string()))?;
+                    Ok((path_key(key.nibble_path()), value))
+                })
+                .collect::<StateResult<_>>()?;
+            written.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+            let mut vacated: Vec<Vec<u8>> = commit
+                .tree
+                .batch
+                .stale_node_index_batch
+                .iter()
+                .map(|stale| path_key(stale.node_key.nibble_path()))
+                .filter(|path| {
+                    written
+                        .binary_search_by(|(written, _)| written.as_slice().cmp(path))
+                        .is_err()
+                })
+                .collect();
+            vacated.sort_unstable();
+            vacated.dedup();
+            for path in &vacated {
+                nodes.remove(path.as_slice())?;
             }
-            for (key, node) in commit.tree.batch.node_batch.nodes() {
-                let node = borsh::to_vec(node).map_err(|e| StateError::Tree(e.to_string()))?;
-                nodes.insert(encode_node_key(key)?.as_slice(), node.as_slice())?;
+            for (path, value) in &written {
+                nodes.insert(path.as_slice(), value.as_slice())?;
             }
             let mut preimages = txn.open_table(TREE_PREIMAGES)?;
             for (hash, key) in &commit.tree.preimages {
@@ -611,8 +656,59 @@ impl Store {
     }
 }
 
-fn encode_node_key(key: &NodeKey) -> StateResult<Vec<u8>> {
-    borsh::to_vec(key).map_err(|e| StateError::Tree(e.to_string()))
+/// A tree node's key in [`TREE_NODES_BY_PATH`]: its nibble path packed two nibbles to a byte,
+/// then the number of nibbles (so a path and its extension by a zero nibble differ).
+fn path_key(path: &jmt::storage::NibblePath) -> Vec<u8> {
+    let count = path.num_nibbles();
+    let mut key = vec![0u8; count.div_ceil(2) + 1];
+    for (i, nibble) in path.nibbles().enumerate() {
+        key[i / 2] |= u8::from(nibble) << if i % 2 == 0 { 4 } else { 0 };
+    }
+    // At most 64 nibbles (a 32-byte key hash).
+    key[count.div_ceil(2)] = count as u8;
+    key
+}
+
+/// Moves the nodes of a store written before path keys into `by_path`; the caller deletes the
+/// old table in the same transaction. Only live nodes were kept there (a block deleted those it
+/// retired), one per path; should two share a path, the later version stays.
+fn move_version_keyed_nodes(
+    txn: &redb::WriteTransaction,
+    by_path: &mut redb::Table<'_, &'static [u8], &'static [u8]>,
+) -> StateResult<()> {
+    let old = txn.open_table(TREE_NODES)?;
+    let corrupt = |e: std::io::Error| StateError::Corrupt {
+        table: "tree_nodes",
+        reason: format!("a key is not a tree node key: {e}"),
+    };
+    for entry in old.iter()? {
+        let (key, node) = entry?;
+        let key: NodeKey = borsh::from_slice(key.value()).map_err(corrupt)?;
+        let path = path_key(key.nibble_path());
+        let newer = match by_path.get(path.as_slice())? {
+            Some(held) => stored_version(held.value())? > key.version(),
+            None => false,
+        };
+        if newer {
+            continue;
+        }
+        let mut value = key.version().to_be_bytes().to_vec();
+        value.extend_from_slice(node.value());
+        by_path.insert(path.as_slice(), value.as_slice())?;
+    }
+    Ok(())
+}
+
+/// The version at the front of a [`TREE_NODES_BY_PATH`] value.
+fn stored_version(value: &[u8]) -> StateResult<u64> {
+    value
+        .get(..8)
+        .and_then(|v| v.try_into().ok())
+        .map(u64::from_be_bytes)
+        .ok_or_else(|| StateError::Corrupt {
+            table: "tree_nodes_by_path",
+            reason: "a value is shorter than its version".into(),
+        })
 }
 
 /// A read-only view of the state as of the last commit when it was taken.
@@ -636,7 +732,7 @@ impl Snapshot {
 
     fn tree_reader(&self) -> StateResult<TreeView<'_>> {
         Ok(TreeView {
-            nodes: self.txn.open_table(TREE_NODES)?,
+            nodes: self.txn.open_table(TREE_NODES_BY_PATH)?,
             preimages: self.txn.open_table(TREE_PREIMAGES)?,
             state: &self.state,
         })
@@ -684,11 +780,18 @@ struct TreeView<'a> {
 
 impl TreeReader for TreeView<'_> {
     fn get_node_option(&self, node_key: &NodeKey) -> anyhow::Result<Option<Node>> {
-        let key = borsh::to_vec(node_key)?;
-        match self.nodes.get(key.as_slice())? {
-            Some(bytes) => Ok(Some(borsh::from_slice(bytes.value())?)),
-            None => Ok(None),
+        let Some(bytes) = self
+            .nodes
+            .get(path_key(node_key.nibble_path()).as_slice())?
+        else {
+            return Ok(None);
+        };
+        let bytes = bytes.value();
+        // Only the live node at a path is kept: one of an older version is gone.
+        if stored_version(bytes)? != node_key.version() {
+            return Ok(None);
         }
+        Ok(Some(borsh::from_slice(&bytes[8..])?))
     }
 
     fn get_value_option(
@@ -750,9 +853,10 @@ mod tests {
 
         /// The one-walk tree update (taken whenever a block deletes nothing) gives the root and
         /// the very nodes the key-by-key update gives, block after block, over a tree that both
-        /// kinds of update (with deletions) built.
+        /// kinds of update (with deletions) built; and the tree kept by path gives, after every
+        /// block, the root of its whole state written at once.
         #[test]
-        fn the_one_walk_tree_update_gives_the_same_root_and_nodes_as_key_by_key(
+        fn the_one_walk_tree_update_gives_the_same_root_and_nodes_as_key_by_key_and_as_writing_it_all_at_once(
             blocks in proptest::collection::vec(
                 proptest::collection::vec((0u16..400, proptest::option::weighted(0.9, proptest::collection::vec(proptest::prelude::any::<u8>(), 0..40))), 1..120),
                 1..6,
@@ -775,6 +879,7 @@ mod tests {
                 1,
                 [(b"genesis".to_vec(), None), (b"key/0".to_vec(), None)].into_iter().collect(),
             );
+            let mut model: std::collections::BTreeMap<Vec<u8>, Vec<u8>> = Default::default();
             for (i, writes) in blocks.into_iter().enumerate() {
                 let height = i as u64 + 2;
                 let changes: ChangeSet = writes
@@ -792,7 +897,20 @@ mod tests {
                 proptest::prop_assert_eq!(&walk.node_batch, &by_key.node_batch);
                 proptest::prop_assert_eq!(&walk.stale_node_index_batch, &by_key.stale_node_index_batch);
                 // Commit the block as written (deletions included), by whichever path applies.
-                commit(&store, height, changes);
+                for (key, value) in &changes {
+                    match value {
+                        Some(value) => model.insert(key.clone(), value.clone()),
+                        None => model.remove(key),
+                    };
+                }
+                let root = commit(&store, height, changes);
+                // The nodes kept by path, updated block after block, give the root the whole
+                // state written at once gives.
+                if !model.is_empty() {
+                    let once = Store::open(&dir.path().join(format!("once-{height}"))).unwrap();
+                    let all: ChangeSet = model.iter().map(|(k, v)| (k.clone(), Some(v.clone()))).collect();
+                    proptest::prop_assert_eq!(commit(&once, 0, all), root);
+                }
             }
         }
     }
@@ -938,6 +1056,89 @@ mod tests {
             })
             .unwrap_err();
         assert!(matches!(err, StateError::OutOfOrder { tip: 0, got: 5 }));
+    }
+
+    /// Puts a store's tree nodes back in the layout before path keys (keyed by the borsh
+    /// `NodeKey`: version u64 LE ‖ nibble count u64 LE ‖ path length u32 LE ‖ packed path), as
+    /// a store written before holds them.
+    fn to_version_keys(path: &Path) {
+        let db = Database::create(path).unwrap();
+        let txn = db.begin_write().unwrap();
+        {
+            let by_path = txn.open_table(TREE_NODES_BY_PATH).unwrap();
+            let mut old = txn.open_table(TREE_NODES).unwrap();
+            for entry in by_path.iter().unwrap() {
+                let (key, value) = entry.unwrap();
+                let (key, value) = (key.value(), value.value());
+                let (packed, count) = key.split_at(key.len() - 1);
+                let version = u64::from_be_bytes(value[..8].try_into().unwrap());
+                let old_key = [
+                    version.to_le_bytes().as_slice(),
+                    &(count[0] as u64).to_le_bytes(),
+                    &(packed.len() as u32).to_le_bytes(),
+                    packed,
+                ]
+                .concat();
+                let decoded: NodeKey = borsh::from_slice(&old_key).unwrap();
+                assert_eq!(path_key(decoded.nibble_path()), key);
+                old.insert(old_key.as_slice(), &value[8..]).unwrap();
+            }
+        }
+        txn.delete_table(TREE_NODES_BY_PATH).unwrap();
+        txn.commit().unwrap();
+    }
+
+    #[test]
+    fn a_store_written_with_version_keyed_tree_nodes_moves_them_to_path_keys_on_opening() {
+        let dir = tempfile::tempdir().unwrap();
+        let (moved, fresh) = (dir.path().join("moved"), dir.path().join("fresh"));
+        // Inserts, updates and a deletion (which retires nodes whose paths stay empty).
+        let blocks = |store: &Store| {
+            commit(store, 0, set(&[(b"alice", b"100"), (b"bob", b"7")]));
+            let keys: Vec<(Vec<u8>, Vec<u8>)> = (0..300u32)
+                .map(|i| (format!("k{i}").into_bytes(), i.to_be_bytes().to_vec()))
+                .collect();
+            let pairs: Vec<(&[u8], &[u8])> = keys
+                .iter()
+                .map(|(k, v)| (k.as_slice(), v.as_slice()))
+                .collect();
+            commit(store, 1, set(&pairs));
+            let mut overlay = Overlay::new(store.snapshot().unwrap());
+            overlay.put(b"alice".to_vec(), b"90".to_vec());
+            overlay.delete(b"bob".to_vec());
+            overlay.delete(b"k7".to_vec());
+            commit(store, 2, overlay.into_changes())
+        };
+        let root = blocks(&Store::open(&moved).unwrap());
+        to_version_keys(&moved);
+
+        let store = Store::open(&moved).unwrap();
+        {
+            let txn = store.db.begin_read().unwrap();
+            let names: Vec<String> = txn
+                .list_tables()
+                .unwrap()
+                .map(|t| t.name().to_string())
+                .collect();
+            assert!(!names.contains(&"tree_nodes".to_string()), "{names:?}");
+        }
+        assert_eq!(store.tip().unwrap().unwrap().app_hash, root);
+        let proof = store.prove(b"alice").unwrap();
+        verify_proof(
+            &root,
+            b"alice",
+            Some(b"90"),
+            &hex::decode(&proof.proof).unwrap(),
+        )
+        .unwrap();
+        let absent = store.prove(b"k7").unwrap();
+        verify_proof(&root, b"k7", None, &hex::decode(&absent.proof).unwrap()).unwrap();
+        // The next block on the moved nodes gives the root a store that never moved gives.
+        let next = set(&[(b"k8", b"new"), (b"carol", b"1")]);
+        let after_move = commit(&store, 3, next.clone());
+        let never_moved = Store::open(&fresh).unwrap();
+        assert_eq!(blocks(&never_moved), root);
+        assert_eq!(commit(&never_moved, 3, next), after_move);
     }
 
     #[test]

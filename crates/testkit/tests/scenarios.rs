@@ -32,6 +32,7 @@ mod scenarios {
     pub mod a_device_joins_with_its_makers_attestation_and_bonds_its_stake;
     pub mod a_failed_transfer_still_pays_its_fee_and_changes_nothing_else;
     pub mod a_fee_below_the_minimum_is_refused;
+    pub mod a_follower_holding_a_proposals_transactions_decoded_reaches_the_verdict_of_one_decoding_them;
     pub mod a_heartbeat_too_soon_after_the_last_is_not_counted;
     pub mod a_hotspot_not_selected_cannot_beacon;
     pub mod a_hotspots_witness_and_later_heartbeat_in_one_block_are_both_judged_on_their_merits;
