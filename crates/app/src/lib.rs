@@ -191,7 +191,8 @@ impl PooledTx {
     /// Pairs `bytes` with `tx`, which must be what [`SignedTx::decode`] gave for exactly these
     /// bytes (as [`App::check_tx`] and [`App::check_txs`] hand them back, in order). `None`
     /// when their sizes differ; debug builds also compare the hash (hashing every admitted
-    /// transaction again cost each validator ~1 % of its CPU at 10,000 transfers/s).
+    /// transaction again would cost each validator ~0.4 µs per transaction, ~1 % of its budget
+    /// at 10,000 transfers/s).
     pub fn new(bytes: Vec<u8>, tx: SignedTx) -> Option<PooledTx> {
         debug_assert!(bytes.len() != tx.size || sha256(&bytes) == tx.hash);
         (bytes.len() == tx.size).then_some(PooledTx { bytes, tx })
