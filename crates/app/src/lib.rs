@@ -992,14 +992,12 @@ fn deliver_tx<S: StateRead>(
     account.nonce += 1;
     state.put_account(&tx.sender, &account);
     state.burn_held(tx.fee)?;
-    let fee_event = accounts::events::fee_burned(&tx.sender, tx.fee);
-
     let mut ctx = TxContext {
         sender: tx.sender,
         height: input.height,
         time_ms: input.time_ms,
         chain,
-        events: vec![fee_event.clone()],
+        events: vec![accounts::events::fee_burned(&tx.sender, tx.fee)],
     };
     let mut tx_state = Overlay::new(&*state);
     for (index, message) in tx.messages.iter().enumerate() {
@@ -1018,7 +1016,9 @@ fn deliver_tx<S: StateRead>(
             Ok(()) => {}
             Err(ExecError::Fail(reason)) => {
                 let error = TxError::MessageFailed { index, reason };
-                return Ok(failed(&error, tx.fee, vec![fee_event]));
+                // Only the fee's event stays (it is the first).
+                ctx.events.truncate(1);
+                return Ok(failed(&error, tx.fee, ctx.events));
             }
             Err(ExecError::Fatal(e)) => return Err(e),
         }

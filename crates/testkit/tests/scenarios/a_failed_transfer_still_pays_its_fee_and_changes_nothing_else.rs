@@ -1,3 +1,4 @@
+use groundwork_app::tx;
 use groundwork_primitives::Amount;
 
 use crate::{MIN_FEE, START, node};
@@ -54,4 +55,32 @@ fn a_failed_transfer_still_pays_its_fee_and_changes_nothing_else() {
     let block = node.produce_block().unwrap();
     assert_eq!(block.results.tx_results[0].code, 0);
     assert_eq!(node.balance(bob).unwrap(), Amount(START.0 + 10));
+
+    // Two messages, the first able to pay and the second not: the first one's transfer and its
+    // event are dropped with the second's failure; only the fee's event stays.
+    let both = tx::build_signed_tx(
+        node.key(1).unwrap(),
+        node.chain_id(),
+        node.next_nonce(1).unwrap(),
+        MIN_FEE,
+        vec![
+            tx::transfer_message(&alice, Amount(5)),
+            tx::transfer_message(&alice, Amount(START.0 * 2)),
+        ],
+        "",
+    );
+    let block = node.offer_block(vec![both]).unwrap().executed;
+    let result = &block.results.tx_results[0];
+    assert!(
+        result.error.starts_with("message 1 failed:"),
+        "{}",
+        result.error
+    );
+    let kinds: Vec<&str> = result.events.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(kinds, ["fee_burned"]);
+    assert_eq!(
+        node.balance(alice).unwrap(),
+        Amount(START.0 - 2 * MIN_FEE.0 - 10),
+        "alice received nothing from the failed transaction"
+    );
 }

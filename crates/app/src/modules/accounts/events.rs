@@ -9,7 +9,7 @@ use crate::events::event;
 pub fn transfer(from: &Address, to: &Address, amount: Amount) -> Event {
     event(
         "transfer",
-        &[
+        [
             ("from", from.to_string()),
             ("to", to.to_string()),
             ("amount", amount.to_string()),
@@ -21,6 +21,6 @@ pub fn transfer(from: &Address, to: &Address, amount: Amount) -> Event {
 pub fn fee_burned(payer: &Address, amount: Amount) -> Event {
     event(
         "fee_burned",
-        &[("payer", payer.to_string()), ("amount", amount.to_string())],
+        [("payer", payer.to_string()), ("amount", amount.to_string())],
     )
 }

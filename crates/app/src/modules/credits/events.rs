@@ -9,7 +9,7 @@ use crate::events::event;
 pub fn price_submitted(oracle: &Address, micro_fiat_per_token: u64) -> Event {
     event(
         "price_submitted",
-        &[
+        [
             ("oracle", oracle.to_string()),
             ("micro_fiat_per_token", micro_fiat_per_token.to_string()),
         ],
@@ -26,7 +26,7 @@ pub fn credits_minted(
 ) -> Event {
     event(
         "credits_minted",
-        &[
+        [
             ("payer", payer.to_string()),
             ("beneficiary", beneficiary.to_string()),
             ("burned", burned.to_string()),

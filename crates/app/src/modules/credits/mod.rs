@@ -97,7 +97,7 @@ pub fn end_block<S: StateRead + StateWrite>(state: &mut S, height: u64) -> AppRe
     state.record_reminted(reminted)?;
     Ok(vec![event(
         "tokens_reminted",
-        &[
+        [
             ("epoch", epoch.to_string()),
             ("credit_burns", burned.to_string()),
             ("reminted", reminted.to_string()),

@@ -10,7 +10,7 @@ use crate::modules::devices::state::DeviceKind;
 pub fn onboarded(id: &DeviceId, owner: &Address, kind: DeviceKind, maker: &Address) -> Event {
     event(
         "device_onboarded",
-        &[
+        [
             ("device", id.to_string()),
             ("owner", owner.to_string()),
             ("kind", kind.name().into()),
@@ -23,7 +23,7 @@ pub fn onboarded(id: &DeviceId, owner: &Address, kind: DeviceKind, maker: &Addre
 pub fn location_asserted(id: &DeviceId, cell: u64) -> Event {
     event(
         "device_location_asserted",
-        &[("device", id.to_string()), ("h3_cell", format!("{cell:x}"))],
+        [("device", id.to_string()), ("h3_cell", format!("{cell:x}"))],
     )
 }
 
@@ -31,7 +31,7 @@ pub fn location_asserted(id: &DeviceId, cell: u64) -> Event {
 pub fn transferred(id: &DeviceId, from: &Address, to: &Address) -> Event {
     event(
         "device_transferred",
-        &[
+        [
             ("device", id.to_string()),
             ("from", from.to_string()),
             ("to", to.to_string()),
@@ -41,5 +41,5 @@ pub fn transferred(id: &DeviceId, from: &Address, to: &Address) -> Event {
 
 /// `device_decommissioned`
 pub fn decommissioned(id: &DeviceId) -> Event {
-    event("device_decommissioned", &[("device", id.to_string())])
+    event("device_decommissioned", [("device", id.to_string())])
 }

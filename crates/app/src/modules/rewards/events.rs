@@ -9,7 +9,7 @@ use crate::modules::rewards::state::EpochSummary;
 pub fn epoch_paid(summary: &EpochSummary) -> Event {
     event(
         "rewards.epoch_paid",
-        &[
+        [
             ("epoch", summary.epoch.to_string()),
             ("emission", summary.emission.0.to_string()),
             ("paid", summary.paid.0.to_string()),

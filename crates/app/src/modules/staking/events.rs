@@ -9,7 +9,7 @@ use crate::events::event;
 pub fn bonded(owner: &Address, device: &DeviceId, amount: Amount) -> Event {
     event(
         "stake_bonded",
-        &[
+        [
             ("owner", owner.to_string()),
             ("device", device.to_string()),
             ("amount", amount.to_string()),
@@ -21,7 +21,7 @@ pub fn bonded(owner: &Address, device: &DeviceId, amount: Amount) -> Event {
 pub fn unbonding(owner: &Address, device: &DeviceId, amount: Amount, release_height: u64) -> Event {
     event(
         "stake_unbonding",
-        &[
+        [
             ("owner", owner.to_string()),
             ("device", device.to_string()),
             ("amount", amount.to_string()),
@@ -34,7 +34,7 @@ pub fn unbonding(owner: &Address, device: &DeviceId, amount: Amount, release_hei
 pub fn withdrawn(owner: &Address, amount: Amount) -> Event {
     event(
         "stake_withdrawn",
-        &[("owner", owner.to_string()), ("amount", amount.to_string())],
+        [("owner", owner.to_string()), ("amount", amount.to_string())],
     )
 }
 
@@ -42,7 +42,7 @@ pub fn withdrawn(owner: &Address, amount: Amount) -> Event {
 pub fn slashed(device: &DeviceId, amount: Amount, reason: &str) -> Event {
     event(
         "stake_slashed",
-        &[
+        [
             ("device", device.to_string()),
             ("amount", amount.to_string()),
             ("reason", reason.to_string()),

@@ -9,7 +9,7 @@ use crate::events::event;
 pub fn provider_offer(action: &str, device: &DeviceId, price: Amount, capacity: u64) -> Event {
     event(
         "storage_provider_offer",
-        &[
+        [
             ("action", action.to_string()),
             ("device", device.to_string()),
             ("price_per_gib_period", price.to_string()),
@@ -22,7 +22,7 @@ pub fn provider_offer(action: &str, device: &DeviceId, price: Amount, capacity: 
 pub fn provider_withdrawn(device: &DeviceId) -> Event {
     event(
         "storage_provider_withdrawn",
-        &[("device", device.to_string())],
+        [("device", device.to_string())],
     )
 }
 
@@ -30,7 +30,7 @@ pub fn provider_withdrawn(device: &DeviceId) -> Event {
 pub fn provider_failed(device: &DeviceId, score_ppm: u64) -> Event {
     event(
         "storage_provider_failed",
-        &[
+        [
             ("device", device.to_string()),
             ("score_ppm", score_ppm.to_string()),
         ],
@@ -48,7 +48,7 @@ pub fn deal_created(
 ) -> Event {
     event(
         "storage_deal_created",
-        &[
+        [
             ("deal", id.to_string()),
             ("client", client.to_string()),
             ("cid", cid.to_string()),
@@ -63,7 +63,7 @@ pub fn deal_created(
 pub fn proof_accepted(deal: u64, provider: &DeviceId, period: u64, paid: Amount) -> Event {
     event(
         "storage_proof_accepted",
-        &[
+        [
             ("deal", deal.to_string()),
             ("provider", provider.to_string()),
             ("period", period.to_string()),
@@ -76,7 +76,7 @@ pub fn proof_accepted(deal: u64, provider: &DeviceId, period: u64, paid: Amount)
 pub fn proof_missed(deal: u64, provider: &DeviceId, period: u64) -> Event {
     event(
         "storage_proof_missed",
-        &[
+        [
             ("deal", deal.to_string()),
             ("provider", provider.to_string()),
             ("period", period.to_string()),
@@ -88,7 +88,7 @@ pub fn proof_missed(deal: u64, provider: &DeviceId, period: u64) -> Event {
 pub fn deal_ended(id: u64, status: &str, refunded: Amount, penalty: Amount) -> Event {
     event(
         "storage_deal_ended",
-        &[
+        [
             ("deal", id.to_string()),
             ("status", status.to_string()),
             ("refunded", refunded.to_string()),
@@ -109,7 +109,7 @@ pub fn piece_repaired(
 ) -> Event {
     event(
         "storage_piece_repaired",
-        &[
+        [
             ("deal", deal.to_string()),
             ("segment", segment.to_string()),
             ("piece", piece.to_string()),
