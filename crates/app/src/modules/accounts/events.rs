@@ -3,15 +3,15 @@
 use groundwork_primitives::{Address, Amount};
 use groundwork_proto::v1::Event;
 
-use crate::events::event;
+use crate::events::{address_text, event};
 
 /// `transfer`: tokens moved between accounts.
 pub fn transfer(from: &Address, to: &Address, amount: Amount) -> Event {
     event(
         "transfer",
         [
-            ("from", from.to_string()),
-            ("to", to.to_string()),
+            ("from", address_text(from)),
+            ("to", address_text(to)),
             ("amount", amount.to_string()),
         ],
     )
@@ -21,6 +21,9 @@ pub fn transfer(from: &Address, to: &Address, amount: Amount) -> Event {
 pub fn fee_burned(payer: &Address, amount: Amount) -> Event {
     event(
         "fee_burned",
-        [("payer", payer.to_string()), ("amount", amount.to_string())],
+        [
+            ("payer", address_text(payer)),
+            ("amount", amount.to_string()),
+        ],
     )
 }
