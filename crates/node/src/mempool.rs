@@ -53,10 +53,9 @@ pub enum MempoolError {
 
 #[derive(Debug)]
 struct Entry {
-    /// The bytes and their decoded form, shared with proposals that take them.
+    /// The bytes and their decoded form (sender and nonce among them), shared with proposals
+    /// that take them.
     tx: Arc<PooledTx>,
-    sender: Address,
-    nonce: u64,
     arrival: u64,
     height: u64,
 }
@@ -187,8 +186,6 @@ impl Mempool {
             hash,
             Entry {
                 tx: Arc::new(tx),
-                sender,
-                nonce,
                 arrival,
                 height,
             },
@@ -205,10 +202,11 @@ impl Mempool {
             let Some(entry) = self.entries.get(hash) else {
                 continue;
             };
-            if !seen.insert(entry.sender) {
+            let sender = entry.tx.tx().sender;
+            if !seen.insert(sender) {
                 continue;
             }
-            let Some(queue) = self.by_sender.get(&entry.sender) else {
+            let Some(queue) = self.by_sender.get(&sender) else {
                 continue;
             };
             for hash in queue.values() {
@@ -239,10 +237,11 @@ impl Mempool {
         if let Some(entry) = self.entries.remove(hash) {
             self.bytes -= entry.tx.bytes().len();
             self.arrivals.remove(&entry.arrival);
-            if let Some(queue) = self.by_sender.get_mut(&entry.sender) {
-                queue.remove(&entry.nonce);
+            let (sender, nonce) = (entry.tx.tx().sender, entry.tx.tx().nonce);
+            if let Some(queue) = self.by_sender.get_mut(&sender) {
+                queue.remove(&nonce);
                 if queue.is_empty() {
-                    self.by_sender.remove(&entry.sender);
+                    self.by_sender.remove(&sender);
                 }
             }
         }
@@ -259,7 +258,7 @@ impl Mempool {
         let mut senders = Vec::with_capacity(included.len());
         for hash in included {
             if let Some(entry) = self.entries.get(hash) {
-                senders.push(entry.sender);
+                senders.push(entry.tx.tx().sender);
             }
             self.remove(hash);
         }
