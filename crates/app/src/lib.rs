@@ -169,33 +169,75 @@ pub struct CheckedTx {
     pub tx: SignedTx,
     /// The sender's committed next nonce (the transaction's nonce is at least this).
     pub account_nonce: u64,
+    /// Set only by this app's own checks ([`App::check_tx`], [`App::check_txs`]), which verify
+    /// the signature before they hand the transaction back.
+    signature_verified: bool,
+}
+
+impl CheckedTx {
+    /// A transaction checked by other means (a test, a tool): its signature counts as not
+    /// verified here, so a block that carries it has it checked like any other.
+    pub fn unverified(tx: SignedTx, account_nonce: u64) -> CheckedTx {
+        CheckedTx {
+            tx,
+            account_nonce,
+            signature_verified: false,
+        }
+    }
+
+    /// Whether this app verified the transaction's signature.
+    pub fn signature_verified(&self) -> bool {
+        self.signature_verified
+    }
 }
 
 /// A transaction's envelope bytes with their decoded form, as the mempool keeps them: the
 /// leader's proposal and a follower's re-execution take them from there instead of decoding the
-/// bytes again. Nothing about the signature is implied: execution checks it (found in the memo
-/// of verified signatures when this node admitted the transaction).
+/// bytes again. One admitted by this app's checks carries the fact that its signature verified,
+/// and a block that carries exactly these bytes does not check it again (a verdict depends on
+/// the key, message and signature alone: what the memo of verified signatures relies on, with
+/// neither a digest nor a lookup). One decoded here has its signature checked by execution.
 #[derive(Debug)]
 pub struct PooledTx {
     bytes: Vec<u8>,
     tx: SignedTx,
+    signature_verified: bool,
 }
 
 impl PooledTx {
-    /// Decodes `bytes` (the stateless checks of [`SignedTx::decode`]).
+    /// Decodes `bytes` (the stateless checks of [`SignedTx::decode`]; the signature is not
+    /// checked).
     pub fn decode(bytes: Vec<u8>) -> Result<PooledTx, TxError> {
         let tx = SignedTx::decode(&bytes)?;
-        Ok(PooledTx { bytes, tx })
+        Ok(PooledTx {
+            bytes,
+            tx,
+            signature_verified: false,
+        })
     }
 
-    /// Pairs `bytes` with `tx`, which must be what [`SignedTx::decode`] gave for exactly these
-    /// bytes (as [`App::check_tx`] and [`App::check_txs`] hand them back, in order). `None`
-    /// when their sizes differ; debug builds also compare the hash (hashing every admitted
-    /// transaction again would cost each validator ~0.4 µs per transaction, ~1 % of its budget
-    /// at 10,000 transfers/s).
-    pub fn new(bytes: Vec<u8>, tx: SignedTx) -> Option<PooledTx> {
+    /// Pairs `bytes` with `checked`, whose transaction must be what [`SignedTx::decode`] gave
+    /// for exactly these bytes (as [`App::check_tx`] and [`App::check_txs`] hand them back, in
+    /// order). `None` when their sizes differ; debug builds also compare the hash (hashing every
+    /// admitted transaction again would cost each validator ~0.4 µs per transaction, ~1 % of its
+    /// budget at 10,000 transfers/s).
+    pub fn new(bytes: Vec<u8>, checked: CheckedTx) -> Option<PooledTx> {
+        let CheckedTx {
+            tx,
+            signature_verified,
+            ..
+        } = checked;
         debug_assert!(bytes.len() != tx.size || sha256(&bytes) == tx.hash);
-        (bytes.len() == tx.size).then_some(PooledTx { bytes, tx })
+        (bytes.len() == tx.size).then_some(PooledTx {
+            bytes,
+            tx,
+            signature_verified,
+        })
+    }
+
+    /// Whether this app verified the signature when it admitted the transaction.
+    pub fn signature_verified(&self) -> bool {
+        self.signature_verified
     }
 
     /// The envelope bytes.
@@ -213,6 +255,16 @@ impl PooledTx {
 enum Decoded {
     Owned(SignedTx),
     Pooled(Arc<PooledTx>),
+}
+
+impl Decoded {
+    /// Whether this app verified the signature on admission (see [`PooledTx`]).
+    fn signature_verified(&self) -> bool {
+        match self {
+            Decoded::Owned(_) => false,
+            Decoded::Pooled(pooled) => pooled.signature_verified,
+        }
+    }
 }
 
 impl std::ops::Deref for Decoded {
@@ -375,7 +427,10 @@ impl App {
         if let Err(e) = tx.verify_signature() {
             return Ok(Err(e));
         }
-        parallel::remember_verified(&tx.signer, &tx.signed_message(), &tx.signature);
+        match tx.signature_digest {
+            Some(digest) => parallel::remember_verified_digest(digest),
+            None => parallel::remember_verified(&tx.signer, &tx.signed_message(), &tx.signature),
+        }
         let snapshot = self.store.snapshot()?;
         let min_fee = snapshot.accounts_params()?.min_fee;
         Ok(check_against_state(chain, min_fee, &snapshot, tx))
@@ -586,7 +641,7 @@ impl App {
                         .all(|(p, bytes)| p.bytes == *bytes) =>
             {
                 let pooled = prepared.txs.into_iter().map(|p| Ok(Decoded::Pooled(p)));
-                verify_decoded(pooled.collect(), self.threads)
+                verify_decoded(pooled.collect(), self.threads, Decoded::signature_verified)
             }
             _ => decode_known_and_verify(&input.txs, known, self.threads),
         };
@@ -892,9 +947,11 @@ fn check_against_state(
             needed,
         });
     }
+    // Both callers verified the signature before this check.
     Ok(CheckedTx {
         tx,
         account_nonce: account.nonce,
+        signature_verified: true,
     })
 }
 
@@ -904,6 +961,7 @@ fn decode_and_verify(txs: &[Vec<u8>], threads: usize) -> Vec<Result<SignedTx, Tx
     verify_decoded(
         parallel::par_map(txs, threads, |bytes| SignedTx::decode(bytes)),
         threads,
+        |_| false,
     )
 }
 
@@ -926,21 +984,35 @@ fn decode_known_and_verify(
         Some(pooled) => Ok(Decoded::Pooled(pooled.clone())),
         None => SignedTx::decode(bytes).map(Decoded::Owned),
     });
-    verify_decoded(decoded, threads)
+    verify_decoded(decoded, threads, Decoded::signature_verified)
 }
 
-/// The signature checks of [`decode_and_verify`] on transactions already decoded.
+/// The signature checks of [`decode_and_verify`] on transactions already decoded; those
+/// `verified` says this app verified on admission are not checked again.
 fn verify_decoded<T: std::borrow::Borrow<SignedTx> + Sync>(
     mut decoded: Vec<Result<T, TxError>>,
     threads: usize,
+    verified: impl Fn(&T) -> bool,
 ) -> Vec<Result<T, TxError>> {
-    let items: Vec<_> = parallel::par_map(&decoded, threads, |tx| {
-        tx.as_ref().ok().map(|tx| {
+    // The memo knows signatures by the digest each transaction computed on decoding: the
+    // signed message is built only for those it does not know.
+    let digests: Vec<parallel::Digest> = decoded
+        .iter()
+        .map(|tx| match tx {
+            Ok(tx) if verified(tx) => parallel::Digest::Verified,
+            Ok(tx) => match tx.borrow().signature_digest {
+                Some(digest) => parallel::Digest::Known(digest),
+                None => parallel::Digest::Unknown,
+            },
+            Err(_) => parallel::Digest::Nothing,
+        })
+        .collect();
+    let verdicts = parallel::verify_signatures_by_digest(&digests, threads, |i| {
+        decoded[i].as_ref().ok().map(|tx| {
             let tx: &SignedTx = tx.borrow();
             (tx.signer, tx.signed_message(), tx.signature)
         })
     });
-    let verdicts = parallel::verify_signatures(&items, threads);
     for (tx, ok) in decoded.iter_mut().zip(verdicts) {
         if tx.is_ok() && !ok {
             *tx = Err(TxError::BadSignature);

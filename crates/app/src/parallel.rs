@@ -105,31 +105,79 @@ pub fn verify_signatures(items: &[SignatureItem], threads: usize) -> Vec<bool> {
         }
     });
     let known = VERIFIED.contains_all(&digests);
-    let work = |batch: &[(usize, &SignatureItem)]| -> Vec<bool> {
-        let present: Vec<(PublicKey, &[u8], Signature)> = batch
-            .iter()
-            .filter_map(|(_, item)| item.as_ref())
-            .map(|(k, m, s)| (*k, m.as_slice(), *s))
-            .collect();
-        // Accounts sign again and again: their keys are decompressed once and kept.
-        let keys: Vec<PreparedKey> = present.iter().map(|(k, _, _)| prepared(k)).collect();
-        let prepared: Vec<(&PreparedKey, &[u8], Signature)> = keys
-            .iter()
-            .zip(&present)
-            .map(|(k, (_, m, s))| (k, *m, *s))
-            .collect();
-        let mut verdicts = batch_verify_prepared(&prepared).into_iter();
-        batch
-            .iter()
-            .map(|(_, item)| item.is_some() && verdicts.next().unwrap_or(false))
-            .collect()
-    };
     let unknown: Vec<(usize, &SignatureItem)> = items
         .iter()
         .enumerate()
         .filter(|(i, item)| item.is_some() && !known[*i])
         .collect();
-    finish(&unknown, &known, &digests, threads, work)
+    finish(&unknown, &known, &digests, threads, verify_items)
+}
+
+/// The verdicts of one batch of items (`None` items are `false`).
+fn verify_items<I: std::borrow::Borrow<SignatureItem>>(batch: &[(usize, I)]) -> Vec<bool> {
+    let present: Vec<(PublicKey, &[u8], Signature)> = batch
+        .iter()
+        .filter_map(|(_, item)| item.borrow().as_ref())
+        .map(|(k, m, s)| (*k, m.as_slice(), *s))
+        .collect();
+    // Accounts sign again and again: their keys are decompressed once and kept.
+    let keys: Vec<PreparedKey> = present.iter().map(|(k, _, _)| prepared(k)).collect();
+    let prepared: Vec<(&PreparedKey, &[u8], Signature)> = keys
+        .iter()
+        .zip(&present)
+        .map(|(k, (_, m, s))| (k, *m, *s))
+        .collect();
+    let mut verdicts = batch_verify_prepared(&prepared).into_iter();
+    batch
+        .iter()
+        .map(|(_, item)| item.borrow().is_some() && verdicts.next().unwrap_or(false))
+        .collect()
+}
+
+/// What [`verify_signatures_by_digest`] knows of one signature beforehand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Digest {
+    /// Nothing to check (the item could not even be decoded): the verdict is `false`.
+    Nothing,
+    /// This process verified it already (on admission, say): the verdict is `true`, unchecked.
+    Verified,
+    /// Its memo digest ([`signature_digest`] over the key, message and signature): found in
+    /// the memo, or checked and remembered.
+    Known([u8; 32]),
+    /// No memo digest (a key kind the memo does not keep): checked.
+    Unknown,
+}
+
+/// [`verify_signatures`] for items whose memo digests are known beforehand: `item(i)` builds
+/// the i-th item only if its signature has to be checked, so a signature the memo knows costs
+/// one lookup, and one marked [`Digest::Verified`] nothing at all. The verdicts are those of
+/// [`verify_signatures`] over the same items.
+pub fn verify_signatures_by_digest(
+    digests: &[Digest],
+    threads: usize,
+    item: impl Fn(usize) -> SignatureItem + Sync,
+) -> Vec<bool> {
+    let memo: Vec<Option<[u8; 32]>> = digests
+        .iter()
+        .map(|d| match d {
+            Digest::Known(digest) => Some(*digest),
+            _ => None,
+        })
+        .collect();
+    let mut known = VERIFIED.contains_all(&memo);
+    for (known, digest) in known.iter_mut().zip(digests) {
+        if *digest == Digest::Verified {
+            *known = true;
+        }
+    }
+    let to_check: Vec<usize> = digests
+        .iter()
+        .enumerate()
+        .filter(|(i, d)| matches!(d, Digest::Known(_) | Digest::Unknown) && !known[*i])
+        .map(|(i, _)| i)
+        .collect();
+    let unknown: Vec<(usize, SignatureItem)> = par_map(&to_check, threads, |&i| (i, item(i)));
+    finish(&unknown, &known, &memo, threads, verify_items)
 }
 
 /// Runs `work` over the unknown items in batches of [`ED25519_BATCH`] on up to `threads`
@@ -202,8 +250,13 @@ pub fn verify_prepared(items: &[PreparedItem<'_>], threads: usize) -> Vec<bool> 
 /// that carries it does not check it again.
 pub fn remember_verified(key: &PublicKey, message: &[u8], signature: &Signature) {
     if let PublicKey::Ed25519(bytes) = key {
-        VERIFIED.remember(&[signature_digest(bytes, message, &signature.0)]);
+        remember_verified_digest(signature_digest(bytes, message, &signature.0));
     }
+}
+
+/// [`remember_verified`] by the signature's memo digest.
+pub fn remember_verified_digest(digest: [u8; 32]) {
+    VERIFIED.remember(&[digest]);
 }
 
 /// A bounded table of recent entries shared by threads, the shape of every memo here (verified
@@ -495,6 +548,72 @@ mod tests {
         for (i, ok) in one.iter().enumerate() {
             assert_eq!(*ok, i % 97 != 0 && i % 41 != 0, "item {i}");
         }
+    }
+
+    #[test]
+    fn signatures_known_beforehand_are_not_rebuilt_and_the_rest_get_the_verdicts_of_verify_signatures()
+     {
+        let items: Vec<SignatureItem> = (0..600u32)
+            .map(|i| {
+                let key = SigningKey::from_seed([(i % 100) as u8 + 50; 32]);
+                let body = (i + 1_000_000).to_le_bytes();
+                let mut sig = key.sign(domain::TRANSACTION, "by-digest", &body);
+                if i % 29 == 0 {
+                    sig.0[5] ^= 1;
+                }
+                Some((
+                    key.public_key(),
+                    signed_message(domain::TRANSACTION, "by-digest", &body),
+                    sig,
+                ))
+            })
+            .collect();
+        let digest_of = |item: &SignatureItem| {
+            let (PublicKey::Ed25519(key), message, sig) = item.as_ref().unwrap() else {
+                unreachable!("ed25519 keys")
+            };
+            signature_digest(key, message, &sig.0)
+        };
+        // A few verified earlier and remembered: found by digest, never rebuilt.
+        let remembered: Vec<usize> = (0..600).filter(|i| i % 7 == 3 && i % 29 != 0).collect();
+        for &i in &remembered {
+            remember_verified_digest(digest_of(&items[i]));
+        }
+        let digests: Vec<Digest> = (0..600)
+            .map(|i| match i % 10 {
+                0 => Digest::Nothing,
+                1 => Digest::Verified,
+                2 => Digest::Unknown,
+                _ => Digest::Known(digest_of(&items[i])),
+            })
+            .collect();
+        let built = std::sync::Mutex::new(Vec::new());
+        let verdicts = verify_signatures_by_digest(&digests, 2, |i| {
+            built.lock().unwrap().push(i);
+            items[i].clone()
+        });
+        let mut built = built.into_inner().unwrap();
+        built.sort_unstable();
+        let mut expected_built: Vec<usize> = (0..600)
+            // Without a digest the memo is not asked: rebuilt and checked even if remembered.
+            .filter(|i| i % 10 == 2 || (i % 10 >= 3 && !remembered.contains(i)))
+            .collect();
+        expected_built.sort_unstable();
+        assert_eq!(built, expected_built, "only unknown signatures are rebuilt");
+        let plain = verify_signatures(&items, 1);
+        for (i, ok) in verdicts.iter().enumerate() {
+            let expected = match i % 10 {
+                0 => false,
+                1 => true,
+                _ => plain[i],
+            };
+            assert_eq!(*ok, expected, "item {i}");
+        }
+        assert_eq!(
+            plain.iter().filter(|ok| !**ok).count(),
+            21,
+            "the forged ones"
+        );
     }
 
     #[test]

@@ -105,6 +105,10 @@ pub struct SignedTx {
     pub messages: Vec<Msg>,
     /// The memo.
     pub memo: String,
+    /// What the memo of verified signatures knows this signature by (`signature_digest` over
+    /// [`SignedTx::signed_message`]), computed once on decoding; `None` for a key kind the memo
+    /// does not keep.
+    pub signature_digest: Option<[u8; 32]>,
 }
 
 impl SignedTx {
@@ -169,6 +173,16 @@ impl SignedTx {
                 Msg::from_proto(m).map_err(|reason| TxError::InvalidMessage { index, reason })
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let signature_digest = match &signer {
+            PublicKey::Ed25519(key) => Some(groundwork_primitives::signed_message_digest(
+                key,
+                domain::TRANSACTION,
+                &body.chain_id,
+                &envelope.body,
+                &signature,
+            )),
+            PublicKey::P256(_) => None,
+        };
         Ok(SignedTx {
             hash: sha256(bytes),
             size: bytes.len(),
@@ -181,6 +195,7 @@ impl SignedTx {
             fee,
             messages,
             memo: body.memo,
+            signature_digest,
         })
     }
 

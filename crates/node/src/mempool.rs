@@ -173,7 +173,7 @@ impl Mempool {
         }
         let (hash, sender, nonce) = (tx.hash, tx.sender, tx.nonce);
         let size = bytes.len();
-        let tx = PooledTx::new(bytes, checked.tx).ok_or(MempoolError::NotItsBytes)?;
+        let tx = PooledTx::new(bytes, checked).ok_or(MempoolError::NotItsBytes)?;
         let arrival = self.next_arrival;
         self.next_arrival += 1;
         self.bytes += size;
@@ -232,19 +232,19 @@ impl Mempool {
             .collect()
     }
 
-    /// Removes a transaction.
-    pub fn remove(&mut self, hash: &Hash) {
-        if let Some(entry) = self.entries.remove(hash) {
-            self.bytes -= entry.tx.bytes().len();
-            self.arrivals.remove(&entry.arrival);
-            let (sender, nonce) = (entry.tx.tx().sender, entry.tx.tx().nonce);
-            if let Some(queue) = self.by_sender.get_mut(&sender) {
-                queue.remove(&nonce);
-                if queue.is_empty() {
-                    self.by_sender.remove(&sender);
-                }
+    /// Removes a transaction, handing it back if it was waiting.
+    pub fn remove(&mut self, hash: &Hash) -> Option<Arc<PooledTx>> {
+        let entry = self.entries.remove(hash)?;
+        self.bytes -= entry.tx.bytes().len();
+        self.arrivals.remove(&entry.arrival);
+        let (sender, nonce) = (entry.tx.tx().sender, entry.tx.tx().nonce);
+        if let Some(queue) = self.by_sender.get_mut(&sender) {
+            queue.remove(&nonce);
+            if queue.is_empty() {
+                self.by_sender.remove(&sender);
             }
         }
+        Some(entry.tx)
     }
 
     /// After a block: drops its transactions, those whose nonce its senders have now used (read
@@ -256,11 +256,14 @@ impl Mempool {
         committed_nonce: impl Fn(&Address) -> u64,
     ) {
         let mut senders = Vec::with_capacity(included.len());
+        // Freed on another thread: this runs with the mempool locked, between a block's commit
+        // and the next proposal, and freeing a block's transactions took milliseconds.
+        let mut removed = Vec::with_capacity(included.len());
         for hash in included {
-            if let Some(entry) = self.entries.get(hash) {
-                senders.push(entry.tx.tx().sender);
+            if let Some(tx) = self.remove(hash) {
+                senders.push(tx.tx().sender);
+                removed.push(tx);
             }
-            self.remove(hash);
         }
         senders.sort_unstable();
         senders.dedup();
@@ -286,8 +289,9 @@ impl Mempool {
             stale.push(*hash);
         }
         for hash in stale {
-            self.remove(&hash);
+            removed.extend(self.remove(&hash));
         }
+        groundwork_app::parallel::drop_elsewhere(removed);
     }
 }
 
@@ -308,10 +312,7 @@ mod tests {
             "",
         );
         (
-            CheckedTx {
-                tx: SignedTx::decode(&bytes).unwrap(),
-                account_nonce,
-            },
+            CheckedTx::unverified(SignedTx::decode(&bytes).unwrap(), account_nonce),
             bytes,
         )
     }

@@ -148,13 +148,24 @@ pub fn verify_batch(items: &[(&Ed25519Key, &[u8], &[u8; 64])]) -> bool {
 /// A digest naming one (key, message, signature) triple, for memos of signatures already
 /// verified: SHA-256 over a version tag, the key, the signature and the message.
 pub fn signature_digest(key: &[u8; 32], message: &[u8], signature: &[u8; 64]) -> [u8; 32] {
-    sha2::Sha256::new()
+    signature_digest_of_parts(key, &[message], signature)
+}
+
+/// [`signature_digest`] of the message made of `parts` one after the other, without building
+/// it: the same digest as over their concatenation.
+pub fn signature_digest_of_parts(
+    key: &[u8; 32],
+    parts: &[&[u8]],
+    signature: &[u8; 64],
+) -> [u8; 32] {
+    let mut hasher = sha2::Sha256::new()
         .chain_update(b"groundwork verified signature v1")
         .chain_update(key)
-        .chain_update(signature)
-        .chain_update(message)
-        .finalize()
-        .into()
+        .chain_update(signature);
+    for part in parts {
+        hasher.update(part);
+    }
+    hasher.finalize().into()
 }
 
 #[cfg(test)]

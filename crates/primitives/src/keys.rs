@@ -55,6 +55,23 @@ pub fn signed_message(domain: &[u8], chain_id: &str, body: &[u8]) -> Vec<u8> {
     message
 }
 
+/// The memo digest ([`crate::ed25519::signature_digest`]) of an ed25519 signature over
+/// [`signed_message`]`(domain, chain_id, body)`, without building the message.
+pub fn signed_message_digest(
+    key: &[u8; 32],
+    domain: &[u8],
+    chain_id: &str,
+    body: &[u8],
+    signature: &Signature,
+) -> [u8; 32] {
+    let chain = &chain_id.as_bytes()[..chain_id.len().min(255)];
+    crate::ed25519::signature_digest_of_parts(
+        key,
+        &[domain, &[chain.len() as u8], chain, body],
+        &signature.0,
+    )
+}
+
 /// A public key of either supported kind.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum PublicKey {
@@ -438,6 +455,46 @@ mod tests {
         assert_eq!(
             public.verify(domain::TRANSACTION, "chain-a", b"bodY", &sig),
             Err(KeyError::BadSignature)
+        );
+    }
+
+    #[test]
+    fn the_digest_built_from_parts_is_the_digest_of_the_built_message() {
+        let key = SigningKey::from_seed([5; 32]);
+        let PublicKey::Ed25519(bytes) = key.public_key() else {
+            unreachable!("from_seed makes ed25519 keys")
+        };
+        let long_chain = "c".repeat(300);
+        for chain in ["chain-a", "", long_chain.as_str()] {
+            for body in [&b""[..], b"body", &[7u8; 1000]] {
+                let signature = key.sign(domain::TRANSACTION, chain, body);
+                let message = signed_message(domain::TRANSACTION, chain, body);
+                assert_eq!(
+                    signed_message_digest(&bytes, domain::TRANSACTION, chain, body, &signature),
+                    crate::ed25519::signature_digest(&bytes, &message, &signature.0),
+                    "chain of {} bytes, body of {} bytes",
+                    chain.len(),
+                    body.len()
+                );
+            }
+        }
+        // Each part counts: another domain, chain or body gives another digest.
+        let signature = key.sign(domain::TRANSACTION, "chain-a", b"body");
+        let digest =
+            signed_message_digest(&bytes, domain::TRANSACTION, "chain-a", b"body", &signature);
+        assert_ne!(
+            digest,
+            signed_message_digest(
+                &bytes,
+                domain::DEVICE_REPORT,
+                "chain-a",
+                b"body",
+                &signature
+            )
+        );
+        assert_ne!(
+            digest,
+            signed_message_digest(&bytes, domain::TRANSACTION, "chain-", b"abody", &signature)
         );
     }
 

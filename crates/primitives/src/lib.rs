@@ -34,5 +34,5 @@ pub use device_id::{DEVICE_HRP, DeviceId};
 pub use hash::{Hash, HashError, sha256};
 pub use keys::{
     ED25519_BATCH, KeyError, PreparedKey, PublicKey, Signature, SigningKey, batch_verify_ed25519,
-    batch_verify_prepared, signed_message,
+    batch_verify_prepared, signed_message, signed_message_digest,
 };

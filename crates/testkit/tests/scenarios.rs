@@ -77,6 +77,7 @@ mod scenarios {
     pub mod replaying_the_blocks_into_a_fresh_store_gives_identical_state_roots;
     pub mod rounding_dust_goes_to_its_named_place_and_the_supply_adds_up;
     pub mod the_median_ignores_a_single_outlier_oracle;
+    pub mod transactions_a_node_admitted_are_taken_as_verified_in_its_blocks_and_no_others;
     pub mod transactions_from_one_sender_execute_in_nonce_order;
     pub mod witnesses_beyond_the_redundancy_earn_diminishing_coverage_units;
 }
