@@ -105,10 +105,10 @@ pub struct SignedTx {
     pub messages: Vec<Msg>,
     /// The memo.
     pub memo: String,
-    /// What the memo of verified signatures knows this signature by (`signature_digest` over
-    /// [`SignedTx::signed_message`]), computed once on decoding; `None` for a key kind the memo
-    /// does not keep.
-    pub signature_digest: Option<[u8; 32]>,
+    /// What the memo of verified signatures knows this signature by: see
+    /// [`SignedTx::signature_digest`]. Not public: like `hash` and `size` it describes the bytes
+    /// as decoded, and only [`SignedTx::decode`] makes a `SignedTx`.
+    pub(crate) signature_digest: Option<[u8; 32]>,
 }
 
 impl SignedTx {
@@ -197,6 +197,13 @@ impl SignedTx {
             memo: body.memo,
             signature_digest,
         })
+    }
+
+    /// The digest the memo of verified signatures knows this signature by
+    /// (`signature_digest` over [`SignedTx::signed_message`], computed once on decoding); `None`
+    /// for a key kind the memo does not keep.
+    pub fn signature_digest(&self) -> Option<[u8; 32]> {
+        self.signature_digest
     }
 
     /// The bytes the signature covers.
@@ -339,6 +346,18 @@ mod tests {
         assert_eq!(tx.sender, Address::from_public_key(&key.public_key()));
         assert_eq!(tx.total_cost(), Some(Amount(15)));
         tx.verify_signature().unwrap();
+        // The memo digest computed on decoding is the digest of the signed message.
+        let PublicKey::Ed25519(signer) = tx.signer else {
+            unreachable!("accounts sign with ed25519")
+        };
+        assert_eq!(
+            tx.signature_digest(),
+            Some(groundwork_primitives::ed25519::signature_digest(
+                &signer,
+                &tx.signed_message(),
+                &tx.signature.0
+            ))
+        );
     }
 
     #[test]
