@@ -31,6 +31,9 @@ const BLOCK_HASHES: TableDefinition<'_, &[u8], u64> = TableDefinition::new("bloc
 const TX_INDEX: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("tx_index");
 const META: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("meta");
 const INDEX: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("index");
+/// The lookup-index entries of blocks not yet merged into `tx_index` and `index`, one value per
+/// block (see [`PendingIndex`]).
+const INDEX_LOG: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("index_log");
 const RECORDS: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("records");
 /// Reports a node accepted and has not yet seen committed: sequence number → arrival time (u64
 /// BE, ms) ‖ report bytes. Node-local, outside the state root.
@@ -113,7 +116,8 @@ pub struct BlockCommit {
     /// The tree nodes, from [`Store::compute_root`] over the same changes.
     pub tree: TreeUpdate,
     /// Entries for the non-authenticated lookup index (e.g. device ‖ height ‖ report index),
-    /// written in the same transaction. Derived data: never part of the state root.
+    /// logged in the same transaction and merged into their table with the next blocks'
+    /// (readable at once either way). Derived data: never part of the state root.
     pub index: Vec<Vec<u8>>,
     /// Lookup-index entries that carry a value (e.g. an account's transactions in the block),
     /// written with [`BlockCommit::index`] into the same table.
@@ -166,6 +170,119 @@ fn tree_update(
 #[derive(Clone)]
 pub struct Store {
     db: Arc<Database>,
+    /// Index entries logged but not yet merged into their tables, shared by every clone.
+    pending: Arc<std::sync::RwLock<PendingIndex>>,
+}
+
+/// Blocks merged into the index tables together: each block's index entries are logged with
+/// it (one sequential value) and merged with the next ones' every this many blocks. The index
+/// keys are spread over their tables (hashes, addresses), so a block of a few thousand entries
+/// already rewrote nearly every leaf page of both tables; merged together, blocks share those
+/// page writes.
+pub const INDEX_MERGE_BLOCKS: usize = 8;
+
+/// Entries over which the pending index is merged even before [`INDEX_MERGE_BLOCKS`] blocks.
+const INDEX_MERGE_ENTRIES: usize = 200_000;
+
+/// The lookup-index entries of the blocks logged since the last merge (`index_log`), kept in
+/// memory so reads see them at once: transaction places by hash, and `index` entries.
+#[derive(Debug, Default)]
+struct PendingIndex {
+    tx: std::collections::BTreeMap<[u8; 32], TxLocation>,
+    index: std::collections::BTreeMap<Vec<u8>, Vec<u8>>,
+    heights: Vec<u64>,
+}
+
+impl PendingIndex {
+    fn entries(&self) -> usize {
+        self.tx.len() + self.index.len()
+    }
+
+    /// Adds one block's logged entries.
+    fn add(&mut self, height: u64, log: IndexLog) {
+        for (i, hash) in log.tx_hashes.into_iter().enumerate() {
+            self.tx.insert(
+                hash,
+                TxLocation {
+                    height,
+                    index: i as u32,
+                },
+            );
+        }
+        self.index.extend(log.index);
+        self.heights.push(height);
+    }
+}
+
+/// One block's index entries as logged: its transactions' hashes in block order (their places
+/// follow), and its `index` entries (keys with their values, empty for key-only entries).
+#[derive(Debug, Default, PartialEq, Eq)]
+struct IndexLog {
+    tx_hashes: Vec<[u8; 32]>,
+    index: Vec<(Vec<u8>, Vec<u8>)>,
+}
+
+impl IndexLog {
+    fn encode(&self) -> Vec<u8> {
+        let size = 8
+            + 32 * self.tx_hashes.len()
+            + self
+                .index
+                .iter()
+                .map(|(k, v)| 8 + k.len() + v.len())
+                .sum::<usize>();
+        let mut out = Vec::with_capacity(size);
+        out.extend_from_slice(&(self.tx_hashes.len() as u32).to_be_bytes());
+        for hash in &self.tx_hashes {
+            out.extend_from_slice(hash);
+        }
+        out.extend_from_slice(&(self.index.len() as u32).to_be_bytes());
+        for (key, value) in &self.index {
+            out.extend_from_slice(&(key.len() as u32).to_be_bytes());
+            out.extend_from_slice(key);
+            out.extend_from_slice(&(value.len() as u32).to_be_bytes());
+            out.extend_from_slice(value);
+        }
+        out
+    }
+
+    fn decode(bytes: &[u8]) -> StateResult<IndexLog> {
+        let corrupt = |reason: &str| StateError::Corrupt {
+            table: "index_log",
+            reason: reason.into(),
+        };
+        let mut rest = bytes;
+        let mut take = |n: usize| -> StateResult<&[u8]> {
+            if rest.len() < n {
+                return Err(corrupt("the entry ends early"));
+            }
+            let (head, tail) = rest.split_at(n);
+            rest = tail;
+            Ok(head)
+        };
+        let count = |bytes: &[u8]| u32::from_be_bytes(bytes.try_into().unwrap_or([0; 4])) as usize;
+        let txs = count(take(4)?);
+        // Every count is checked against the bytes left before anything is allocated for it.
+        let mut tx_hashes = Vec::with_capacity(txs.min(bytes.len() / 32));
+        for _ in 0..txs {
+            let mut hash = [0u8; 32];
+            hash.copy_from_slice(take(32)?);
+            tx_hashes.push(hash);
+        }
+        let entries = count(take(4)?);
+        let mut index = Vec::with_capacity(entries.min(bytes.len() / 8));
+        for _ in 0..entries {
+            let key_len = count(take(4)?);
+            let key = take(key_len)?.to_vec();
+            let value_len = count(take(4)?);
+            let value = take(value_len)?.to_vec();
+            index.push((key, value));
+        }
+        if !rest.is_empty() {
+            return Err(corrupt("bytes follow the last entry"));
+        }
+        Ok(IndexLog { tx_hashes, index })
+    }
 }
 
 impl std::fmt::Debug for Store {
@@ -198,12 +315,31 @@ impl Store {
             txn.open_table(INDEX)?;
             txn.open_table(RECORDS)?;
             txn.open_table(INGEST)?;
+            txn.open_table(INDEX_LOG)?;
         }
         if had_version_keys {
             txn.delete_table(TREE_NODES)?;
         }
         txn.commit()?;
-        Ok(Store { db: Arc::new(db) })
+        // The blocks logged since the last merge: their entries are read from memory.
+        let mut pending = PendingIndex::default();
+        {
+            let txn = db.begin_read()?;
+            let log = txn.open_table(INDEX_LOG)?;
+            for entry in log.iter()? {
+                let (height, bytes) = entry?;
+                pending.add(height.value(), IndexLog::decode(bytes.value())?);
+            }
+        }
+        Ok(Store {
+            db: Arc::new(db),
+            pending: Arc::new(std::sync::RwLock::new(pending)),
+        })
+    }
+
+    fn pending(&self) -> std::sync::RwLockReadGuard<'_, PendingIndex> {
+        // A poisoned lock only means a writer panicked mid-update; reads stay meaningful.
+        self.pending.read().unwrap_or_else(|e| e.into_inner())
     }
 
     /// A consistent read-only view of the last committed state.
@@ -276,18 +412,38 @@ impl Store {
         // in key order walks each B-tree once from left to right instead of jumping about.
         commit.index.sort_unstable();
         commit.index_values.sort_unstable();
-        let mut tx_locations: Vec<(&[u8], [u8; 12])> = commit
-            .tx_hashes
-            .iter()
-            .enumerate()
-            .map(|(i, hash)| {
-                let mut location = [0u8; 12];
-                location[..8].copy_from_slice(&commit.height.to_be_bytes());
-                location[8..].copy_from_slice(&(i as u32).to_be_bytes());
-                (hash.0.as_slice(), location)
-            })
-            .collect();
-        tx_locations.sort_unstable();
+        // The block's index entries, logged with it and merged into their tables later.
+        let log = (commit.height > 0).then(|| {
+            let mut index = Vec::with_capacity(commit.index.len() + commit.index_values.len());
+            // Both in key order, merged (a key-only entry before a valued one with its key, so
+            // the value wins, as when both were inserted into the table in this order).
+            let mut keys = commit.index.iter().peekable();
+            let mut valued = commit.index_values.iter().peekable();
+            loop {
+                let key_first = match (keys.peek(), valued.peek()) {
+                    (None, None) => break,
+                    (Some(_), None) => true,
+                    (None, Some(_)) => false,
+                    (Some(key), Some((other, _))) => *key <= other,
+                };
+                if key_first {
+                    if let Some(key) = keys.next() {
+                        index.push((key.clone(), Vec::new()));
+                    }
+                } else if let Some((key, value)) = valued.next() {
+                    index.push((key.clone(), value.clone()));
+                }
+            }
+            IndexLog {
+                tx_hashes: commit.tx_hashes.iter().map(|hash| hash.0).collect(),
+                index,
+            }
+        });
+        let pending = self.pending();
+        let merge = log.as_ref().is_some_and(|log| {
+            pending.heights.len() + 1 >= INDEX_MERGE_BLOCKS
+                || pending.entries() + log.tx_hashes.len() + log.index.len() >= INDEX_MERGE_ENTRIES
+        });
         let mut txn = self.db.begin_write()?;
         txn.set_durability(Durability::Immediate)?;
         {
@@ -371,32 +527,22 @@ impl Store {
                     .insert(commit.height, commit.results.as_slice())?;
                 txn.open_table(BLOCK_HASHES)?
                     .insert(commit.block_hash.0.as_slice(), commit.height)?;
-                let mut lookup = txn.open_table(INDEX)?;
-                // Both in key order, merged, so the table is walked once.
-                let mut keys = commit.index.iter().peekable();
-                let mut valued = commit.index_values.iter().peekable();
-                loop {
-                    let key_first = match (keys.peek(), valued.peek()) {
-                        (None, None) => break,
-                        (Some(_), None) => true,
-                        (None, Some(_)) => false,
-                        (Some(key), Some((other, _))) => *key <= other,
-                    };
-                    if key_first {
-                        if let Some(key) = keys.next() {
-                            lookup.insert(key.as_slice(), [].as_slice())?;
-                        }
-                    } else if let Some((key, value)) = valued.next() {
-                        lookup.insert(key.as_slice(), value.as_slice())?;
-                    }
-                }
                 let mut records = txn.open_table(RECORDS)?;
                 for (key, value) in &commit.records {
                     records.insert(key.as_slice(), value.as_slice())?;
                 }
-                let mut index = txn.open_table(TX_INDEX)?;
-                for (hash, location) in &tx_locations {
-                    index.insert(*hash, location.as_slice())?;
+                if let Some(log) = &log {
+                    let mut logged = txn.open_table(INDEX_LOG)?;
+                    if merge {
+                        // The pending blocks' entries and this block's, each table walked
+                        // once in key order; their log entries go.
+                        merge_index(&txn, &pending, commit.height, log)?;
+                        for height in &pending.heights {
+                            logged.remove(*height)?;
+                        }
+                    } else {
+                        logged.insert(commit.height, log.encode().as_slice())?;
+                    }
                 }
             }
 
@@ -408,7 +554,17 @@ impl Store {
             };
             meta.insert(TIP_KEY, tip.encode().as_slice())?;
         }
+        drop(pending);
         txn.commit()?;
+        // Readers look in memory before the tables: after a merge an entry may briefly be in
+        // both (the same value), never in neither; a block's entries appear just after its
+        // commit.
+        let mut pending = self.pending.write().unwrap_or_else(|e| e.into_inner());
+        if merge {
+            *pending = PendingIndex::default();
+        } else if let Some(log) = log {
+            pending.add(commit.height, log);
+        }
         Ok(())
     }
 
@@ -435,6 +591,10 @@ impl Store {
 
     /// Where the transaction with this hash was committed.
     pub fn tx_location(&self, hash: &Hash) -> StateResult<Option<TxLocation>> {
+        // Memory first, then the table (see the end of `commit_block_kept`).
+        if let Some(location) = self.pending().tx.get(&hash.0) {
+            return Ok(Some(*location));
+        }
         let txn = self.db.begin_read()?;
         let table = txn.open_table(TX_INDEX)?;
         let Some(bytes) = table.get(hash.0.as_slice())? else {
@@ -465,26 +625,82 @@ impl Store {
     /// Whether each of `hashes` names a committed transaction, read in one transaction (a batch
     /// admitted to the mempool asks for thousands at once).
     pub fn txs_committed(&self, hashes: &[Hash]) -> StateResult<Vec<bool>> {
+        let pending: Vec<bool> = {
+            let pending = self.pending();
+            hashes
+                .iter()
+                .map(|hash| pending.tx.contains_key(&hash.0))
+                .collect()
+        };
         let txn = self.db.begin_read()?;
         let table = txn.open_table(TX_INDEX)?;
         hashes
             .iter()
-            .map(|hash| Ok(table.get(hash.0.as_slice())?.is_some()))
+            .zip(pending)
+            .map(|(hash, pending)| Ok(pending || table.get(hash.0.as_slice())?.is_some()))
             .collect()
     }
 
     /// Up to `limit` lookup-index keys in `[start, end)`, in order.
     pub fn index_range(&self, start: &[u8], end: &[u8], limit: usize) -> StateResult<Vec<Vec<u8>>> {
+        Ok(self
+            .index_entries(start, end, limit, false)?
+            .into_iter()
+            .map(|(key, _)| key)
+            .collect())
+    }
+
+    /// Up to `limit` lookup-index entries in `[start, end)`, in key order or (`newest_first`)
+    /// the reverse: the pending blocks' entries (read first) merged with the table's.
+    fn index_entries(
+        &self,
+        start: &[u8],
+        end: &[u8],
+        limit: usize,
+        newest_first: bool,
+    ) -> StateResult<Vec<(Vec<u8>, Vec<u8>)>> {
+        if start >= end || limit == 0 {
+            return Ok(Vec::new());
+        }
+        let range = (
+            std::ops::Bound::Included(start),
+            std::ops::Bound::Excluded(end),
+        );
+        let memory: Vec<(Vec<u8>, Vec<u8>)> = {
+            let pending = self.pending();
+            let entries = pending.index.range::<[u8], _>(range);
+            let clone = |(k, v): (&Vec<u8>, &Vec<u8>)| (k.clone(), v.clone());
+            if newest_first {
+                entries.rev().take(limit).map(clone).collect()
+            } else {
+                entries.take(limit).map(clone).collect()
+            }
+        };
         let txn = self.db.begin_read()?;
         let table = txn.open_table(INDEX)?;
-        let mut out = Vec::new();
-        for entry in table.range(start..end)? {
-            if out.len() >= limit {
-                break;
-            }
-            out.push(entry?.0.value().to_vec());
+        let entries = table.range(start..end)?;
+        let entries: Box<dyn Iterator<Item = _>> = if newest_first {
+            Box::new(entries.rev())
+        } else {
+            Box::new(entries)
+        };
+        let mut stored = Vec::new();
+        for entry in entries.take(limit) {
+            let (key, value) = entry?;
+            stored.push((key.value().to_vec(), value.value().to_vec()));
         }
-        Ok(out)
+        // Merged in the requested order; a key in both (just merged) is kept once.
+        let order = |a: &(Vec<u8>, Vec<u8>), b: &(Vec<u8>, Vec<u8>)| {
+            if newest_first {
+                b.0.cmp(&a.0)
+            } else {
+                a.0.cmp(&b.0)
+            }
+        };
+        let mut merged = merge_sorted(memory, stored, order);
+        merged.dedup_by(|later, earlier| later.0 == earlier.0);
+        merged.truncate(limit);
+        Ok(merged)
     }
 
     /// Journals accepted reports durably (sequence number, arrival time in ms, bytes): a node
@@ -570,17 +786,7 @@ impl Store {
         end: &[u8],
         limit: usize,
     ) -> StateResult<Vec<(Vec<u8>, Vec<u8>)>> {
-        let txn = self.db.begin_read()?;
-        let table = txn.open_table(INDEX)?;
-        let mut out = Vec::new();
-        for entry in table.range(start..end)?.rev() {
-            if out.len() >= limit {
-                break;
-            }
-            let (key, value) = entry?;
-            out.push((key.value().to_vec(), value.value().to_vec()));
-        }
-        Ok(out)
+        self.index_entries(start, end, limit, true)
     }
 
     /// The derived record under `key`, if any.
@@ -658,6 +864,95 @@ impl Store {
 
 /// A tree node's key in [`TREE_NODES_BY_PATH`]: its nibble path packed two nibbles to a byte,
 /// then the number of nibbles (so a path and its extension by a zero nibble differ).
+/// Writes the pending index entries and one more block's into `tx_index` and `index`.
+fn merge_index(
+    txn: &redb::WriteTransaction,
+    pending: &PendingIndex,
+    height: u64,
+    log: &IndexLog,
+) -> StateResult<()> {
+    let location_bytes = |location: TxLocation| {
+        let mut bytes = [0u8; 12];
+        bytes[..8].copy_from_slice(&location.height.to_be_bytes());
+        bytes[8..].copy_from_slice(&location.index.to_be_bytes());
+        bytes
+    };
+    let mut fresh: Vec<([u8; 32], TxLocation)> = log
+        .tx_hashes
+        .iter()
+        .enumerate()
+        .map(|(i, hash)| {
+            (
+                *hash,
+                TxLocation {
+                    height,
+                    index: i as u32,
+                },
+            )
+        })
+        .collect();
+    fresh.sort_unstable_by_key(|place| place.0);
+    let mut places: Vec<([u8; 32], TxLocation)> = pending
+        .tx
+        .iter()
+        .map(|(hash, location)| (*hash, *location))
+        .collect();
+    // Both lists are in hash order: merged, the table is walked once.
+    places = merge_sorted(places, fresh, |a, b| a.0.cmp(&b.0));
+    let mut tx_index = txn.open_table(TX_INDEX)?;
+    for (hash, location) in &places {
+        tx_index.insert(hash.as_slice(), location_bytes(*location).as_slice())?;
+    }
+    let mut index = txn.open_table(INDEX)?;
+    let mut blocks = pending.index.iter().peekable();
+    let mut latest = log.index.iter().peekable();
+    loop {
+        // The later block's entry wins a key both have.
+        let from_pending = match (blocks.peek(), latest.peek()) {
+            (None, None) => break,
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (Some((key, _)), Some((other, _))) => match (*key).cmp(other) {
+                std::cmp::Ordering::Less => true,
+                std::cmp::Ordering::Greater => false,
+                std::cmp::Ordering::Equal => {
+                    blocks.next();
+                    false
+                }
+            },
+        };
+        let (key, value) = if from_pending {
+            blocks.next()
+        } else {
+            latest.next().map(|(k, v)| (k, v))
+        }
+        .ok_or_else(|| StateError::Tree("index merge ran past its inputs".into()))?;
+        index.insert(key.as_slice(), value.as_slice())?;
+    }
+    Ok(())
+}
+
+/// Two lists sorted by `order` merged into one (on a tie the second's item comes after).
+fn merge_sorted<T>(
+    first: Vec<T>,
+    second: Vec<T>,
+    order: impl Fn(&T, &T) -> std::cmp::Ordering,
+) -> Vec<T> {
+    let mut out = Vec::with_capacity(first.len() + second.len());
+    let mut a = first.into_iter().peekable();
+    let mut b = second.into_iter().peekable();
+    loop {
+        let take_first = match (a.peek(), b.peek()) {
+            (None, None) => break,
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (Some(x), Some(y)) => order(x, y) != std::cmp::Ordering::Greater,
+        };
+        out.extend(if take_first { a.next() } else { b.next() });
+    }
+    out
+}
+
 fn path_key(path: &jmt::storage::NibblePath) -> Vec<u8> {
     let count = path.num_nibbles();
     let mut key = vec![0u8; count.div_ceil(2) + 1];
@@ -931,6 +1226,173 @@ mod tests {
             store.ingest_load().unwrap(),
             vec![(1, 100, b"one".to_vec()), (3, 102, Vec::new())]
         );
+    }
+
+    /// Index reads answer the same whether a block's entries still wait in memory (logged with
+    /// the block) or were merged into their tables, and across a reopen with blocks pending.
+    #[test]
+    fn index_reads_are_the_same_pending_merged_and_after_a_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.redb");
+        let mut store = Store::open(&path).unwrap();
+        commit_indexed(&store, 0, set(&[(b"a", b"0")]), Vec::new());
+        let mut places: std::collections::HashMap<[u8; 32], TxLocation> = Default::default();
+        let mut model: std::collections::BTreeMap<Vec<u8>, Vec<u8>> = Default::default();
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let blocks = 3 * INDEX_MERGE_BLOCKS as u64 + 3;
+        for height in 1..=blocks {
+            let tx_hashes: Vec<Hash> = (0..next() % 30)
+                .map(|_| {
+                    let mut hash = [0u8; 32];
+                    for chunk in hash.chunks_mut(8) {
+                        chunk.copy_from_slice(&next().to_be_bytes());
+                    }
+                    Hash(hash)
+                })
+                .collect();
+            let keys: Vec<Vec<u8>> = (0..next() % 6)
+                .map(|_| format!("k/{:02}/{height:03}", next() % 50).into_bytes())
+                .collect();
+            // Values under a few keys, rewritten by later blocks; one also written key-only in
+            // the same block (the value wins).
+            let mut valued: Vec<(Vec<u8>, Vec<u8>)> = (0..next() % 4)
+                .map(|_| {
+                    (
+                        format!("v/{:02}", next() % 20).into_bytes(),
+                        next().to_be_bytes().to_vec(),
+                    )
+                })
+                .collect();
+            valued.sort();
+            valued.dedup_by(|a, b| a.0 == b.0);
+            let mut keys = keys;
+            if let Some((key, _)) = valued.first() {
+                keys.push(key.clone());
+            }
+            for (i, hash) in tx_hashes.iter().enumerate() {
+                places.insert(
+                    hash.0,
+                    TxLocation {
+                        height,
+                        index: i as u32,
+                    },
+                );
+            }
+            for key in &keys {
+                model.entry(key.clone()).or_default();
+            }
+            for (key, value) in &valued {
+                model.insert(key.clone(), value.clone());
+            }
+            let changes = set(&[(b"a", height.to_be_bytes().as_slice())]);
+            let snapshot = store.snapshot().unwrap();
+            let (root, tree) = store.compute_root(&snapshot, &changes, height).unwrap();
+            drop(snapshot);
+            store
+                .commit_block(BlockCommit {
+                    height,
+                    block_hash: Hash([height as u8; 32]),
+                    app_hash: root,
+                    time_ms: height,
+                    block: vec![1],
+                    results: vec![2],
+                    tx_hashes,
+                    changes,
+                    tree,
+                    index: keys,
+                    index_values: valued,
+                    records: Vec::new(),
+                })
+                .unwrap();
+            if height == 5 || height == 2 * INDEX_MERGE_BLOCKS as u64 + 1 {
+                drop(store);
+                store = Store::open(&path).unwrap();
+            }
+
+            for (hash, place) in &places {
+                assert_eq!(store.tx_location(&Hash(*hash)).unwrap(), Some(*place));
+            }
+            let absent = Hash([0x5a; 32]);
+            assert_eq!(store.tx_location(&absent).unwrap(), None);
+            let asked: Vec<Hash> = places
+                .keys()
+                .take(5)
+                .map(|h| Hash(*h))
+                .chain([absent])
+                .collect();
+            let mut expected = vec![true; asked.len() - 1];
+            expected.push(false);
+            assert_eq!(store.txs_committed(&asked).unwrap(), expected);
+            for (start, end) in [
+                (&b"k/"[..], &b"k/~"[..]),
+                (b"k/10", b"k/30"),
+                (b"a", b"z"),
+                (b"v/05", b"v/15"),
+            ] {
+                let all: Vec<(Vec<u8>, Vec<u8>)> = model
+                    .range::<[u8], _>((
+                        std::ops::Bound::Included(start),
+                        std::ops::Bound::Excluded(end),
+                    ))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
+                for limit in [1usize, 3, 10, 1000] {
+                    let forwards: Vec<Vec<u8>> =
+                        all.iter().take(limit).map(|(k, _)| k.clone()).collect();
+                    assert_eq!(
+                        store.index_range(start, end, limit).unwrap(),
+                        forwards,
+                        "height {height}"
+                    );
+                    let backwards: Vec<(Vec<u8>, Vec<u8>)> =
+                        all.iter().rev().take(limit).cloned().collect();
+                    assert_eq!(
+                        store.index_entries_rev(start, end, limit).unwrap(),
+                        backwards,
+                        "height {height}"
+                    );
+                }
+            }
+        }
+        // The last merge left some blocks pending, and the log holds exactly those.
+        let pending = store.pending().heights.clone();
+        assert_eq!(pending.len() as u64, blocks % INDEX_MERGE_BLOCKS as u64);
+        let txn = store.db.begin_read().unwrap();
+        let logged: Vec<u64> = txn
+            .open_table(INDEX_LOG)
+            .unwrap()
+            .iter()
+            .unwrap()
+            .map(|e| e.unwrap().0.value())
+            .collect();
+        assert_eq!(logged, pending);
+    }
+
+    #[test]
+    fn a_damaged_index_log_entry_is_refused_with_a_reason() {
+        let log = IndexLog {
+            tx_hashes: vec![[1; 32], [2; 32]],
+            index: vec![(b"k".to_vec(), Vec::new()), (b"v".to_vec(), vec![9, 9])],
+        };
+        let bytes = log.encode();
+        assert_eq!(IndexLog::decode(&bytes).unwrap(), log);
+        for cut in 0..bytes.len() {
+            let error = IndexLog::decode(&bytes[..cut]).unwrap_err();
+            assert!(error.to_string().contains("index_log"), "{error}");
+        }
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert!(IndexLog::decode(&longer).is_err());
+        // Counts far beyond the bytes allocate nothing and fail.
+        let mut huge = u32::MAX.to_be_bytes().to_vec();
+        huge.extend_from_slice(&[0; 40]);
+        assert!(IndexLog::decode(&huge).is_err());
     }
 
     #[test]
