@@ -521,6 +521,21 @@ mod tests {
         }
     }
 
+    /// A transaction signature by the key of `seed` over `body`, with one bit of it flipped
+    /// when `forged`.
+    fn signed_item(seed: u8, chain: &str, body: &[u8], forged: bool) -> SignatureItem {
+        let key = SigningKey::from_seed([seed; 32]);
+        let mut sig = key.sign(domain::TRANSACTION, chain, body);
+        if forged {
+            sig.0[3] ^= 1;
+        }
+        Some((
+            key.public_key(),
+            signed_message(domain::TRANSACTION, chain, body),
+            sig,
+        ))
+    }
+
     #[test]
     fn verdicts_are_the_same_whatever_the_thread_count() {
         let items: Vec<Option<(PublicKey, Vec<u8>, Signature)>> = (0..500u32)
@@ -528,17 +543,7 @@ mod tests {
                 if i % 97 == 0 {
                     return None;
                 }
-                let key = SigningKey::from_seed([(i % 200) as u8; 32]);
-                let body = i.to_le_bytes();
-                let mut sig = key.sign(domain::TRANSACTION, "c", &body);
-                if i % 41 == 0 {
-                    sig.0[3] ^= 1;
-                }
-                Some((
-                    key.public_key(),
-                    signed_message(domain::TRANSACTION, "c", &body),
-                    sig,
-                ))
+                signed_item((i % 200) as u8, "c", &i.to_le_bytes(), i % 41 == 0)
             })
             .collect();
         let one = verify_signatures(&items, 1);
@@ -555,17 +560,8 @@ mod tests {
      {
         let items: Vec<SignatureItem> = (0..600u32)
             .map(|i| {
-                let key = SigningKey::from_seed([(i % 100) as u8 + 50; 32]);
                 let body = (i + 1_000_000).to_le_bytes();
-                let mut sig = key.sign(domain::TRANSACTION, "by-digest", &body);
-                if i % 29 == 0 {
-                    sig.0[5] ^= 1;
-                }
-                Some((
-                    key.public_key(),
-                    signed_message(domain::TRANSACTION, "by-digest", &body),
-                    sig,
-                ))
+                signed_item((i % 100) as u8 + 50, "by-digest", &body, i % 29 == 0)
             })
             .collect();
         let digest_of = |item: &SignatureItem| {

@@ -414,26 +414,14 @@ impl Store {
         commit.index_values.sort_unstable();
         // The block's index entries, logged with it and merged into their tables later.
         let log = (commit.height > 0).then(|| {
-            let mut index = Vec::with_capacity(commit.index.len() + commit.index_values.len());
-            // Both in key order, merged (a key-only entry before a valued one with its key, so
-            // the value wins, as when both were inserted into the table in this order).
-            let mut keys = commit.index.iter().peekable();
-            let mut valued = commit.index_values.iter().peekable();
-            loop {
-                let key_first = match (keys.peek(), valued.peek()) {
-                    (None, None) => break,
-                    (Some(_), None) => true,
-                    (None, Some(_)) => false,
-                    (Some(key), Some((other, _))) => *key <= other,
-                };
-                if key_first {
-                    if let Some(key) = keys.next() {
-                        index.push((key.clone(), Vec::new()));
-                    }
-                } else if let Some((key, value)) = valued.next() {
-                    index.push((key.clone(), value.clone()));
-                }
-            }
+            // Both lists in key order, merged; a key in both comes key-only first, so its
+            // value wins wherever the entries are applied in order.
+            let keys = commit.index.iter().map(|key| (key.clone(), Vec::new()));
+            let index = merge_sorted(
+                keys.collect(),
+                commit.index_values.clone(),
+                |a: &(Vec<u8>, Vec<u8>), b| a.0.cmp(&b.0),
+            );
             IndexLog {
                 tx_hashes: commit.tx_hashes.iter().map(|hash| hash.0).collect(),
                 index,
@@ -676,19 +664,7 @@ impl Store {
                 entries.take(limit).map(clone).collect()
             }
         };
-        let txn = self.db.begin_read()?;
-        let table = txn.open_table(INDEX)?;
-        let entries = table.range(start..end)?;
-        let entries: Box<dyn Iterator<Item = _>> = if newest_first {
-            Box::new(entries.rev())
-        } else {
-            Box::new(entries)
-        };
-        let mut stored = Vec::new();
-        for entry in entries.take(limit) {
-            let (key, value) = entry?;
-            stored.push((key.value().to_vec(), value.value().to_vec()));
-        }
+        let stored = self.table_range(INDEX, start, end, limit, newest_first)?;
         // Merged in the requested order; a key in both (just merged) is kept once.
         let order = |a: &(Vec<u8>, Vec<u8>), b: &(Vec<u8>, Vec<u8>)| {
             if newest_first {
@@ -823,8 +799,21 @@ impl Store {
         limit: usize,
         reverse: bool,
     ) -> StateResult<Vec<(Vec<u8>, Vec<u8>)>> {
+        self.table_range(RECORDS, start, end, limit, reverse)
+    }
+
+    /// Up to `limit` entries of `table` with keys in `[start, end)`, last key first when
+    /// `reverse`.
+    fn table_range(
+        &self,
+        table: TableDefinition<'_, &[u8], &[u8]>,
+        start: &[u8],
+        end: &[u8],
+        limit: usize,
+        reverse: bool,
+    ) -> StateResult<Vec<(Vec<u8>, Vec<u8>)>> {
         let txn = self.db.begin_read()?;
-        let table = txn.open_table(RECORDS)?;
+        let table = txn.open_table(table)?;
         let range = table.range(start..end)?;
         let entries: Box<dyn Iterator<Item = _>> = if reverse {
             Box::new(range.rev())
@@ -903,30 +892,14 @@ fn merge_index(
     for (hash, location) in &places {
         tx_index.insert(hash.as_slice(), location_bytes(*location).as_slice())?;
     }
+    // In key order; of two entries with one key the later block's comes last, and wins.
+    let entries = merge_sorted(
+        pending.index.iter().collect(),
+        log.index.iter().map(|(key, value)| (key, value)).collect(),
+        |a, b| a.0.cmp(b.0),
+    );
     let mut index = txn.open_table(INDEX)?;
-    let mut blocks = pending.index.iter().peekable();
-    let mut latest = log.index.iter().peekable();
-    loop {
-        // The later block's entry wins a key both have.
-        let from_pending = match (blocks.peek(), latest.peek()) {
-            (None, None) => break,
-            (Some(_), None) => true,
-            (None, Some(_)) => false,
-            (Some((key, _)), Some((other, _))) => match (*key).cmp(other) {
-                std::cmp::Ordering::Less => true,
-                std::cmp::Ordering::Greater => false,
-                std::cmp::Ordering::Equal => {
-                    blocks.next();
-                    false
-                }
-            },
-        };
-        let (key, value) = if from_pending {
-            blocks.next()
-        } else {
-            latest.next().map(|(k, v)| (k, v))
-        }
-        .ok_or_else(|| StateError::Tree("index merge ran past its inputs".into()))?;
+    for (key, value) in entries {
         index.insert(key.as_slice(), value.as_slice())?;
     }
     Ok(())
