@@ -87,7 +87,8 @@ pub fn wait_for(what: &str, seconds: u64, mut check: impl FnMut() -> bool) {
     wait_until(what, seconds, || check().then_some(()));
 }
 
-/// A port nobody listens on right now.
+/// A port nobody listens on right now, with the port 100 above it free as well (a devnet's
+/// p2p port).
 ///
 /// Picked below the kernel's ephemeral range (`net.ipv4.ip_local_port_range`, from 32768 by
 /// default): a port the kernel chose for us would be one it also hands out to outgoing
@@ -108,7 +109,13 @@ pub fn free_port() -> u16 {
         let n = NEXT.fetch_add(1, Ordering::Relaxed);
         let offset = seed.wrapping_add(n.wrapping_mul(7_919)) % span;
         let port = low + offset as u16;
-        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+        // A devnet puts its p2p listener 100 above its HTTP port: that one must be free too,
+        // and below the ephemeral range as well.
+        let p2p = port + 100;
+        if p2p < ephemeral_start
+            && TcpListener::bind(("127.0.0.1", port)).is_ok()
+            && TcpListener::bind(("127.0.0.1", p2p)).is_ok()
+        {
             return port;
         }
     }
